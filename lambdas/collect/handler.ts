@@ -1,0 +1,4 @@
+/** collect: placeholder until its issue fills in the logic. */
+export async function handler(event: unknown): Promise<never> {
+  throw new Error(`collect is not implemented yet (received ${JSON.stringify(event).slice(0, 200)})`);
+}

@@ -1,0 +1,15 @@
+/** CloudWatch namespace and metric names that the functions emit and the alarms watch. */
+export const METRICS_NAMESPACE = 'Clickstream';
+
+export const METRIC_NAMES = {
+  /** Age in seconds of the oldest raw object not yet loaded, per source (emitted by PlanLoad). */
+  oldestPendingObjectAge: 'OldestPendingObjectAgeSeconds',
+  /** Events accepted by the collector, per source. */
+  eventsAccepted: 'EventsAccepted',
+  /** Events the collector quarantined as invalid, per source. */
+  eventsQuarantined: 'EventsQuarantined',
+  /** Rows loaded into the warehouse, per source. */
+  rowsLoaded: 'RowsLoaded',
+  /** Rows sent to `_discards`, per source. */
+  rowsDiscarded: 'RowsDiscarded',
+} as const;

@@ -1,0 +1,4 @@
+/** plan-backfill: placeholder until its issue fills in the logic. */
+export async function handler(event: unknown): Promise<never> {
+  throw new Error(`plan-backfill is not implemented yet (received ${JSON.stringify(event).slice(0, 200)})`);
+}

@@ -1,0 +1,103 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { EnvironmentConfig } from './config/schema';
+import { BackfillWorkflow } from './constructs/BackfillWorkflow';
+import { Collector } from './constructs/Collector';
+import { LoadWorkflow } from './constructs/LoadWorkflow';
+import { Monitoring } from './constructs/Monitoring';
+import { Schedules } from './constructs/Schedules';
+import { SourceStreams } from './constructs/SourceStreams';
+import { QUARANTINE_PREFIX, Storage } from './constructs/Storage';
+import { Warehouse } from './constructs/Warehouse';
+
+export interface ClickstreamStackProps extends StackProps {
+  /** Environment name (`-c env=<name>`); names resources. */
+  readonly envName: string;
+  /** The validated environment configuration. */
+  readonly config: EnvironmentConfig;
+}
+
+/** Names of the stack outputs: the CLI resolves a deployed environment through them. */
+export const STACK_OUTPUTS = {
+  collectorUrl: 'CollectorUrl',
+  loadStateMachineArn: 'LoadStateMachineArn',
+  backfillStateMachineArn: 'BackfillStateMachineArn',
+  rawBucket: 'RawBucketName',
+  stagedBucket: 'StagedBucketName',
+  warehouse: 'WarehouseTarget',
+  database: 'WarehouseDatabase',
+  copyRoleArn: 'CopyRoleArn',
+  alarmTopicArn: 'AlarmTopicArn',
+} as const;
+
+/** The whole pipeline for one environment; it only composes constructs. */
+export class ClickstreamStack extends Stack {
+  constructor(scope: Construct, id: string, props: ClickstreamStackProps) {
+    super(scope, id, props);
+    const { config, envName } = props;
+    const namePrefix = `clickstream-${envName}`;
+    const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+
+    const storage = new Storage(this, 'Storage', {
+      rawRetentionDays: config.retention.rawDays,
+      stagedRetentionDays: config.retention.stagedDays,
+      removalPolicy,
+    });
+    const streams = new SourceStreams(this, 'SourceStreams', {
+      sources: config.sources,
+      rawBucket: storage.rawBucket,
+      namePrefix,
+      bufferingInterval: Duration.seconds(config.firehose.bufferingIntervalSeconds),
+      bufferingSizeMiB: config.firehose.bufferingSizeMiB,
+    });
+    const collector = new Collector(this, 'Collector', { config: config.collector, sources: config.sources, streams, storage });
+    const warehouse = new Warehouse(this, 'Warehouse', { config: config.warehouse, stagedBucket: storage.stagedBucket, namePrefix, removalPolicy });
+
+    const environment = {
+      SOURCES: JSON.stringify(config.sources.map(({ name, collect, load, dryRun }) => ({ name, collect, load, dryRun }))),
+      RAW_BUCKET: storage.rawBucket.bucketName,
+      STAGED_BUCKET: storage.stagedBucket.bucketName,
+      QUARANTINE_PREFIX,
+      MAX_OBJECTS_PER_LOAD: String(config.load.maxObjectsPerLoad),
+      MAX_BACKFILL_DAYS: String(config.load.maxBackfillDays),
+      BACKFILL_CEILING: String(config.concurrency.backfillCeiling),
+      BACKFILL_DEFAULT_CONCURRENCY: String(config.concurrency.backfillDefault),
+      TOLERATED_FAILURE_PERCENTAGE: String(config.load.toleratedFailurePercentage),
+    };
+    const load = new LoadWorkflow(this, 'LoadWorkflow', {
+      storage,
+      warehouse,
+      environment,
+      transformFanOut: config.concurrency.transformFanOut,
+      tableLoads: config.concurrency.tableLoads,
+      stateMachineName: `${namePrefix}-load`,
+    });
+    const backfill = new BackfillWorkflow(this, 'BackfillWorkflow', {
+      storage,
+      warehouse,
+      loadStateMachine: load.stateMachine,
+      environment,
+      stateMachineName: `${namePrefix}-backfill`,
+    });
+    new Schedules(this, 'Schedules', { sources: config.sources, loadStateMachine: load.stateMachine, namePrefix });
+    const monitoring = new Monitoring(this, 'Monitoring', {
+      sources: config.sources,
+      loadStateMachine: load.stateMachine,
+      backfillStateMachine: backfill.stateMachine,
+      streams,
+      collector5xx: collector.metric5xx,
+      alarmEmail: config.alarmEmail,
+    });
+
+    const out = (key: string, value: string, description: string) => new CfnOutput(this, key, { value, description });
+    out(STACK_OUTPUTS.collectorUrl, collector.url, 'analytics.js apiHost / Segment library host');
+    out(STACK_OUTPUTS.loadStateMachineArn, load.stateMachine.stateMachineArn, 'Load workflow');
+    out(STACK_OUTPUTS.backfillStateMachineArn, backfill.stateMachine.stateMachineArn, 'Backfill workflow: start it from the console with {"source","from","to","mode"}');
+    out(STACK_OUTPUTS.rawBucket, storage.rawBucket.bucketName, 'Raw events');
+    out(STACK_OUTPUTS.stagedBucket, storage.stagedBucket.bucketName, 'Staged COPY files and plans');
+    out(STACK_OUTPUTS.warehouse, warehouse.target, 'Redshift Serverless workgroup (name or ARN) or cluster identifier');
+    out(STACK_OUTPUTS.database, warehouse.database, 'Warehouse database');
+    out(STACK_OUTPUTS.copyRoleArn, warehouse.copyRole.roleArn, 'Role COPY uses; associate it with an imported workgroup or cluster');
+    out(STACK_OUTPUTS.alarmTopicArn, monitoring.topic.topicArn, 'Alarm topic');
+  }
+}

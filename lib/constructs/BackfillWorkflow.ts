@@ -1,0 +1,176 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { acknowledge, nagRef, nagRegion } from '../nag';
+import { ClickstreamFunction } from './ClickstreamFunction';
+import { acknowledgeStateMachineFindings } from './LoadWorkflow';
+import { withTaskRetries } from './RetryPolicies';
+import type { Storage } from './Storage';
+import type { Warehouse } from './Warehouse';
+
+export interface BackfillWorkflowProps {
+  /** Raw bucket (listed to find windows with data); staged bucket (plan items and results). */
+  readonly storage: Storage;
+  /** Warehouse, read by PlanBackfill to find gaps in `missing` mode. */
+  readonly warehouse: Warehouse;
+  /** The load workflow that each window runs. */
+  readonly loadStateMachine: sfn.IStateMachine;
+  /** Environment shared by every function: sources, buckets, limits. */
+  readonly environment: Record<string, string>;
+  /** Name of the state machine. */
+  readonly stateMachineName: string;
+}
+
+/**
+ * A backfill over sources × hourly windows, started from the console or the CLI with
+ * `{"source": "web" | ["web","app"] | "*", "from", "to", "mode": "reload" | "missing",
+ * "dryRun": false, "maxConcurrency": 4}`.
+ *
+ * PlanBackfill validates the input and writes the windows to S3; a Distributed Map reads them in
+ * batches and runs each window through the load workflow (`startExecution.sync:2`), at most
+ * `maxConcurrency` at once; a failed window is recorded and never stops the others; Summarize
+ * reports per window and in total, with the input that re-runs only the failed windows.
+ */
+export class BackfillWorkflow extends Construct {
+  public readonly stateMachine: sfn.StateMachine;
+  public readonly functions: Readonly<Record<'planBackfill' | 'recordWindows' | 'summarizeBackfill', ClickstreamFunction>>;
+
+  constructor(scope: Construct, id: string, props: BackfillWorkflowProps) {
+    super(scope, id);
+    const environment = { ...props.environment, ...props.warehouse.dataApiEnvironment };
+    const functions = {
+      planBackfill: new ClickstreamFunction(this, 'PlanBackfillFunction', {
+        functionDir: 'plan-backfill',
+        description: 'Validates a backfill request and writes its (source, hour) windows to S3',
+        environment,
+        timeout: Duration.minutes(5),
+      }),
+      recordWindows: new ClickstreamFunction(this, 'RecordWindowsFunction', {
+        functionDir: 'record-windows',
+        description: 'Writes the results of one batch of backfill windows to S3',
+        environment,
+      }),
+      summarizeBackfill: new ClickstreamFunction(this, 'SummarizeBackfillFunction', {
+        functionDir: 'summarize-backfill',
+        description: 'Summarizes a backfill per window and in total, with a re-run input for failures',
+        environment,
+        timeout: Duration.minutes(5),
+      }),
+    };
+    this.functions = functions;
+    props.storage.grantRawRead(functions.planBackfill);
+    for (const f of Object.values(functions)) props.storage.grantStagedReadWrite(f);
+    props.warehouse.grantDataApi(functions.planBackfill);
+
+    const invoke = (stateId: string, lambdaFunction: ClickstreamFunction, payload: Record<string, unknown>, resultPath: string) =>
+      withTaskRetries(
+        new tasks.LambdaInvoke(this, stateId, {
+          lambdaFunction,
+          payloadResponseOnly: true,
+          retryOnServiceExceptions: false,
+          payload: sfn.TaskInput.fromObject(payload),
+          resultPath,
+          taskTimeout: sfn.Timeout.duration(Duration.minutes(6)),
+        }),
+      );
+
+    const planBackfill = invoke('PlanBackfill', functions.planBackfill, {
+      'request.$': '$',
+      'executionId.$': '$$.Execution.Id',
+      'executionName.$': '$$.Execution.Name',
+    }, '$.plan');
+    const rejected = new sfn.Fail(this, 'BackfillRejected', { errorPath: '$.PlanBackfillError.Error', causePath: '$.PlanBackfillError.Cause' });
+    planBackfill.addCatch(rejected, { errors: ['States.ALL'], resultPath: '$.PlanBackfillError' });
+
+    // One window: a full load execution of that source and hour, in reload mode.
+    const loadWindow = new tasks.StepFunctionsStartExecution(this, 'LoadWindow', {
+      stateMachine: props.loadStateMachine,
+      integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+      associateWithParent: true,
+      input: sfn.TaskInput.fromObject({
+        'source.$': '$.window.source',
+        window: { 'from.$': '$.window.from', 'to.$': '$.window.to' },
+        mode: 'reload',
+        'dryRun.$': '$.dryRun',
+      }),
+      resultSelector: { 'executionArn.$': '$.ExecutionArn', 'startDate.$': '$.StartDate', 'stopDate.$': '$.StopDate', 'output.$': '$.Output' },
+      resultPath: '$.load',
+      taskTimeout: sfn.Timeout.duration(Duration.hours(6)),
+    });
+    const windowLoaded = new sfn.Pass(this, 'WindowLoaded', {
+      parameters: { 'window.$': '$.window', status: 'SUCCEEDED', 'load.$': '$.load' },
+    });
+    const windowFailed = new sfn.Pass(this, 'WindowFailed', {
+      parameters: { 'window.$': '$.window', status: 'FAILED', 'error.$': '$.LoadWindowError.Error', 'cause.$': '$.LoadWindowError.Cause' },
+    });
+    loadWindow.addCatch(windowFailed, { errors: ['States.ALL'], resultPath: '$.LoadWindowError' });
+
+    // A batch of windows runs one after the other, so `maxConcurrency` batches = as many loads.
+    const loadBatch = new sfn.Map(this, 'LoadBatch', {
+      itemsPath: '$.Items',
+      itemSelector: { 'window.$': '$$.Map.Item.Value', 'dryRun.$': '$.BatchInput.dryRun' },
+      maxConcurrency: 1,
+      resultPath: '$.results',
+    }).itemProcessor(sfn.Chain.start(loadWindow).next(windowLoaded));
+    const recordWindows = invoke('RecordWindows', functions.recordWindows, {
+      'backfillId.$': '$.BatchInput.backfillId',
+      'results.$': '$.results',
+    }, '$.recorded');
+    const batchDone = new sfn.Pass(this, 'BatchRecorded', { parameters: { 'windows.$': '$.recorded.windows' } });
+
+    const loadWindows = new sfn.DistributedMap(this, 'LoadWindows', {
+      itemReader: new sfn.S3JsonItemReader({ bucket: props.storage.stagedBucket, key: sfn.JsonPath.stringAt('$.plan.itemsKey') }),
+      itemBatcher: new sfn.ItemBatcher({
+        maxItemsPerBatchPath: '$.plan.windowsPerBatch',
+        batchInput: { 'backfillId.$': '$.plan.backfillId', 'dryRun.$': '$.plan.dryRun' },
+      }),
+      maxConcurrencyPath: '$.plan.maxConcurrency',
+      toleratedFailurePercentagePath: '$.plan.toleratedFailurePercentage',
+      mapExecutionType: sfn.StateMachineType.STANDARD,
+      label: 'LoadWindows',
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    loadWindows.itemProcessor(sfn.Chain.start(loadBatch).next(recordWindows).next(batchDone));
+
+    const summarize = invoke('Summarize', functions.summarizeBackfill, {
+      'plan.$': '$.plan',
+      'executionId.$': '$$.Execution.Id',
+      'startedAt.$': '$$.Execution.StartTime',
+    }, '$.summary');
+    loadWindows.addCatch(summarize, { errors: ['States.ALL'], resultPath: '$.LoadWindowsError' });
+
+    const outcome = new sfn.Choice(this, 'WithinTolerance?')
+      .when(sfn.Condition.stringEquals('$.summary.status', 'FAILED'), new sfn.Fail(this, 'BackfillFailed', { error: 'BackfillFailed', causePath: '$.summary.message' }))
+      .otherwise(new sfn.Pass(this, 'BackfillSucceeded', { outputPath: '$.summary' }));
+
+    const definition = sfn.Chain.start(planBackfill).next(
+      new sfn.Choice(this, 'AnyWindows?')
+        .when(sfn.Condition.numberEquals('$.plan.windows', 0), summarize)
+        .otherwise(loadWindows),
+    );
+    loadWindows.next(summarize);
+    summarize.next(outcome);
+
+    const logGroup = new logs.LogGroup(this, 'ExecutionLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName: props.stateMachineName,
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      timeout: Duration.days(7),
+      tracingEnabled: true,
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    });
+    acknowledgeStateMachineFindings(this.stateMachine, Object.values(functions));
+    const executionsOf = (machine: sfn.IStateMachine) =>
+      `arn:<AWS::Partition>:states:${nagRegion(this)}:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${nagRef(machine).slice(1, -1)}"}]}]}`;
+    acknowledge(this.stateMachine, [
+      `AwsSolutions-IAM5[Resource::${executionsOf(props.loadStateMachine)}*]`,
+      `AwsSolutions-IAM5[Resource::${executionsOf(this.stateMachine)}:*]`,
+      `AwsSolutions-IAM5[Resource::${executionsOf(this.stateMachine)}/LoadWindows:*]`,
+    ], 'startExecution.sync and the Distributed Map manage executions whose names are chosen at run time: Describe/Stop on executions of the load workflow and of this workflow\'s own map run only.');
+    acknowledge(this.stateMachine, [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${nagRef(props.storage.stagedBucket)}/*]`],
+      'The Distributed Map reads the backfill plan from a key chosen at run time; s3:GetObject on the staged bucket only.');
+  }
+}

@@ -1,0 +1,115 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, METRIC_NAMES } from '../../lambdas/core/metrics';
+import type { SourceStreams } from './SourceStreams';
+
+export interface MonitoredSource {
+  readonly name: string;
+  readonly schedule: string;
+  readonly load: boolean;
+}
+
+export interface MonitoringProps {
+  readonly sources: ReadonlyArray<MonitoredSource>;
+  readonly loadStateMachine: sfn.IStateMachine;
+  readonly backfillStateMachine: sfn.IStateMachine;
+  readonly streams: SourceStreams;
+  /** Server errors answered by the collector. */
+  readonly collector5xx: cloudwatch.IMetric;
+  /** Receives every alarm. @default no subscription */
+  readonly alarmEmail?: string;
+}
+
+/** Seconds between scheduled loads for `rate(...)` expressions; undefined for cron. */
+export function scheduleIntervalSeconds(expression: string): number | undefined {
+  const m = /^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$/.exec(expression);
+  if (!m) return undefined;
+  const unit = m[2].startsWith('minute') ? 60 : m[2].startsWith('hour') ? 3600 : 86400;
+  return Number(m[1]) * unit;
+}
+
+/**
+ * Alarms on what loses or delays data — failed load and backfill executions, the age of the
+ * oldest unloaded raw object per source, Firehose delivery errors, collector 5xx — all
+ * publishing to one encrypted SNS topic.
+ */
+export class Monitoring extends Construct {
+  public readonly topic: sns.Topic;
+  public readonly alarms: cloudwatch.Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+    const key = new kms.Key(this, 'TopicKey', { enableKeyRotation: true, description: 'Encrypts the clickstream alarm topic' });
+    key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    this.topic = new sns.Topic(this, 'AlarmTopic', { masterKey: key, enforceSSL: true, displayName: 'Clickstream alarms' });
+    if (props.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    const action = new actions.SnsAction(this.topic);
+    const alarm = (alarmId: string, alarmProps: cloudwatch.AlarmProps) => {
+      const a = new cloudwatch.Alarm(this, alarmId, alarmProps);
+      a.addAlarmAction(action);
+      a.addOkAction(action);
+      this.alarms.push(a);
+      return a;
+    };
+    const fiveMinutes = Duration.minutes(5);
+
+    alarm('LoadExecutionsFailed', {
+      alarmDescription: 'A load execution failed, timed out or was aborted: events may be waiting. Look at the failed execution; the next scheduled load retries the same objects.',
+      metric: props.loadStateMachine.metricFailed({ period: fiveMinutes, statistic: 'Sum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    alarm('BackfillExecutionsFailed', {
+      alarmDescription: 'A backfill failed beyond its tolerated failure percentage. Its summary has the input that re-runs only the failed windows.',
+      metric: props.backfillStateMachine.metricFailed({ period: fiveMinutes, statistic: 'Sum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    alarm('Collector5xx', {
+      alarmDescription: 'The collector answered 5xx: clients retry, but a lasting error loses traffic from clients that give up.',
+      metric: props.collector5xx,
+      threshold: 5,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    for (const source of props.sources) {
+      alarm(`DeliveryErrors-${source.name}`, {
+        alarmDescription: `Firehose failed to deliver records of source ${source.name} to S3; they go to the _errors/ prefix of the raw bucket.`,
+        metric: props.streams.metricDeliverySuccess(source.name),
+        threshold: 1,
+        evaluationPeriods: 2,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      if (!source.load) continue;
+      const interval = scheduleIntervalSeconds(source.schedule) ?? 3600;
+      alarm(`LoadLag-${source.name}`, {
+        alarmDescription: `The oldest unloaded raw object of source ${source.name} is older than three load intervals plus 15 minutes, or loads stopped reporting.`,
+        metric: new cloudwatch.Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName: METRIC_NAMES.oldestPendingObjectAge,
+          dimensionsMap: { Source: source.name },
+          statistic: 'Maximum',
+          period: Duration.seconds(Math.max(300, interval)),
+        }),
+        threshold: 3 * interval + 900,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        // No data means PlanLoad did not run: that is an outage, not health.
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      });
+    }
+  }
+}

@@ -1,0 +1,44 @@
+import { Duration } from 'aws-cdk-lib';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { ERROR_NAMES } from '../../lambdas/core/errors';
+
+/**
+ * The retry policies of every workflow, in one place. Backoff with full jitter, so that many
+ * executions catching up at once spread out instead of retrying in lockstep (seed 000).
+ */
+export const RetryPolicies = {
+  /** Lambda service hiccups and throttling: safe to retry any task, all our handlers are idempotent. */
+  lambdaService: {
+    errors: ['Lambda.ClientExecutionTimeoutException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException', 'Lambda.Unknown'],
+    interval: Duration.seconds(2),
+    maxAttempts: 6,
+    backoffRate: 2,
+    maxDelay: Duration.seconds(60),
+    jitterStrategy: sfn.JitterType.FULL,
+  },
+  /** Our TransientError: throttled or briefly unavailable S3, Firehose or Data API. */
+  transient: {
+    errors: [ERROR_NAMES.transient, 'States.Timeout'],
+    interval: Duration.seconds(5),
+    maxAttempts: 5,
+    backoffRate: 2,
+    maxDelay: Duration.seconds(120),
+    jitterStrategy: sfn.JitterType.FULL,
+  },
+  /** A table load that lost a serializable-isolation race: run its whole transaction again. */
+  serializationConflict: {
+    errors: [ERROR_NAMES.serializationConflict],
+    interval: Duration.seconds(3),
+    maxAttempts: 5,
+    backoffRate: 2,
+    maxDelay: Duration.seconds(60),
+    jitterStrategy: sfn.JitterType.FULL,
+  },
+} as const satisfies Record<string, sfn.RetryProps>;
+
+/** Adds the Lambda-service and transient retries to a task. */
+export function withTaskRetries<T extends sfn.TaskStateBase>(task: T): T {
+  task.addRetry(RetryPolicies.lambdaService);
+  task.addRetry(RetryPolicies.transient);
+  return task;
+}

@@ -1,0 +1,260 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { synthEnvironment } from '../support/synth';
+
+type Statement = { Action: string | string[]; Resource: unknown; Effect: string; Condition?: unknown };
+
+function statementsOf(template: ReturnType<typeof synthEnvironment>['template']): Array<{ policy: string; statement: Statement }> {
+  const out: Array<{ policy: string; statement: Statement }> = [];
+  for (const [id, res] of Object.entries(template.findResources('AWS::IAM::Policy'))) {
+    for (const statement of (res.Properties.PolicyDocument.Statement as Statement[])) out.push({ policy: id, statement });
+  }
+  for (const [id, res] of Object.entries(template.findResources('AWS::IAM::Role'))) {
+    for (const p of (res.Properties.Policies ?? []) as Array<{ PolicyDocument: { Statement: Statement[] } }>) {
+      for (const statement of p.PolicyDocument.Statement) out.push({ policy: id, statement });
+    }
+  }
+  return out;
+}
+
+const asArray = <T>(x: T | T[]): T[] => (Array.isArray(x) ? x : [x]);
+
+describe('ClickstreamStack', () => {
+  const prod = synthEnvironment('prod');
+  const dev = synthEnvironment('dev');
+
+  it('is named Clickstream-<env> and placed in the configured region', () => {
+    expect(prod.stack.stackName).toBe('Clickstream-prod');
+    expect(prod.stack.region).toBe('us-east-1');
+    expect(dev.stack.stackName).toBe('Clickstream-dev');
+  });
+
+  describe('SourceStreams', () => {
+    it('creates one encrypted gzip Firehose stream per source into raw/<source>/YYYY/MM/DD/HH/', () => {
+      prod.template.resourceCountIs('AWS::KinesisFirehose::DeliveryStream', 2);
+      for (const source of ['web', 'ios']) {
+        prod.template.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
+          DeliveryStreamName: `clickstream-prod-${source}`,
+          DeliveryStreamType: 'DirectPut',
+          DeliveryStreamEncryptionConfigurationInput: { KeyType: 'AWS_OWNED_CMK' },
+          ExtendedS3DestinationConfiguration: Match.objectLike({
+            Prefix: `${source}/!{timestamp:yyyy/MM/dd/HH}/`,
+            ErrorOutputPrefix: `_errors/${source}/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/`,
+            CompressionFormat: 'GZIP',
+            BufferingHints: { IntervalInSeconds: 60, SizeInMBs: 64 },
+          }),
+        });
+      }
+    });
+
+    it('lets each stream write only its own source prefixes', () => {
+      const delivery = statementsOf(prod.template).filter(({ policy }) => policy.startsWith('SourceStreamsSourceweb'));
+      const put = delivery.find(({ statement }) => asArray(statement.Action).includes('s3:PutObject'));
+      expect(JSON.stringify(put?.statement.Resource)).toContain('/web/*');
+      expect(JSON.stringify(put?.statement.Resource)).toContain('/_errors/web/*');
+      expect(JSON.stringify(put?.statement.Resource)).not.toContain('/ios/');
+    });
+  });
+
+  describe('Schedules', () => {
+    it('starts the load workflow per source with its dryRun flag', () => {
+      prod.template.resourceCountIs('AWS::Scheduler::Schedule', 2);
+      prod.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+        Name: 'clickstream-prod-load-web',
+        ScheduleExpression: 'rate(5 minutes)',
+        Target: Match.objectLike({ Input: '{"source":"web"}' }),
+      });
+      prod.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+        Name: 'clickstream-prod-load-ios',
+        ScheduleExpression: 'rate(15 minutes)',
+        Target: Match.objectLike({ Input: '{"source":"ios","dryRun":true}' }),
+      });
+    });
+
+    it('creates no schedule for a source whose load flag is off', () => {
+      const { template } = synthEnvironment('x', {
+        x: {
+          sources: [
+            { name: 'web', writeKeys: ['wk_web_12345678'] },
+            { name: 'beta', writeKeys: ['wk_beta_12345678'], load: false },
+          ],
+          warehouse: { type: 'serverless' },
+        },
+      });
+      template.resourceCountIs('AWS::Scheduler::Schedule', 1);
+      template.resourceCountIs('AWS::KinesisFirehose::DeliveryStream', 2);
+    });
+  });
+
+  describe('Lambda functions', () => {
+    it('all run Node.js 22+ on ARM64 with tracing and JSON logs', () => {
+      const functions = Object.values(prod.template.findResources('AWS::Lambda::Function'));
+      expect(functions.length).toBeGreaterThanOrEqual(11);
+      for (const f of functions) {
+        expect(f.Properties.Runtime).toMatch(/^nodejs(2[2-9]|[3-9]\d)\.x$/);
+        expect(f.Properties.Architectures).toEqual(['arm64']);
+        expect(f.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+        expect(f.Properties.LoggingConfig).toMatchObject({ LogFormat: 'JSON' });
+        expect(f.Metadata['clickstream:handler']).toMatch(/^lambdas\/[a-z-]+\/handler\.ts$/);
+      }
+    });
+
+    it('keep no secrets in environment variables', () => {
+      for (const f of Object.values(prod.template.findResources('AWS::Lambda::Function'))) {
+        const names = Object.keys(f.Properties.Environment?.Variables ?? {});
+        expect(names.filter((n) => /SECRET|PASSWORD|TOKEN|ACCESS_KEY/i.test(n))).toEqual([]);
+      }
+    });
+  });
+
+  describe('IAM', () => {
+    it('grants no "*" action and no service-wide wildcard action', () => {
+      for (const { policy, statement } of statementsOf(prod.template)) {
+        for (const action of asArray(statement.Action)) {
+          expect({ policy, action }).not.toEqual({ policy, action: expect.stringMatching(/^(\*|[a-z0-9-]+:\*)$/) });
+        }
+      }
+    });
+
+    it('grants data actions (S3 objects, Firehose, Data API) on named resources only', () => {
+      for (const { policy, statement } of statementsOf(prod.template)) {
+        const dataActions = asArray(statement.Action).filter((a) => /^(s3:(Get|Put|Delete)Object|firehose:Put|redshift-data:(Execute|BatchExecute))/.test(a));
+        if (dataActions.length === 0) continue;
+        expect({ policy, resource: statement.Resource }).not.toEqual({ policy, resource: '*' });
+      }
+    });
+
+    it('limits Data API status calls to the caller\'s own statements', () => {
+      const status = statementsOf(prod.template).filter(({ statement }) => asArray(statement.Action).includes('redshift-data:DescribeStatement'));
+      expect(status.length).toBeGreaterThan(0);
+      for (const { statement } of status) {
+        expect(statement.Condition).toEqual({ StringEquals: { 'redshift-data:statement-owner-iam-userid': '${aws:userid}' } });
+      }
+    });
+
+    it('lets the COPY role read the staged bucket and nothing else', () => {
+      const copyRoleId = Object.keys(prod.template.findResources('AWS::IAM::Role')).find((id) => id.startsWith('WarehouseCopyRole'));
+      expect(copyRoleId).toBeDefined();
+      const policies = Object.values(prod.template.findResources('AWS::IAM::Policy')).filter((p) =>
+        JSON.stringify(p.Properties.Roles).includes(copyRoleId as string),
+      );
+      const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+      const actions = statements.flatMap((s) => asArray(s.Action)).sort();
+      expect(actions).toEqual(['s3:GetBucketLocation', 's3:GetObject', 's3:ListBucket']);
+      const resources = JSON.stringify(statements.map((s) => s.Resource));
+      expect(resources).toContain('StorageStaged');
+      expect(resources).not.toContain('StorageRaw');
+      expect(resources).not.toContain('"*"');
+    });
+  });
+
+  describe('Storage', () => {
+    it('encrypts every bucket, blocks public access and logs access', () => {
+      const buckets = prod.template.findResources('AWS::S3::Bucket');
+      expect(Object.keys(buckets)).toHaveLength(3);
+      for (const [id, b] of Object.entries(buckets)) {
+        expect(b.Properties.BucketEncryption).toEqual({ ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] });
+        expect(b.Properties.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+        if (!id.includes('AccessLogs')) expect(b.Properties.LoggingConfiguration).toBeDefined();
+      }
+    });
+
+    it('denies every request without TLS', () => {
+      const policies = Object.values(prod.template.findResources('AWS::S3::BucketPolicy'));
+      expect(policies).toHaveLength(3);
+      for (const p of policies) {
+        expect(p.Properties.PolicyDocument.Statement).toEqual(
+          expect.arrayContaining([
+            expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        );
+      }
+    });
+
+    it('expires raw and staged data after the configured retention', () => {
+      prod.template.hasResourceProperties('AWS::S3::Bucket', {
+        LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Id: 'expire-raw', ExpirationInDays: 400 })]) },
+      });
+      prod.template.hasResourceProperties('AWS::S3::Bucket', {
+        LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Id: 'expire-staged', ExpirationInDays: 7 })]) },
+      });
+    });
+  });
+
+  describe('Collector', () => {
+    it('serves every Segment route through an HTTP API with CORS and throttling (prod)', () => {
+      const routes = Object.values(prod.template.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey).sort();
+      expect(routes).toEqual(
+        ['a', 'alias', 'b', 'batch', 'g', 'group', 'i', 'identify', 'p', 'page', 's', 'screen', 't', 'track'].map((r) => `POST /v1/${r}`).sort(),
+      );
+      prod.template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+        ProtocolType: 'HTTP',
+        CorsConfiguration: Match.objectLike({ AllowOrigins: ['https://www.example.com', 'https://example.com'] }),
+      });
+      prod.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+        StageName: '$default',
+        DefaultRouteSettings: { ThrottlingRateLimit: 5000, ThrottlingBurstLimit: 10000 },
+        AccessLogSettings: Match.anyValue(),
+      });
+    });
+
+    it('uses a function URL with CORS and no per-request charge (dev)', () => {
+      dev.template.resourceCountIs('AWS::ApiGatewayV2::Api', 0);
+      dev.template.hasResourceProperties('AWS::Lambda::Url', {
+        AuthType: 'NONE',
+        Cors: Match.objectLike({ AllowMethods: ['POST'], AllowOrigins: ['*'] }),
+      });
+    });
+  });
+
+  describe('Warehouse', () => {
+    it('creates a private Redshift Serverless workgroup with the COPY role as default', () => {
+      prod.template.hasResourceProperties('AWS::RedshiftServerless::Workgroup', {
+        WorkgroupName: 'clickstream-prod-wg',
+        BaseCapacity: 8,
+        PubliclyAccessible: false,
+      });
+      prod.template.hasResourceProperties('AWS::RedshiftServerless::Namespace', {
+        DbName: 'clickstream',
+        DefaultIamRoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^WarehouseCopyRole'), 'Arn'] },
+      });
+      const namespace = JSON.stringify(prod.template.findResources('AWS::RedshiftServerless::Namespace'));
+      expect(namespace).not.toMatch(/AdminUserPassword|AdminUsername/);
+    });
+
+    it('imports an existing cluster and grants the Data API on it only', () => {
+      const { template } = synthEnvironment('x', {
+        x: {
+          region: 'eu-west-1',
+          account: '123456789012',
+          sources: [{ name: 'web', writeKeys: ['wk_web_12345678'] }],
+          warehouse: { type: 'existing-cluster', clusterIdentifier: 'analytics', database: 'events' },
+        },
+      });
+      template.resourceCountIs('AWS::RedshiftServerless::Workgroup', 0);
+      const execute = statementsOf(template).filter(({ statement }) => asArray(statement.Action).includes('redshift-data:ExecuteStatement'));
+      expect(execute.length).toBeGreaterThan(0);
+      for (const { statement } of execute) expect(JSON.stringify(statement.Resource)).toContain(':cluster:analytics');
+      const creds = statementsOf(template).filter(({ statement }) => asArray(statement.Action).includes('redshift:GetClusterCredentialsWithIAM'));
+      expect(JSON.stringify(creds[0].statement.Resource)).toContain(':dbname:analytics/events');
+    });
+  });
+
+  describe('Monitoring', () => {
+    it('alarms on failed executions, lag per loaded source, delivery errors and collector 5xx', () => {
+      const alarms = Object.values(prod.template.findResources('AWS::CloudWatch::Alarm'));
+      const metrics = alarms.map((a) => a.Properties.MetricName).sort();
+      expect(metrics).toEqual(
+        ['5xx', 'DeliveryToS3.Success', 'DeliveryToS3.Success', 'ExecutionsFailed', 'ExecutionsFailed', 'OldestPendingObjectAgeSeconds', 'OldestPendingObjectAgeSeconds'].sort(),
+      );
+      for (const a of alarms) expect(a.Properties.AlarmActions).toHaveLength(1);
+      prod.template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'data-oncall@example.com' });
+      prod.template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    });
+  });
+
+  it('outputs what operators and the CLI need', () => {
+    for (const key of ['CollectorUrl', 'LoadStateMachineArn', 'BackfillStateMachineArn', 'RawBucketName', 'StagedBucketName', 'WarehouseTarget', 'WarehouseDatabase']) {
+      prod.template.hasOutput(key, {});
+    }
+  });
+});
