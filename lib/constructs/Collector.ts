@@ -54,7 +54,7 @@ export class Collector extends Construct {
       timeout: Duration.seconds(15),
       reservedConcurrentExecutions: config.reservedConcurrency,
       environment: {
-        SOURCES: JSON.stringify(
+        COLLECTOR_SOURCES: JSON.stringify(
           props.sources.map((s) => ({
             name: s.name,
             writeKeys: s.writeKeys,

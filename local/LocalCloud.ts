@@ -1,0 +1,180 @@
+import './polyfills';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { STACK_OUTPUTS } from '../lib/ClickstreamStack';
+import { HANDLER_METADATA_KEY } from '../lib/constructs/ClickstreamFunction';
+import { CollectorServer, type CorsConfig } from './collector/CollectorServer';
+import { EdgeServer } from './edge/EdgeServer';
+import { type DeliveryStreamSpec, FirehoseService } from './edge/firehose';
+import { ObjectStore } from './edge/objectStore';
+import { RedshiftDataService } from './edge/redshiftData';
+import { S3Service } from './edge/s3';
+import { type LocalFunction, LambdaRuntime } from './lambda/LambdaRuntime';
+import { Scheduler, type ScheduleSpec } from './scheduler';
+import type { MachineDef } from './stepfunctions/prepare';
+import { type LocalStateMachine, StepFunctionsService } from './stepfunctions/StepFunctionsService';
+import { LOCAL_REGION, LocalTemplate, synthesizeTemplate, type CfnTemplate } from './template';
+import { EmbeddedWarehouse } from './warehouse/EmbeddedWarehouse';
+
+export interface LocalCloudOptions {
+  /** All state lives here; starting again on the same directory keeps everything. */
+  readonly dataDir: string;
+  /** 0 picks a free port. */
+  readonly edgePort: number;
+  readonly collectorPort: number;
+  /** Seconds between scheduled loads per source; 0 = no scheduled loads. */
+  readonly loadIntervalSeconds: number;
+  /** Local Firehose buffer interval in seconds. */
+  readonly bufferIntervalSeconds: number;
+  /** Factor on Wait states and retry intervals (1 = as on AWS). @default 0.01 */
+  readonly timeScale?: number;
+  /** A template to run instead of synthesizing the `local` environment (tests). */
+  readonly template?: CfnTemplate;
+}
+
+/** The contract other tools read: `DIR/endpoints.json`. */
+export interface Endpoints {
+  readonly edge: string;
+  readonly collector: string;
+  readonly region: string;
+  readonly sources: ReadonlyArray<{ readonly name: string; readonly writeKeys: ReadonlyArray<string> }>;
+  readonly warehouse: { readonly workgroupName: string; readonly database: string };
+  readonly buckets: { readonly raw: string; readonly staged: string };
+  readonly stateMachines: { readonly load: string; readonly backfill: string };
+}
+
+export interface LocalCloud {
+  readonly endpoints: Endpoints;
+  readonly store: ObjectStore;
+  readonly firehose: FirehoseService;
+  readonly stepFunctions: StepFunctionsService;
+  readonly warehouse: EmbeddedWarehouse;
+  readonly lambdas: LambdaRuntime;
+  readonly edge: EdgeServer;
+  readonly scheduler: Scheduler;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs the synthesized stack on this machine: one AWS-compatible edge endpoint (S3, Firehose,
+ * Step Functions, Redshift Data API over an embedded warehouse), the collector's HTTP endpoint,
+ * and the load schedules. The Lambda handlers and state machine definitions are the ones
+ * `cdk synth` produces; only endpoints differ.
+ */
+export async function startLocalCloud(options: LocalCloudOptions): Promise<LocalCloud> {
+  const dataDir = path.resolve(options.dataDir);
+  fs.mkdirSync(dataDir, { recursive: true });
+  const t = new LocalTemplate(options.template ?? synthesizeTemplate('local'));
+  const output = (key: string) => String(t.resolve(t.template.Outputs?.[key]?.Value));
+
+  const store = new ObjectStore(path.join(dataDir, 's3'));
+  for (const [id] of t.resourcesOfType('AWS::S3::Bucket')) store.createBucket(t.ref(id));
+
+  // Our functions carry the handler metadata; CDK's own helpers (e.g. bucket auto-delete) do not run locally.
+  const functions: LocalFunction[] = t.resourcesOfType('AWS::Lambda::Function').filter(([, res]) => res.Metadata?.[HANDLER_METADATA_KEY]).map(([id, res]) => ({
+    arn: t.getAtt(id, 'Arn'),
+    name: id,
+    module: t.handlerModule(id),
+    timeoutMs: Number(res.Properties?.Timeout ?? 3) * 1000,
+    memoryMb: Number(res.Properties?.MemorySize ?? 128),
+    environment: t.resolve((res.Properties?.Environment as { Variables?: unknown } | undefined)?.Variables ?? {}) as Record<string, string>,
+  }));
+  const envOf = (name: string) => functions.map((f) => f.environment[name]).find((v) => v !== undefined);
+  const lambdas = new LambdaRuntime(functions, {
+    AWS_REGION: LOCAL_REGION,
+    AWS_DEFAULT_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_SESSION_TOKEN: '',
+  });
+
+  const streams: DeliveryStreamSpec[] = t.resourcesOfType('AWS::KinesisFirehose::DeliveryStream').map(([id, res]) => {
+    const dest = t.resolve(res.Properties?.ExtendedS3DestinationConfiguration) as Record<string, unknown>;
+    const hints = (dest.BufferingHints ?? {}) as { SizeInMBs?: number };
+    return {
+      name: t.ref(id),
+      arn: t.getAtt(id, 'Arn'),
+      bucket: String(dest.BucketARN).replace(/^arn:aws:s3:::/, ''),
+      prefix: String(dest.Prefix ?? ''),
+      compression: dest.CompressionFormat === 'GZIP' ? 'GZIP' : 'UNCOMPRESSED',
+      bufferingSizeBytes: (hints.SizeInMBs ?? 5) * 1024 * 1024,
+    };
+  });
+  const firehose = new FirehoseService(store, path.join(dataDir, 'firehose'), streams, options.bufferIntervalSeconds * 1000);
+
+  const warehouse = await EmbeddedWarehouse.open(path.join(dataDir, 'warehouse'));
+  const workgroupName = envOf('WAREHOUSE_WORKGROUP') ?? envOf('WAREHOUSE_CLUSTER') ?? 'local';
+  const database = envOf('WAREHOUSE_DATABASE') ?? 'dev';
+  const redshiftData = new RedshiftDataService(warehouse, store, { workgroupName, database });
+
+  const machines: LocalStateMachine[] = t.resourcesOfType('AWS::StepFunctions::StateMachine').map(([id, res]) => ({
+    arn: t.ref(id),
+    name: String(res.Properties?.StateMachineName ?? id),
+    definition: JSON.parse(String(t.resolve(res.Properties?.DefinitionString))) as MachineDef,
+    roleArn: String(t.resolve(res.Properties?.RoleArn)),
+    type: res.Properties?.StateMachineType === 'EXPRESS' ? 'EXPRESS' : 'STANDARD',
+  }));
+  const stepFunctions = new StepFunctionsService(machines, lambdas, store, path.join(dataDir, 'stepfunctions'), {
+    timeScale: options.timeScale ?? 0.01,
+    dynamicWaitMs: 100,
+  });
+
+  const edge = new EdgeServer({ s3: new S3Service(store, path.join(dataDir, 's3-work')), firehose, stepFunctions, redshiftData });
+  const edgePort = await edge.listen(options.edgePort);
+  const edgeUrl = `http://127.0.0.1:${edgePort}`;
+  // The unchanged handlers reach "AWS" through the standard endpoint override of the SDK.
+  process.env.AWS_ENDPOINT_URL = edgeUrl;
+
+  const collectFn = functions.find((f) => f.module.endsWith(path.join('lambdas', 'collect', 'handler.ts')));
+  if (!collectFn) throw new Error('The template has no collector function');
+  const collector = new CollectorServer({ lambdas, functionArn: collectFn.arn, ...collectorEndpoint(t) });
+  const collectorPort = await collector.listen(options.collectorPort);
+
+  const schedules: ScheduleSpec[] = t.resourcesOfType('AWS::Scheduler::Schedule').map(([id, res]) => {
+    const target = t.resolve(res.Properties?.Target) as { Arn: string; Input?: string };
+    return { name: String(res.Properties?.Name ?? id), stateMachineArn: target.Arn, input: target.Input ?? '{}' };
+  });
+  const scheduler = new Scheduler(stepFunctions, schedules, options.loadIntervalSeconds);
+  firehose.start();
+  scheduler.start();
+
+  const collectorSources = JSON.parse(collectFn.environment.COLLECTOR_SOURCES ?? '[]') as Array<{ name: string; writeKeys: string[] }>;
+  const endpoints: Endpoints = {
+    edge: edgeUrl,
+    collector: `http://127.0.0.1:${collectorPort}`,
+    region: LOCAL_REGION,
+    sources: collectorSources.map(({ name, writeKeys }) => ({ name, writeKeys })),
+    warehouse: { workgroupName, database },
+    buckets: { raw: output(STACK_OUTPUTS.rawBucket), staged: output(STACK_OUTPUTS.stagedBucket) },
+    stateMachines: { load: output(STACK_OUTPUTS.loadStateMachineArn), backfill: output(STACK_OUTPUTS.backfillStateMachineArn) },
+  };
+  fs.writeFileSync(path.join(dataDir, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`);
+
+  let stopped = false;
+  return {
+    endpoints, store, firehose, stepFunctions, warehouse, lambdas, edge, scheduler,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      scheduler.stop();
+      await collector.close();
+      firehose.stop();
+      await stepFunctions.drain(10_000);
+      await edge.close();
+      await warehouse.close();
+    },
+  };
+}
+
+/** CORS and routes of the deployed collector endpoint, read from the template. */
+function collectorEndpoint(t: LocalTemplate): { cors: CorsConfig; routes?: ReadonlySet<string> } {
+  const [api] = t.resourcesOfType('AWS::ApiGatewayV2::Api');
+  if (api) {
+    const c = (api[1].Properties?.CorsConfiguration ?? {}) as { AllowOrigins?: string[]; AllowMethods?: string[]; AllowHeaders?: string[]; MaxAge?: number };
+    const routes = new Set(t.resourcesOfType('AWS::ApiGatewayV2::Route').map(([, r]) => String(r.Properties?.RouteKey)));
+    return { cors: { allowOrigins: c.AllowOrigins ?? [], allowMethods: c.AllowMethods ?? [], allowHeaders: c.AllowHeaders ?? [], maxAgeSeconds: c.MaxAge ?? 0 }, routes };
+  }
+  const [url] = t.resourcesOfType('AWS::Lambda::Url');
+  const c = (url?.[1].Properties?.Cors ?? {}) as { AllowOrigins?: string[]; AllowMethods?: string[]; AllowHeaders?: string[]; MaxAge?: number };
+  return { cors: { allowOrigins: c.AllowOrigins ?? [], allowMethods: c.AllowMethods ?? [], allowHeaders: c.AllowHeaders ?? [], maxAgeSeconds: c.MaxAge ?? 0 } };
+}

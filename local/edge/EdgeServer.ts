@@ -1,0 +1,78 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { StepFunctionsService } from '../stepfunctions/StepFunctionsService';
+import type { FirehoseService } from './firehose';
+import { AwsError, type EdgeRequest, type EdgeResponse, jsonError, readBody, send, signedService } from './http';
+import type { RedshiftDataService } from './redshiftData';
+import type { S3Service } from './s3';
+
+export interface EdgeServices {
+  readonly s3: S3Service;
+  readonly firehose: FirehoseService;
+  readonly stepFunctions: StepFunctionsService;
+  readonly redshiftData: RedshiftDataService;
+}
+
+/**
+ * One AWS-compatible endpoint for every service of the stack. JSON-protocol calls are routed by
+ * `X-Amz-Target` (Firehose_20150804.*, AWSStepFunctions.*, RedshiftData.*); everything else is
+ * S3 (path-style), also recognized by the SigV4 credential scope. Credentials are not checked.
+ */
+export class EdgeServer {
+  private readonly server: http.Server;
+  /** Requests served per service and operation, for the cost model and tests. */
+  public readonly requestCounts = new Map<string, number>();
+
+  constructor(private readonly services: EdgeServices) {
+    this.server = http.createServer((req, res) => {
+      void this.serve(req, res);
+    });
+    this.server.keepAliveTimeout = 65_000;
+  }
+
+  async listen(port: number, host = '127.0.0.1'): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => resolve());
+    });
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    let response: EdgeResponse;
+    try {
+      const body = await readBody(req);
+      const request: EdgeRequest = { method: req.method ?? 'GET', url: new URL(req.url ?? '/', 'http://edge'), headers: req.headers, body };
+      response = await this.route(request);
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      response = e instanceof AwsError ? jsonError(e) : { status: 500, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ __type: 'InternalFailure', message }) };
+    }
+    send(res, response);
+  }
+
+  private async route(req: EdgeRequest): Promise<EdgeResponse> {
+    const target = req.headers['x-amz-target'];
+    if (typeof target === 'string') {
+      const [prefix, op] = target.split('.');
+      this.count(`${prefix}.${op}`);
+      if (prefix.startsWith('Firehose_')) return this.services.firehose.handle(req);
+      if (prefix === 'AWSStepFunctions') return this.services.stepFunctions.handle(req);
+      if (prefix === 'RedshiftData') return this.services.redshiftData.handle(req);
+      return jsonError(new AwsError('UnknownOperationException', `The local edge does not serve ${target}`));
+    }
+    const service = signedService(req.headers) ?? 's3';
+    if (service !== 's3') return jsonError(new AwsError('UnknownServiceException', `The local edge does not serve ${service}`));
+    this.count(`S3.${req.method}`);
+    return this.services.s3.handle(req);
+  }
+
+  private count(key: string): void {
+    this.requestCounts.set(key, (this.requestCounts.get(key) ?? 0) + 1);
+  }
+}

@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+
+export interface LocalFunction {
+  /** `arn:aws:lambda:…:function:<logicalId>` as the local template resolves it. */
+  readonly arn: string;
+  readonly name: string;
+  /** Absolute path of the handler module (exports `handler`). */
+  readonly module: string;
+  readonly timeoutMs: number;
+  readonly memoryMb: number;
+  readonly environment: Readonly<Record<string, string>>;
+}
+
+/** A function error as Lambda reports it: `name` is the errorType Step Functions matches on. */
+export class LambdaFunctionError extends Error {
+  constructor(
+    name: string,
+    public readonly errorMessage: string,
+    public readonly trace: string[] = [],
+  ) {
+    super(JSON.stringify({ errorType: name, errorMessage, trace }));
+    this.name = name;
+  }
+}
+
+export interface FunctionCounters {
+  invocations: number;
+  errors: number;
+  durationMs: number;
+  /** Σ billed GB-seconds: duration rounded up to 1 ms × memory. */
+  gbSeconds: number;
+}
+
+type Handler = (event: unknown, context: unknown) => Promise<unknown>;
+
+/**
+ * Runs the deployed handler modules in this process. Every function's environment from the
+ * template is merged into `process.env` once, before any module loads; two functions asking for
+ * different values of one variable is a configuration error (they would differ on AWS too).
+ */
+export class LambdaRuntime {
+  private readonly functions = new Map<string, LocalFunction>();
+  private readonly handlers = new Map<string, Handler>();
+  public readonly counters = new Map<string, FunctionCounters>();
+
+  constructor(functions: ReadonlyArray<LocalFunction>, baseEnvironment: Readonly<Record<string, string>>) {
+    const merged: Record<string, string> = {};
+    const owner: Record<string, string> = {};
+    for (const f of functions) {
+      this.functions.set(f.arn, f);
+      this.counters.set(f.name, { invocations: 0, errors: 0, durationMs: 0, gbSeconds: 0 });
+      for (const [k, v] of Object.entries(f.environment)) {
+        if (k in merged && merged[k] !== v) {
+          throw new Error(`Functions ${owner[k]} and ${f.name} set ${k} to different values; local mode runs them in one process, so keep variable names distinct.`);
+        }
+        merged[k] = v;
+        owner[k] = f.name;
+      }
+    }
+    Object.assign(process.env, merged, baseEnvironment);
+  }
+
+  has(arn: string): boolean {
+    return this.functions.has(arn);
+  }
+
+  byName(name: string): LocalFunction | undefined {
+    return [...this.functions.values()].find((f) => f.name === name);
+  }
+
+  /** Invokes a function like Lambda does: resolves with its result or rejects with its error. */
+  async invoke(arn: string, event: unknown): Promise<unknown> {
+    const fn = this.functions.get(arn);
+    if (!fn) throw new LambdaFunctionError('ResourceNotFoundException', `Function not found: ${arn}`);
+    const counters = this.counters.get(fn.name) as FunctionCounters;
+    const handler = this.load(fn);
+    const started = Date.now();
+    const deadline = started + fn.timeoutMs;
+    const context = {
+      functionName: fn.name,
+      functionVersion: '$LATEST',
+      invokedFunctionArn: fn.arn,
+      memoryLimitInMB: String(fn.memoryMb),
+      awsRequestId: randomUUID(),
+      logGroupName: `/aws/lambda/${fn.name}`,
+      logStreamName: 'local',
+      callbackWaitsForEmptyEventLoop: false,
+      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    };
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      // Events cross a JSON boundary on AWS; so they do here (no shared references).
+      const payload = JSON.parse(JSON.stringify(event ?? null));
+      const result = await Promise.race([
+        handler(payload, context),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new LambdaFunctionError('Sandbox.Timedout', `Task timed out after ${(fn.timeoutMs / 1000).toFixed(2)} seconds`)), fn.timeoutMs);
+        }),
+      ]);
+      return result === undefined ? null : JSON.parse(JSON.stringify(result));
+    } catch (e) {
+      counters.errors++;
+      if (e instanceof LambdaFunctionError) throw e;
+      const err = e as Error;
+      throw new LambdaFunctionError(err?.name || 'Error', err?.message ?? String(e), (err?.stack ?? '').split('\n').slice(1, 6).map((l) => l.trim()));
+    } finally {
+      clearTimeout(timer);
+      const ms = Date.now() - started;
+      counters.invocations++;
+      counters.durationMs += ms;
+      counters.gbSeconds += (Math.max(1, ms) / 1000) * (fn.memoryMb / 1024);
+    }
+  }
+
+  private load(fn: LocalFunction): Handler {
+    let handler = this.handlers.get(fn.arn);
+    if (!handler) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const mod = require(fn.module) as { handler?: Handler };
+      if (typeof mod.handler !== 'function') throw new LambdaFunctionError('Runtime.HandlerNotFound', `${fn.module} does not export handler`);
+      handler = mod.handler;
+      this.handlers.set(fn.arn, handler);
+    }
+    return handler;
+  }
+}

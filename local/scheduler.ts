@@ -1,0 +1,46 @@
+import type { StepFunctionsService } from './stepfunctions/StepFunctionsService';
+
+export interface ScheduleSpec {
+  readonly name: string;
+  readonly stateMachineArn: string;
+  /** JSON input, as the schedule's target has it (e.g. `{"source":"web"}`). */
+  readonly input: string;
+}
+
+/**
+ * The EventBridge schedules of the template, firing every `intervalSeconds` instead of their
+ * rate. A tick is skipped while that schedule's previous execution still runs, so a slow laptop
+ * never piles up loads (on AWS overlapping loads are allowed and safe: loads are idempotent).
+ */
+export class Scheduler {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly last = new Map<string, string>();
+  /** Executions started per schedule. */
+  public readonly fired = new Map<string, number>();
+
+  constructor(
+    private readonly stepFunctions: StepFunctionsService,
+    private readonly schedules: ReadonlyArray<ScheduleSpec>,
+    private readonly intervalSeconds: number,
+  ) {}
+
+  start(): void {
+    if (this.intervalSeconds <= 0 || this.schedules.length === 0) return;
+    this.timer = setInterval(() => this.tick(), this.intervalSeconds * 1000);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** Fires every schedule whose previous execution has ended. */
+  tick(): void {
+    for (const s of this.schedules) {
+      const previous = this.last.get(s.name);
+      if (previous && this.stepFunctions.execution(previous)?.status === 'RUNNING') continue;
+      const record = this.stepFunctions.start(s.stateMachineArn, s.input);
+      this.last.set(s.name, record.executionArn);
+      this.fired.set(s.name, (this.fired.get(s.name) ?? 0) + 1);
+    }
+  }
+}

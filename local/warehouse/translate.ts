@@ -1,0 +1,184 @@
+/**
+ * Translates the Redshift SQL our stack emits into Postgres for the local warehouse.
+ *
+ * - Physical-design clauses Postgres has no use for are dropped: DISTKEY, SORTKEY, DISTSTYLE,
+ *   ENCODE, BACKUP.
+ * - Types and functions: SUPER → jsonb, GETDATE()/SYSDATE → now().
+ * - `COPY t [(cols)] FROM 's3://…' [MANIFEST] … JSON 'auto' [GZIP]` becomes a bulk load of the
+ *   referenced objects (see {@link CopyCommand}); any COPY option we do not implement is an
+ *   error naming it, never a silent success.
+ * Rewrites apply outside string literals and quoted identifiers only.
+ */
+
+export class UnsupportedSqlError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnsupportedSqlError';
+  }
+}
+
+export interface CopyCommand {
+  /** Target table as written (schema-qualified, possibly quoted). */
+  readonly table: string;
+  /** Column list as written, or undefined for all columns. */
+  readonly columns: ReadonlyArray<string> | undefined;
+  /** `s3://bucket/key-or-prefix`. */
+  readonly from: string;
+  readonly manifest: boolean;
+  readonly gzip: boolean;
+}
+
+export type Translated = { readonly kind: 'sql'; readonly sql: string } | { readonly kind: 'copy'; readonly copy: CopyCommand };
+
+type Segment = { readonly code: boolean; readonly text: string };
+
+/** Splits SQL into code and literal segments ('…', "…", $$…$$, comments count as code-free). */
+export function segments(sql: string): Segment[] {
+  const out: Segment[] = [];
+  let code = '';
+  let i = 0;
+  const flush = () => {
+    if (code) out.push({ code: true, text: code });
+    code = '';
+  };
+  while (i < sql.length) {
+    const c = sql[i];
+    if (c === "'" || c === '"') {
+      flush();
+      let j = i + 1;
+      while (j < sql.length) {
+        if (sql[j] === c) {
+          if (sql[j + 1] === c) {
+            j += 2;
+            continue;
+          }
+          break;
+        }
+        j++;
+      }
+      out.push({ code: false, text: sql.slice(i, j + 1) });
+      i = j + 1;
+    } else if (c === '-' && sql[i + 1] === '-') {
+      const end = sql.indexOf('\n', i);
+      i = end < 0 ? sql.length : end;
+    } else if (c === '/' && sql[i + 1] === '*') {
+      const end = sql.indexOf('*/', i + 2);
+      i = end < 0 ? sql.length : end + 2;
+    } else {
+      code += c;
+      i++;
+    }
+  }
+  flush();
+  return out;
+}
+
+const REWRITES: ReadonlyArray<[RegExp, string]> = [
+  [/\b(COMPOUND\s+|INTERLEAVED\s+)?SORTKEY\s*(AUTO\b|\([^)]*\))/gi, ''],
+  [/\bDISTKEY\s*\([^)]*\)/gi, ''],
+  [/\bDISTSTYLE\s+(ALL|EVEN|KEY|AUTO)\b/gi, ''],
+  [/\bENCODE\s+(AUTO|RAW|AZ64|BYTEDICT|DELTA|DELTA32K|LZO|MOSTLY8|MOSTLY16|MOSTLY32|RUNLENGTH|TEXT255|TEXT32K|ZSTD)\b/gi, ''],
+  [/\bBACKUP\s+(YES|NO)\b/gi, ''],
+  [/\bSUPER\b/gi, 'jsonb'],
+  [/\bGETDATE\s*\(\s*\)/gi, 'now()'],
+  [/\bSYSDATE\b/gi, 'now()'],
+];
+
+/** Translates one Redshift statement. */
+export function translate(sql: string): Translated {
+  if (/^\s*COPY\b/i.test(stripComments(sql))) return { kind: 'copy', copy: parseCopy(sql) };
+  const text = segments(sql)
+    .map((s) => (s.code ? REWRITES.reduce((acc, [re, to]) => acc.replace(re, to), s.text) : s.text))
+    .join('');
+  return { kind: 'sql', sql: text };
+}
+
+function stripComments(sql: string): string {
+  return segments(sql).map((s) => s.text).join('');
+}
+
+/** Tokens of a COPY statement: words, 'strings', "identifiers", parentheses, commas. */
+function tokenize(sql: string): string[] {
+  const tokens: string[] = [];
+  const re = /\s*('(?:[^']|'')*'|"(?:[^"]|"")*"|[(),;]|[^\s(),;'"]+)/gy;
+  let m: RegExpExecArray | null;
+  const text = stripComments(sql).trim();
+  while ((m = re.exec(text)) !== null) {
+    if (m[1] === undefined) break;
+    tokens.push(m[1]);
+    if (re.lastIndex >= text.length) break;
+  }
+  return tokens;
+}
+
+const unquote = (s: string) => (s.startsWith("'") ? s.slice(1, -1).replace(/''/g, "'") : s);
+
+function parseCopy(sql: string): CopyCommand {
+  const t = tokenize(sql);
+  let i = 1;
+  let table = '';
+  while (i < t.length && t[i] !== '(' && t[i].toUpperCase() !== 'FROM') table += t[i++];
+  let columns: string[] | undefined;
+  if (t[i] === '(') {
+    columns = [];
+    i++;
+    while (i < t.length && t[i] !== ')') {
+      if (t[i] !== ',') columns.push(t[i]);
+      i++;
+    }
+    i++;
+  }
+  if (t[i]?.toUpperCase() !== 'FROM') throw new UnsupportedSqlError(`COPY without FROM: ${sql.slice(0, 200)}`);
+  const from = unquote(t[i + 1] ?? '');
+  if (!/^s3:\/\/[^/]+\/.*/.test(from)) throw new UnsupportedSqlError(`local warehouse: COPY reads only from 's3://bucket/key', got ${t[i + 1]}`);
+  i += 2;
+  let manifest = false;
+  let gzip = false;
+  let json = false;
+  while (i < t.length) {
+    const word = t[i].toUpperCase();
+    const next = t[i + 1];
+    switch (word) {
+      case ';':
+        i++;
+        break;
+      case 'IAM_ROLE':
+      case 'REGION':
+      case 'TIMEFORMAT':
+      case 'DATEFORMAT':
+      case 'CREDENTIALS':
+        i += next?.toUpperCase() === 'AS' ? 3 : 2;
+        break;
+      case 'MANIFEST':
+        manifest = true;
+        i++;
+        break;
+      case 'GZIP':
+        gzip = true;
+        i++;
+        break;
+      case 'FORMAT':
+        i += next?.toUpperCase() === 'AS' ? 2 : 1;
+        break;
+      case 'JSON': {
+        const arg = next && next.startsWith("'") ? unquote(next).toLowerCase() : 'auto';
+        if (arg !== 'auto' && arg !== 'auto ignorecase') throw new UnsupportedSqlError(`local warehouse: COPY JSON '${arg}' is not supported (only 'auto')`);
+        json = true;
+        i += next && next.startsWith("'") ? 2 : 1;
+        break;
+      }
+      case 'COMPUPDATE':
+      case 'STATUPDATE':
+        i += /^(ON|OFF|TRUE|FALSE)$/i.test(next ?? '') ? 2 : 1;
+        break;
+      case 'EMPTYASNULL':
+      case 'BLANKSASNULL':
+        i++;
+        break;
+      default:
+        throw new UnsupportedSqlError(`local warehouse: COPY option ${t[i]} is not supported in: ${sql.slice(0, 300)}`);
+    }
+  }
+  if (!json) throw new UnsupportedSqlError(`local warehouse: COPY loads only FORMAT JSON 'auto' files: ${sql.slice(0, 300)}`);
+  return { table, columns, from, manifest, gzip };
+}
