@@ -85,7 +85,9 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     AWS_DEFAULT_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_SESSION_TOKEN: '',
+    // Quiet by default on a laptop; set them in your shell to see the functions' logs and metrics.
+    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+    POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
   });
 
   const streams: DeliveryStreamSpec[] = t.resourcesOfType('AWS::KinesisFirehose::DeliveryStream').map(([id, res]) => {

@@ -1,4 +1,171 @@
-/** collect: placeholder until its issue fills in the logic. */
-export async function handler(event: unknown): Promise<never> {
-  throw new Error(`collect is not implemented yet (received ${JSON.stringify(event).slice(0, 200)})`);
+import { createHash, timingSafeEqual } from 'node:crypto';
+import * as zlib from 'node:zlib';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { collectorConfig } from '../core/config';
+import { TransientError } from '../core/errors';
+import { METRICS_NAMESPACE, METRIC_NAMES } from '../core/metrics';
+import { COLLECTOR_ROUTES, type CollectorRoute } from '../core/routes';
+import { enrichMessage, LIMITS, type SegmentMessage, validateMessage } from '../core/segment';
+import { firehoseClient, s3Client } from '../io/clients';
+import { packRecords, putAll } from '../io/firehoseSink';
+import { ObjectStore } from '../io/objects';
+
+const logger = new Logger({ serviceName: 'collector' });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'collector' });
+
+interface KeyEntry {
+  readonly digest: Buffer;
+  readonly source: { name: string; collect: boolean; stream: string };
+}
+
+let keys: { sources: unknown; entries: KeyEntry[] } | undefined;
+const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+
+/** The source a write key belongs to, compared in constant time against every key. */
+function sourceForKey(writeKey: string): KeyEntry['source'] | undefined {
+  const sources = collectorConfig().COLLECTOR_SOURCES;
+  if (keys?.sources !== sources) keys = { sources, entries: sources.flatMap((s) => s.writeKeys.map((k) => ({ digest: digest(k), source: s }))) };
+  const d = digest(writeKey);
+  let found: KeyEntry['source'] | undefined;
+  for (const entry of keys.entries) if (timingSafeEqual(d, entry.digest)) found = entry.source;
+  return found;
+}
+
+/** An answer to the client: `success` plus, on errors, a machine code and a reason a person can act on. */
+function reply(statusCode: number, body: Record<string, unknown>, headers: Record<string, string> = {}): APIGatewayProxyStructuredResultV2 {
+  return { statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
+}
+const fail = (statusCode: number, code: string, message: string) => reply(statusCode, { success: false, code, message });
+
+class RequestError extends Error {
+  constructor(
+    public readonly status: number,
+    public readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RequestError';
+  }
+}
+
+function decodeBody(event: APIGatewayProxyEventV2): Buffer {
+  if (!event.body) throw new RequestError(400, 'empty_body', 'The request has no body: send a JSON message or {"batch": […]}');
+  let body = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+  const encoding = (event.headers['content-encoding'] ?? '').toLowerCase();
+  if (encoding.includes('gzip') || (body[0] === 0x1f && body[1] === 0x8b)) {
+    try {
+      body = zlib.gunzipSync(body, { maxOutputLength: LIMITS.batchBytes + 1 });
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new RequestError(400, 'batch_too_large', `The uncompressed body exceeds the ${LIMITS.batchBytes / 1024} KB batch limit`);
+      throw new RequestError(400, 'invalid_gzip', `Content-Encoding is gzip but the body does not decompress: ${(e as Error).message}`);
+    }
+  }
+  if (body.length > LIMITS.batchBytes) throw new RequestError(400, 'batch_too_large', `The body is ${body.length} bytes; the limit is ${LIMITS.batchBytes / 1024} KB per request`);
+  return body;
+}
+
+function writeKeyOf(event: APIGatewayProxyEventV2, body: Record<string, unknown>): string | undefined {
+  const auth = event.headers.authorization ?? event.headers.Authorization;
+  if (auth && /^basic\s+/i.test(auth)) {
+    const decoded = Buffer.from(auth.replace(/^basic\s+/i, ''), 'base64').toString('utf8');
+    const user = decoded.includes(':') ? decoded.slice(0, decoded.indexOf(':')) : decoded;
+    if (user) return user;
+  }
+  return typeof body.writeKey === 'string' && body.writeKey ? body.writeKey : undefined;
+}
+
+function hourPath(d: Date): string {
+  return d.toISOString().slice(0, 13).replace(/-/g, '/').replace('T', '/');
+}
+
+/**
+ * The Segment HTTP Tracking API: `/v1/batch`, `/v1/b`, `/v1/{track,page,screen,identify,group,alias}`
+ * and their short forms. Answers 2xx only after Firehose accepted every valid message and the
+ * invalid ones are in the quarantine prefix: accepted = stored + quarantined.
+ */
+export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  const receivedAt = new Date();
+  const method = event.requestContext?.http?.method?.toUpperCase() ?? 'POST';
+  const path = event.rawPath ?? '';
+  try {
+    if (method === 'OPTIONS') return { statusCode: 204 };
+    const route = /^\/v1\/([a-z]+)\/?$/.exec(path)?.[1] as CollectorRoute | undefined;
+    if (!route || !(route in COLLECTOR_ROUTES)) throw new RequestError(404, 'not_found', `Unknown path ${path.slice(0, 100)}: use /v1/batch, /v1/track, /v1/page, /v1/screen, /v1/identify, /v1/group, /v1/alias or their short forms`);
+    if (method !== 'POST') throw new RequestError(405, 'method_not_allowed', `${method} is not allowed: send POST`);
+    const call = COLLECTOR_ROUTES[route];
+    const raw = decodeBody(event);
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch (e) {
+      throw new RequestError(400, 'invalid_json', `The body is not valid JSON: ${(e as Error).message}`);
+    }
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new RequestError(400, 'invalid_body', 'The body must be a JSON object');
+    const request = body as Record<string, unknown>;
+    const writeKey = writeKeyOf(event, request);
+    if (!writeKey) throw new RequestError(401, 'missing_write_key', 'No write key: send it as the Basic auth user name or as "writeKey" in the body');
+    const source = sourceForKey(writeKey);
+    if (!source) throw new RequestError(401, 'invalid_write_key', 'Unknown write key');
+    if (!source.collect) throw new RequestError(403, 'source_disabled', `Collection is turned off for source "${source.name}" (its collect flag); nothing was stored`);
+
+    let messages: unknown[];
+    if (call === 'batch') {
+      if (!Array.isArray(request.batch)) throw new RequestError(400, 'invalid_batch', '"batch" must be an array of messages');
+      messages = request.batch;
+      if (messages.length > LIMITS.batchMessages) throw new RequestError(400, 'batch_too_large', `The batch has ${messages.length} messages; the limit is ${LIMITS.batchMessages}`);
+    } else {
+      messages = [request];
+    }
+    for (let i = 0; i < messages.length; i++) {
+      const size = Buffer.byteLength(JSON.stringify(messages[i]) ?? '');
+      if (size > LIMITS.messageBytes) throw new RequestError(400, 'message_too_large', `Message ${i} is ${size} bytes; the limit is ${LIMITS.messageBytes / 1024} KB per message`);
+    }
+
+    const ip = event.requestContext?.http?.sourceIp;
+    const batch = call === 'batch' ? { context: request.context, integrations: request.integrations, sentAt: request.sentAt } : undefined;
+    const lines: Buffer[] = [];
+    const quarantined: Buffer[] = [];
+    for (const message of messages) {
+      const candidate = call === 'batch' ? message : { ...(message as SegmentMessage), type: call };
+      const reason = validateMessage(candidate);
+      if (reason) {
+        const { writeKey: _drop, ...kept } = (candidate && typeof candidate === 'object' ? candidate : { value: candidate }) as SegmentMessage;
+        void _drop;
+        quarantined.push(Buffer.from(`${JSON.stringify({ reason, receivedAt: receivedAt.toISOString(), source: source.name, message: kept })}\n`));
+        continue;
+      }
+      const enriched = enrichMessage(candidate as SegmentMessage, { receivedAt, ip, batch, routeCall: call === 'batch' ? undefined : call });
+      lines.push(Buffer.from(`${JSON.stringify(enriched)}\n`));
+    }
+
+    let calls = 0;
+    if (lines.length > 0) ({ calls } = await putAll(firehoseClient(), source.stream, packRecords(lines)));
+    if (quarantined.length > 0) {
+      const config = collectorConfig();
+      const key = `${config.QUARANTINE_PREFIX}${source.name}/${hourPath(receivedAt)}/${receivedAt.getTime()}-${event.requestContext?.requestId ?? Math.random().toString(36).slice(2)}.json.gz`;
+      await new ObjectStore(s3Client()).putGzip(config.RAW_BUCKET, key, Buffer.concat(quarantined));
+    }
+    metrics.addDimension('Source', source.name);
+    metrics.addMetric(METRIC_NAMES.eventsAccepted, MetricUnit.Count, lines.length);
+    metrics.addMetric(METRIC_NAMES.eventsQuarantined, MetricUnit.Count, quarantined.length);
+    metrics.addMetric('BatchSize', MetricUnit.Count, messages.length);
+    logger.debug('request stored', { source: source.name, route, accepted: lines.length, quarantined: quarantined.length, firehoseCalls: calls });
+    return reply(200, { success: true });
+  } catch (e) {
+    if (e instanceof RequestError) {
+      metrics.addMetric('RequestsRejected', MetricUnit.Count, 1);
+      logger.info('request rejected', { path, status: e.status, code: e.code, reason: e.message });
+      return fail(e.status, e.code, e.message);
+    }
+    if (e instanceof TransientError) {
+      logger.warn('storage unavailable, asking the client to retry', { error: e.message });
+      return reply(503, { success: false, code: 'unavailable', message: 'Events could not be stored right now; retry later' }, { 'retry-after': '1' });
+    }
+    logger.error('unexpected error', { error: e as Error });
+    return reply(500, { success: false, code: 'internal_error', message: 'Internal error' });
+  } finally {
+    metrics.publishStoredMetrics();
+  }
 }

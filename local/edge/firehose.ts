@@ -50,6 +50,11 @@ export class FirehoseService {
   private readonly streams = new Map<string, DeliveryStreamSpec>();
   private readonly buffers = new Map<string, Buffered>();
   private timer: NodeJS.Timeout | undefined;
+  /**
+   * Fault injection: the next `failRecords` records answer ServiceUnavailableException inside
+   * a successful PutRecordBatch (a partial failure), as Firehose does under throttling.
+   */
+  public readonly faults = { failRecords: 0 };
   /** Records and objects delivered, for the cost model and tests. */
   public readonly counters = { putCalls: 0, records: 0, recordBytes: 0, billedBytes: 0, objects: 0 };
 
@@ -103,8 +108,14 @@ export class FirehoseService {
           if (records.length === 0 || records.length > MAX_BATCH_RECORDS) throw new AwsError('ValidationException', `PutRecordBatch takes 1 to ${MAX_BATCH_RECORDS} records, got ${records.length}`);
           const total = records.reduce((n, r) => n + r.length, 0);
           if (total > MAX_BATCH_BYTES) throw new AwsError('ValidationException', `PutRecordBatch takes at most 4 MiB, got ${total} bytes`);
-          this.append(spec, records);
-          return jsonResponse({ FailedPutCount: 0, Encrypted: false, RequestResponses: records.map(() => ({ RecordId: randomUUID() })) });
+          const failing = records.map(() => this.faults.failRecords > 0 && this.faults.failRecords-- > 0);
+          const accepted = records.filter((_, i) => !failing[i]);
+          if (accepted.length > 0) this.append(spec, accepted);
+          return jsonResponse({
+            FailedPutCount: failing.filter(Boolean).length,
+            Encrypted: false,
+            RequestResponses: failing.map((f) => (f ? { ErrorCode: 'ServiceUnavailableException', ErrorMessage: 'Slow down.' } : { RecordId: randomUUID() })),
+          });
         }
         case 'DescribeDeliveryStream': {
           const spec = this.stream(input.DeliveryStreamName);

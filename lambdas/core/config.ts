@@ -1,0 +1,76 @@
+import { z } from 'zod';
+
+/**
+ * The functions' configuration, read once from the environment the stack sets (never secrets)
+ * and validated: a missing or malformed variable fails the first invocation with its name.
+ */
+
+const json = <T extends z.ZodType>(schema: T) =>
+  z.string().transform((s, ctx) => {
+    try {
+      return JSON.parse(s) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'is not valid JSON' });
+      return z.NEVER;
+    }
+  }).pipe(schema);
+
+const SourceFlags = z.object({ name: z.string(), collect: z.boolean(), load: z.boolean(), dryRun: z.boolean() });
+const CollectorSource = z.object({ name: z.string(), writeKeys: z.array(z.string()), collect: z.boolean(), stream: z.string() });
+const int = z.coerce.number().int();
+
+const CollectorEnv = z.object({
+  COLLECTOR_SOURCES: json(z.array(CollectorSource)),
+  RAW_BUCKET: z.string().min(1),
+  QUARANTINE_PREFIX: z.string().default('_quarantine/'),
+});
+
+const LoaderEnv = z.object({
+  SOURCES: json(z.array(SourceFlags)),
+  RAW_BUCKET: z.string().min(1),
+  STAGED_BUCKET: z.string().min(1),
+  QUARANTINE_PREFIX: z.string().default('_quarantine/'),
+  MAX_OBJECTS_PER_LOAD: int.positive().default(500),
+  MAX_BACKFILL_DAYS: int.positive().default(400),
+  BACKFILL_CEILING: int.positive().default(8),
+  BACKFILL_DEFAULT_CONCURRENCY: int.positive().default(4),
+  TOLERATED_FAILURE_PERCENTAGE: z.coerce.number().min(0).max(100).default(10),
+  WAREHOUSE_WORKGROUP: z.string().optional(),
+  WAREHOUSE_CLUSTER: z.string().optional(),
+  WAREHOUSE_DATABASE: z.string().min(1),
+  COPY_ROLE_ARN: z.string().min(1),
+});
+
+export type CollectorConfig = z.infer<typeof CollectorEnv>;
+export type LoaderConfig = z.infer<typeof LoaderEnv>;
+
+function parse<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv): z.infer<T> {
+  const res = schema.safeParse(env);
+  if (!res.success) {
+    const fields = res.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`Invalid function configuration (environment variables): ${fields}`);
+  }
+  return res.data;
+}
+
+/** Parsed once per distinct environment (warm invocations reuse it). */
+const cache = new Map<z.ZodType, { key: string; value: unknown }>();
+
+function cached<T extends z.ZodObject>(schema: T, env: NodeJS.ProcessEnv): z.infer<T> {
+  const key = Object.keys(schema.shape).map((k) => `${k}=${env[k] ?? ''}`).join('\n');
+  const hit = cache.get(schema);
+  if (hit && hit.key === key) return hit.value as z.infer<T>;
+  const value = parse(schema, env);
+  cache.set(schema, { key, value });
+  return value;
+}
+
+export function collectorConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfig {
+  return cached(CollectorEnv, env);
+}
+
+export function loaderConfig(env: NodeJS.ProcessEnv = process.env): LoaderConfig {
+  const config = cached(LoaderEnv, env);
+  if (!config.WAREHOUSE_WORKGROUP && !config.WAREHOUSE_CLUSTER) throw new Error('Invalid function configuration: set WAREHOUSE_WORKGROUP or WAREHOUSE_CLUSTER');
+  return config;
+}

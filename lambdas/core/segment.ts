@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+import type { CollectorCall } from './routes';
+
+/**
+ * The Segment Spec as the collector receives it: validation of each message and the server-side
+ * enrichment every Segment endpoint applies (received time, message id, clock-skew correction,
+ * batch-level context, client IP). Pure: no I/O.
+ */
+
+export const CALL_TYPES = ['track', 'page', 'screen', 'identify', 'group', 'alias'] as const;
+export type CallType = (typeof CALL_TYPES)[number];
+
+export type SegmentMessage = Record<string, unknown> & { type?: unknown };
+
+/** Limits of the Segment HTTP Tracking API. */
+export const LIMITS = {
+  messageBytes: 32 * 1024,
+  batchBytes: 500 * 1024,
+  batchMessages: 2500,
+} as const;
+
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+/** Parses an ISO-8601 date-time with an explicit zone, as Segment clients send them. */
+export function parseIsoDate(value: unknown): Date | undefined {
+  if (typeof value !== 'string' || !ISO_8601.test(value)) return undefined;
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) return undefined;
+  const year = d.getUTCFullYear();
+  return year >= 1 && year <= 9999 ? d : undefined;
+}
+
+const present = (v: unknown) => (typeof v === 'string' && v.trim() !== '') || (typeof v === 'number' && Number.isFinite(v));
+
+/** Why a message cannot be stored, or undefined when it follows the spec. */
+export function validateMessage(message: unknown): string | undefined {
+  if (message === null || typeof message !== 'object' || Array.isArray(message)) return 'a message must be a JSON object';
+  const m = message as SegmentMessage;
+  if (typeof m.type !== 'string' || !(CALL_TYPES as readonly string[]).includes(m.type)) {
+    return `type must be one of ${CALL_TYPES.join(', ')}${m.type === undefined ? '' : ` (got ${JSON.stringify(m.type).slice(0, 40)})`}`;
+  }
+  if (!present(m.userId) && !present(m.anonymousId)) return 'userId or anonymousId is required';
+  switch (m.type) {
+    case 'track':
+      if (typeof m.event !== 'string' || m.event.trim() === '') return 'track needs a non-empty event name';
+      break;
+    case 'group':
+      if (!present(m.groupId)) return 'group needs a groupId';
+      break;
+    case 'alias':
+      if (!present(m.previousId) || !present(m.userId)) return 'alias needs previousId and userId';
+      break;
+    default:
+      break;
+  }
+  for (const field of ['timestamp', 'sentAt', 'originalTimestamp'] as const) {
+    if (m[field] !== undefined && m[field] !== null && parseIsoDate(m[field]) === undefined) {
+      return `${field} must be an ISO-8601 date-time with a zone, such as 2026-11-21T10:00:00.000Z`;
+    }
+  }
+  for (const field of ['properties', 'traits', 'context', 'integrations'] as const) {
+    if (m[field] !== undefined && m[field] !== null && (typeof m[field] !== 'object' || Array.isArray(m[field]))) return `${field} must be an object`;
+  }
+  return undefined;
+}
+
+/** Deep merge where `own` wins: batch-level context under the message's own context. */
+export function mergeUnder(base: unknown, own: unknown): unknown {
+  if (own === undefined) return base;
+  if (!isPlainObject(base) || !isPlainObject(own)) return own;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(own)) out[k] = mergeUnder(base[k], v);
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+export interface EnrichmentContext {
+  /** Server clock when the request arrived. */
+  readonly receivedAt: Date;
+  /** Client IP of the request. */
+  readonly ip?: string;
+  /** Batch-level fields (`/v1/batch` and `/v1/b` bodies). */
+  readonly batch?: { readonly context?: unknown; readonly integrations?: unknown; readonly sentAt?: unknown };
+  /** Call implied by the route (`/v1/track` → track); undefined for batch routes. */
+  readonly routeCall?: Exclude<CollectorCall, 'batch'>;
+}
+
+/**
+ * Enriches one message as Segment's servers do:
+ * `receivedAt`; `messageId` when missing; `sentAt` from the batch when missing;
+ * `originalTimestamp` = the client's `timestamp`; `timestamp = receivedAt − (sentAt − originalTimestamp)`
+ * (the client clock's skew removed), or receivedAt when the client sent no time;
+ * `context.ip` from the request when absent; batch `context` / `integrations` merged under the
+ * message's own; `writeKey` dropped.
+ */
+export function enrichMessage(message: SegmentMessage, ctx: EnrichmentContext): SegmentMessage {
+  const { writeKey: _writeKey, ...rest } = message;
+  void _writeKey;
+  const out: SegmentMessage = { ...rest };
+  if (ctx.routeCall) out.type = ctx.routeCall;
+  out.receivedAt = ctx.receivedAt.toISOString();
+  if (!present(out.messageId)) out.messageId = randomUUID();
+  else out.messageId = String(out.messageId);
+  if (out.sentAt === undefined && ctx.batch?.sentAt !== undefined) out.sentAt = ctx.batch.sentAt;
+  const original = parseIsoDate(out.originalTimestamp) ?? parseIsoDate(out.timestamp);
+  const sentAt = parseIsoDate(out.sentAt);
+  if (original) out.originalTimestamp = original.toISOString();
+  if (sentAt) out.sentAt = sentAt.toISOString();
+  out.timestamp = correctedTimestamp(ctx.receivedAt, sentAt, original).toISOString();
+  if (ctx.batch?.context !== undefined) out.context = mergeUnder(ctx.batch.context, out.context);
+  if (ctx.batch?.integrations !== undefined) out.integrations = mergeUnder(ctx.batch.integrations, out.integrations);
+  if (ctx.ip) {
+    const context = isPlainObject(out.context) ? out.context : {};
+    if (context.ip === undefined || context.ip === null || context.ip === '') out.context = { ...context, ip: ctx.ip };
+  }
+  return out;
+}
+
+/** `receivedAt − (sentAt − originalTimestamp)`: the event time on the server's clock. */
+export function correctedTimestamp(receivedAt: Date, sentAt: Date | undefined, original: Date | undefined): Date {
+  if (!original) return receivedAt;
+  if (!sentAt) return original;
+  const corrected = new Date(receivedAt.getTime() - (sentAt.getTime() - original.getTime()));
+  // A wildly wrong client clock can push the result out of range: the server's clock is all we have then.
+  return parseIsoDate(Number.isNaN(corrected.getTime()) ? undefined : safeIso(corrected)) ?? receivedAt;
+}
+
+function safeIso(d: Date): string | undefined {
+  try {
+    return d.toISOString();
+  } catch {
+    return undefined;
+  }
+}

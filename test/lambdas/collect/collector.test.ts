@@ -1,0 +1,226 @@
+import * as zlib from 'node:zlib';
+import { Analytics } from '@segment/analytics-node';
+import { startTestCloud, type TestCloud } from '../../support/localCloud';
+
+let seenKeys = new Set<string>();
+
+/** Raw object keys so far: each test looks only at what it stored itself. */
+function markStored(t: TestCloud): void {
+  t.cloud.firehose.flushAll();
+  seenKeys = new Set([...t.cloud.store.keys(t.cloud.endpoints.buckets.raw, '')].map((o) => o.key));
+}
+
+/** Every event this test stored in the raw bucket (all sources), and every quarantined one. */
+async function stored(t: TestCloud): Promise<{ events: Array<Record<string, unknown>>; quarantined: Array<Record<string, unknown>> }> {
+  t.cloud.firehose.flushAll();
+  const bucket = t.cloud.endpoints.buckets.raw;
+  const events: Array<Record<string, unknown>> = [];
+  const quarantined: Array<Record<string, unknown>> = [];
+  for (const o of t.cloud.store.keys(bucket, '')) {
+    if (seenKeys.has(o.key)) continue;
+    const lines = zlib.gunzipSync(t.cloud.store.get(bucket, o.key).body).toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    (o.key.startsWith('_quarantine/') ? quarantined : events).push(...lines);
+  }
+  return { events, quarantined };
+}
+
+async function post(t: TestCloud, path: string, body: unknown, headers: Record<string, string> = {}, raw?: Buffer | string) {
+  const res = await fetch(`${t.cloud.endpoints.collector}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: raw ?? JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json().catch(() => undefined), headers: res.headers };
+}
+
+const basic = (key: string) => ({ authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` });
+
+describe('Collector', () => {
+  let t: TestCloud;
+  let webKey: string;
+  beforeAll(async () => {
+    t = await startTestCloud({ bufferIntervalSeconds: 3600 });
+    webKey = t.cloud.endpoints.sources.find((s) => s.name === 'web')?.writeKeys[0] as string;
+  });
+  beforeEach(() => {
+    t.cloud.firehose.faults.failRecords = 0;
+    markStored(t);
+  });
+  afterAll(() => t.stop());
+
+  describe('with @segment/analytics-node', () => {
+    it('stores every call type with the Segment fields and the server enrichment', async () => {
+      const analytics = new Analytics({ writeKey: webKey, host: t.cloud.endpoints.collector, flushAt: 6, flushInterval: 50 });
+      const timestamp = new Date(Date.now() - 60_000);
+      analytics.track({ userId: 'u1', event: 'Order Completed', properties: { total: 12.5, items: [{ sku: 'a' }] }, timestamp, messageId: 'm-track' });
+      analytics.page({ anonymousId: 'a1', name: 'Home', properties: { path: '/' }, messageId: 'm-page' });
+      analytics.screen({ userId: 'u1', name: 'Settings', messageId: 'm-screen' });
+      analytics.identify({ userId: 'u1', traits: { email: 'u1@example.com', plan: 'pro' }, messageId: 'm-identify' });
+      analytics.group({ userId: 'u1', groupId: 'g1', traits: { name: 'Acme' }, messageId: 'm-group' });
+      analytics.alias({ userId: 'u1', previousId: 'a1', messageId: 'm-alias' });
+      await analytics.closeAndFlush({ timeout: 10_000 });
+
+      const { events } = await stored(t);
+      expect(events.map((e) => e.messageId).sort()).toEqual(['m-alias', 'm-group', 'm-identify', 'm-page', 'm-screen', 'm-track']);
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a stored event is free-form JSON
+      const track = events.find((e) => e.messageId === "m-track") as Record<string, any>;
+      expect(track).toMatchObject({ type: 'track', event: 'Order Completed', userId: 'u1', properties: { total: 12.5, items: [{ sku: 'a' }] } });
+      expect(track.context.library.name).toBe('@segment/analytics-node');
+      expect(track.context.ip).toBe('127.0.0.1');
+      expect(track.originalTimestamp).toBe(timestamp.toISOString());
+      expect(Date.parse(track.receivedAt)).toBeGreaterThanOrEqual(Date.parse(track.sentAt) - 5_000);
+      // timestamp = receivedAt − (sentAt − originalTimestamp)
+      expect(Date.parse(track.timestamp)).toBe(Date.parse(track.receivedAt) - (Date.parse(track.sentAt) - timestamp.getTime()));
+      expect(JSON.stringify(events)).not.toContain(webKey);
+      expect(events.find((e) => e.messageId === 'm-group')).toMatchObject({ type: 'group', groupId: 'g1', traits: { name: 'Acme' } });
+      expect(events.find((e) => e.messageId === 'm-alias')).toMatchObject({ type: 'alias', previousId: 'a1', userId: 'u1' });
+    });
+
+    it('is retried by the client while Firehose fails, resending the same messageIds', async () => {
+      t.cloud.firehose.faults.failRecords = 1_000; // every record fails for a while: the collector answers 503
+      const analytics = new Analytics({ writeKey: webKey, host: t.cloud.endpoints.collector, flushAt: 3, flushInterval: 20, maxRetries: 10 });
+      const responses: number[] = [];
+      analytics.on('http_request', () => responses.push(Date.now()));
+      for (const id of ['r1', 'r2', 'r3']) analytics.track({ userId: 'u', event: 'Retry Me', messageId: id });
+      setTimeout(() => {
+        t.cloud.firehose.faults.failRecords = 0;
+      }, 600);
+      await analytics.closeAndFlush({ timeout: 30_000 });
+      const { events } = await stored(t);
+      expect(responses.length).toBeGreaterThan(1);
+      expect(events.map((e) => e.messageId).sort()).toEqual(['r1', 'r2', 'r3']);
+    });
+  });
+
+  describe('Firehose writes', () => {
+    it('retries records Firehose rejected inside a batch and still answers 200 once all are stored', async () => {
+      t.cloud.firehose.faults.failRecords = 1;
+      const res = await post(t, '/v1/batch', { batch: [{ type: 'track', event: 'E', userId: 'u', messageId: 'p1' }] }, basic(webKey));
+      expect(res).toMatchObject({ status: 200, body: { success: true } });
+      expect((await stored(t)).events.map((e) => e.messageId)).toEqual(['p1']);
+    });
+
+    it('packs a batch of 2,500 events into a few Firehose records and calls', async () => {
+      const batch = Array.from({ length: 2500 }, (_, i) => ({ type: 'track', event: 'Packed', userId: `u${i}`, messageId: `k${i}` }));
+      const before = { ...t.cloud.firehose.counters };
+      const res = await post(t, '/v1/batch', { batch }, basic(webKey));
+      expect(res.status).toBe(200);
+      const records = t.cloud.firehose.counters.records - before.records;
+      expect(records).toBeLessThanOrEqual(2);
+      expect(t.cloud.firehose.counters.putCalls - before.putCalls).toBe(1);
+      expect((await stored(t)).events).toHaveLength(2500);
+    });
+  });
+
+  describe('request formats', () => {
+    it('accepts analytics.js style text/plain bodies with writeKey in the body on short routes', async () => {
+      const res = await post(t, '/v1/t', undefined, { 'content-type': 'text/plain' }, JSON.stringify({ writeKey: webKey, type: 'track', event: 'Clicked', anonymousId: 'x', messageId: 'tp1' }));
+      expect(res.status).toBe(200);
+      const { events } = await stored(t);
+      expect(events[0]).toMatchObject({ type: 'track', event: 'Clicked', messageId: 'tp1' });
+      expect(events[0]).not.toHaveProperty('writeKey');
+    });
+
+    it('accepts gzip bodies and merges batch-level context under each message', async () => {
+      const body = zlib.gzipSync(JSON.stringify({
+        batch: [{ type: 'page', anonymousId: 'a', messageId: 'gz1', context: { page: { path: '/x' } } }],
+        context: { library: { name: 'custom', version: '1' }, page: { path: '/batch', title: 'T' } },
+        integrations: { All: true },
+        sentAt: new Date().toISOString(),
+      }));
+      const res = await post(t, '/v1/b', undefined, { ...basic(webKey), 'content-encoding': 'gzip' }, body);
+      expect(res.status).toBe(200);
+      const [event] = (await stored(t)).events;
+      expect(event.context).toEqual({ library: { name: 'custom', version: '1' }, page: { path: '/x', title: 'T' }, ip: '127.0.0.1' });
+      expect(event.integrations).toEqual({ All: true });
+      expect(event.sentAt).toBeDefined();
+    });
+
+    it('adds a messageId when the client sent none', async () => {
+      await post(t, '/v1/identify', { userId: 'u', traits: { a: 1 } }, basic(webKey));
+      const [event] = (await stored(t)).events;
+      expect(event.messageId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(event.type).toBe('identify');
+    });
+
+    it('answers a CORS preflight for the allowed origins', async () => {
+      const res = await fetch(`${t.cloud.endpoints.collector}/v1/t`, {
+        method: 'OPTIONS',
+        headers: { origin: 'https://shop.example.org', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      });
+      expect(res.status).toBe(204);
+      expect(res.headers.get('access-control-allow-origin')).toBe('*');
+      expect(res.headers.get('access-control-allow-methods')).toContain('POST');
+    });
+  });
+
+  describe('bad input gets a clear 4xx and stores nothing', () => {
+    const cases: Array<[string, () => Promise<{ status: number; body: unknown }>, number, Record<string, unknown>]> = [
+      ['missing write key', () => post(t, '/v1/track', { type: 'track', event: 'E', userId: 'u' }), 401, { success: false, code: 'missing_write_key', message: 'No write key: send it as the Basic auth user name or as "writeKey" in the body' }],
+      ['unknown write key', () => post(t, '/v1/track', { event: 'E', userId: 'u' }, basic('not-a-key-123')), 401, { success: false, code: 'invalid_write_key', message: 'Unknown write key' }],
+      ['invalid JSON', () => post(t, '/v1/batch', undefined, basic(webKey), '{"batch": ['), 400, { success: false, code: 'invalid_json' }],
+      ['a body that is not an object', () => post(t, '/v1/batch', [1, 2], basic(webKey)), 400, { success: false, code: 'invalid_body', message: 'The body must be a JSON object' }],
+      ['a batch that is not an array', () => post(t, '/v1/batch', { batch: {} }, basic(webKey)), 400, { success: false, code: 'invalid_batch', message: '"batch" must be an array of messages' }],
+      ['more than 2,500 messages', () => post(t, '/v1/batch', { batch: Array.from({ length: 2501 }, () => ({})) }, basic(webKey)), 400, { success: false, code: 'batch_too_large', message: 'The batch has 2501 messages; the limit is 2500' }],
+      ['a message over 32 KB', () => post(t, '/v1/batch', { batch: [{ type: 'track', event: 'E', userId: 'u' }, { type: 'track', event: 'E', userId: 'u', properties: { big: 'x'.repeat(33 * 1024) } }] }, basic(webKey)), 400, { success: false, code: 'message_too_large', message: expect.stringMatching(/^Message 1 is \d+ bytes; the limit is 32 KB per message$/) }],
+      ['a body over 500 KB', () => post(t, '/v1/batch', { batch: Array.from({ length: 20 }, () => ({ type: 'track', event: 'E', userId: 'u', properties: { p: 'x'.repeat(30 * 1024) } })) }, basic(webKey)), 400, { success: false, code: 'batch_too_large', message: expect.stringMatching(/^The body is \d+ bytes; the limit is 500 KB per request$/) }],
+      ['a gzip bomb', () => post(t, '/v1/batch', undefined, { ...basic(webKey), 'content-encoding': 'gzip' }, zlib.gzipSync(Buffer.alloc(10 * 1024 * 1024, 32))), 400, { success: false, code: 'batch_too_large' }],
+      ['an unknown path', () => post(t, '/v1/nope', {}, basic(webKey)), 404, { success: false, code: 'not_found' }],
+    ];
+    it.each(cases)('%s', async (_name, send, status, body) => {
+      const res = await send();
+      expect(res.status).toBe(status);
+      expect(res.body).toEqual(expect.objectContaining(body));
+      const { events, quarantined } = await stored(t);
+      expect({ events, quarantined }).toEqual({ events: [], quarantined: [] });
+    });
+
+    it('answers 403 and stores nothing when the source collect flag is off', async () => {
+      const handler = await import('../../../lambdas/collect/handler');
+      const config = await import('../../../lambdas/core/config');
+      const sources = config.collectorConfig().COLLECTOR_SOURCES;
+      const web = sources.find((s) => s.name === 'web') as { collect: boolean };
+      web.collect = false;
+      try {
+        const res = await handler.handler({
+          rawPath: '/v1/track', headers: basic(webKey), body: JSON.stringify({ event: 'E', userId: 'u' }), isBase64Encoded: false,
+          requestContext: { http: { method: 'POST', sourceIp: '127.0.0.1' } },
+        } as never);
+        expect(res).toMatchObject({ statusCode: 403 });
+        expect(JSON.parse(res.body as string)).toEqual({ success: false, code: 'source_disabled', message: 'Collection is turned off for source "web" (its collect flag); nothing was stored' });
+      } finally {
+        web.collect = true;
+      }
+      expect((await stored(t)).events).toEqual([]);
+    });
+  });
+
+  describe('invalid messages inside a valid batch', () => {
+    it('stores the valid ones, quarantines the others with their reason, and answers 200', async () => {
+      const batch = [
+        { type: 'track', event: 'Good', userId: 'u', messageId: 'ok1' },
+        { type: 'track', userId: 'u', messageId: 'bad-event' },
+        { type: 'identify', messageId: 'bad-ids' },
+        { type: 'group', userId: 'u', messageId: 'bad-group' },
+        { type: 'alias', userId: 'u', messageId: 'bad-alias' },
+        { type: 'launch', userId: 'u', messageId: 'bad-type' },
+        { type: 'page', userId: 'u', timestamp: 'yesterday', messageId: 'bad-ts' },
+        'not an object',
+      ];
+      const res = await post(t, '/v1/batch', { batch }, basic(webKey));
+      expect(res).toMatchObject({ status: 200, body: { success: true } });
+      const { events, quarantined } = await stored(t);
+      expect(events.map((e) => e.messageId)).toEqual(['ok1']);
+      expect(quarantined.map((q) => [(q.message as Record<string, unknown>).messageId ?? (q.message as Record<string, unknown>).value, q.reason])).toEqual([
+        ['bad-event', 'track needs a non-empty event name'],
+        ['bad-ids', 'userId or anonymousId is required'],
+        ['bad-group', 'group needs a groupId'],
+        ['bad-alias', 'alias needs previousId and userId'],
+        ['bad-type', 'type must be one of track, page, screen, identify, group, alias (got "launch")'],
+        ['bad-ts', 'timestamp must be an ISO-8601 date-time with a zone, such as 2026-11-21T10:00:00.000Z'],
+        ['not an object', 'a message must be a JSON object'],
+      ]);
+      expect(events.length + quarantined.length).toBe(batch.length);
+    });
+  });
+});
