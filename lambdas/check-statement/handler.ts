@@ -1,4 +1,20 @@
-/** check-statement: placeholder until its issue fills in the logic. */
-export async function handler(event: unknown): Promise<never> {
-  throw new Error(`check-statement is not implemented yet (received ${JSON.stringify(event).slice(0, 200)})`);
+import { loaderContext } from '../io/context';
+import { statementError } from '../io/warehouse';
+import type { StatementState } from '../submit-load/handler';
+
+/** Waits grow by half each check, up to this many seconds (the workflow's Wait state uses them). */
+const MAX_WAIT_SECONDS = 30;
+
+/**
+ * CheckStatement: one DescribeStatement. FINISHED → done; FAILED → a typed error carrying
+ * Redshift's message (a serialization conflict is its own error, retried by the workflow);
+ * otherwise the next, longer wait.
+ */
+export async function handler(event: { statement: StatementState }): Promise<StatementState> {
+  const { warehouse } = loaderContext();
+  const s = event.statement;
+  const d = await warehouse.describe(s.statementId);
+  if (d.Status === 'FINISHED') return { ...s, finished: true };
+  if (d.Status === 'FAILED' || d.Status === 'ABORTED') throw statementError(d, `loading ${s.table}`);
+  return { ...s, finished: false, attempt: s.attempt + 1, waitSeconds: Math.min(MAX_WAIT_SECONDS, Math.ceil(s.waitSeconds * 1.5)) };
 }

@@ -1,4 +1,49 @@
-/** record-failure: placeholder until its issue fills in the logic. */
-export async function handler(event: unknown): Promise<never> {
-  throw new Error(`record-failure is not implemented yet (received ${JSON.stringify(event).slice(0, 200)})`);
+import { Logger } from '@aws-lambda-powertools/logger';
+import { layout } from '../core/layout';
+import { loaderContext } from '../io/context';
+
+const logger = new Logger({ serviceName: 'record-failure' });
+
+export interface FailureEvent {
+  readonly state: Record<string, unknown>;
+  readonly executionId: string;
+}
+
+/** The readable message inside a Step Functions Cause (Lambda's error JSON or plain text). */
+export function causeMessage(cause: unknown): string {
+  if (typeof cause !== 'string') return String(cause ?? '');
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: string; cause?: string; error?: string };
+    if (parsed.errorMessage) return parsed.errorMessage;
+    if (parsed.cause) return String(parsed.cause);
+  } catch {
+    // not JSON: the cause is the message
+  }
+  return cause;
+}
+
+/**
+ * RecordFailure: finds which step failed (the `$.<Step>Error` the workflow caught), logs it,
+ * keeps a record in the staged bucket for operators, and hands the error to the Fail state.
+ */
+export async function handler(event: FailureEvent): Promise<{ error: string; cause: string; step: string }> {
+  const entry = Object.entries(event.state).find(([k, v]) => k.endsWith('Error') && v && typeof v === 'object');
+  const step = entry ? entry[0].replace(/Error$/, '') : 'unknown';
+  const caught = (entry?.[1] ?? {}) as { Error?: string; Cause?: string };
+  const error = caught.Error ?? 'LoadFailed';
+  const cause = `${step} failed: ${causeMessage(caught.Cause)}`.slice(0, 32_000);
+  const plan = event.state.plan as { source?: string; loadId?: string } | undefined;
+  const request = event.state.request as { source?: string } | undefined;
+  const source = plan?.source ?? (typeof event.state.source === 'string' ? event.state.source : request?.source) ?? 'unknown';
+  logger.error('load failed', { step, error, cause, executionId: event.executionId, source });
+  try {
+    const { config, objects } = loaderContext();
+    const loadId = plan?.loadId ?? (event.executionId.split(':').pop() || 'unknown');
+    await objects.putJson(config.STAGED_BUCKET, layout.failure(/^[a-z][a-z0-9_]*$/.test(source) ? source : 'unknown', loadId.replace(/[^A-Za-z0-9_-]/g, '-')), {
+      executionId: event.executionId, step, error, cause, at: new Date().toISOString(),
+    });
+  } catch (e) {
+    logger.warn('could not keep the failure record', { error: (e as Error).message });
+  }
+  return { error, cause, step };
 }

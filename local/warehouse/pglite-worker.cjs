@@ -37,6 +37,9 @@ async function runBatch(statements) {
     return { ok: true, results };
   } catch (e) {
     return { ok: false, error: { message: e && e.message ? e.message : String(e), code: e && e.code, statementIndex: index } };
+  } finally {
+    // Each Data API call is its own session on Redshift: temporary tables do not outlive it.
+    await db.exec('DISCARD TEMP').catch(() => undefined);
   }
 }
 

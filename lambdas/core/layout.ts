@@ -1,0 +1,47 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Where each load keeps its files in the staged bucket: one folder per load, so a load's plan,
+ * COPY files, manifests, statistics and summary are found by its id alone.
+ */
+
+/** An S3-safe, SQL-literal-safe path segment for a table (names may hold any letter). */
+export function tableSegment(table: string): string {
+  return /^[a-z0-9_]{1,100}$/.test(table) ? table : `u_${createHash('sha256').update(table, 'utf8').digest('hex').slice(0, 24)}`;
+}
+
+export const layout = {
+  loadPrefix: (source: string, loadId: string) => `loads/${source}/${loadId}/`,
+  plan: (source: string, loadId: string) => `loads/${source}/${loadId}/plan.json`,
+  statsPrefix: (source: string, loadId: string) => `loads/${source}/${loadId}/stats/`,
+  stats: (source: string, loadId: string, chunk: number) => `loads/${source}/${loadId}/stats/chunk-${String(chunk).padStart(5, '0')}.json`,
+  tableFile: (source: string, loadId: string, table: string, chunk: number, part: number) =>
+    `loads/${source}/${loadId}/tables/${tableSegment(table)}/chunk-${String(chunk).padStart(5, '0')}-${part}.json.gz`,
+  manifest: (source: string, loadId: string, table: string) => `loads/${source}/${loadId}/manifests/${tableSegment(table)}.json`,
+  tables: (source: string, loadId: string) => `loads/${source}/${loadId}/tables.json`,
+  ledgerFile: (source: string, loadId: string) => `loads/${source}/${loadId}/ledger/objects.json.gz`,
+  ledgerManifest: (source: string, loadId: string) => `loads/${source}/${loadId}/ledger/manifest.json`,
+  summary: (source: string, loadId: string) => `loads/${source}/${loadId}/summary.json`,
+  failure: (source: string, loadId: string) => `failures/${source}/${loadId}.json`,
+} as const;
+
+/** The UTC hour a raw object belongs to, from its key `<source>/YYYY/MM/DD/HH/…`. */
+export function hourOfKey(key: string): string | undefined {
+  const m = /^[^/]+\/(\d{4})\/(\d{2})\/(\d{2})\/(\d{2})\//.exec(key);
+  return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:00:00.000Z` : undefined;
+}
+
+/** The key prefix of an hour: `<source>/YYYY/MM/DD/HH/`. */
+export function hourPrefix(source: string, hour: Date): string {
+  const iso = hour.toISOString();
+  return `${source}/${iso.slice(0, 4)}/${iso.slice(5, 7)}/${iso.slice(8, 10)}/${iso.slice(11, 13)}/`;
+}
+
+export function floorHour(d: Date): Date {
+  return new Date(Math.floor(d.getTime() / 3_600_000) * 3_600_000);
+}
+
+/** The manifest COPY reads: every file, mandatory, with its size. */
+export function manifestOf(bucket: string, files: ReadonlyArray<{ key: string; bytes: number }>): { entries: Array<{ url: string; mandatory: boolean; meta: { content_length: number } }> } {
+  return { entries: files.map((f) => ({ url: `s3://${bucket}/${f.key}`, mandatory: true, meta: { content_length: f.bytes } })) };
+}

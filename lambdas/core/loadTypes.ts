@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import type { ColumnType, Tag } from './transform';
+import type { TablePlan } from './schema';
+
+/** The load workflow's input, as schedules, backfills and operators send it. */
+export const LoadRequestSchema = z
+  .object({
+    source: z.string({ error: 'name the source to load, e.g. {"source": "web"}' }).min(1),
+    window: z
+      .object({ from: z.iso.datetime({ offset: true, error: 'window.from must be an ISO-8601 date-time' }), to: z.iso.datetime({ offset: true, error: 'window.to must be an ISO-8601 date-time' }) })
+      .refine((w) => Date.parse(w.from) < Date.parse(w.to), { error: 'window.from must be before window.to' })
+      .optional(),
+    mode: z.enum(['pending', 'reload'], { error: 'mode must be "pending" or "reload"' }).default('pending'),
+    dryRun: z.boolean({ error: 'dryRun must be true or false' }).default(false),
+  })
+  .passthrough();
+
+export type LoadRequest = z.infer<typeof LoadRequestSchema>;
+
+export interface PlannedObject {
+  readonly key: string;
+  readonly size: number;
+  readonly hour: string;
+  readonly lastModified: string;
+}
+
+/** The plan PlanLoad writes to S3; state payloads carry only its key. */
+export interface LoadPlan {
+  readonly loadId: string;
+  readonly source: string;
+  readonly mode: 'pending' | 'reload';
+  readonly dryRun: boolean;
+  readonly window?: { readonly from: string; readonly to: string };
+  readonly objects: PlannedObject[];
+  /** Object indexes per transform chunk. */
+  readonly chunks: number[][];
+  /** More pending objects remain after this bounded load. */
+  readonly more: boolean;
+  readonly createdAt: string;
+}
+
+/** What PlanLoad returns into the state (`$.plan`). */
+export interface PlanOutput {
+  readonly loadId: string;
+  readonly source: string;
+  readonly planKey: string;
+  readonly objects: number;
+  readonly bytes: number;
+  readonly chunks: Array<{ readonly index: number }>;
+  readonly dryRun: boolean;
+  readonly mode: 'pending' | 'reload';
+  /** More pending objects remain after this bounded load. */
+  readonly more: boolean;
+}
+
+export interface ObjectStats {
+  readonly key: string;
+  readonly hour: string;
+  events: number;
+  discardedEvents: number;
+}
+
+export interface TableFileStats {
+  rows: number;
+  columns: Record<string, Partial<Record<Tag, number>>>;
+  files: Array<{ key: string; bytes: number }>;
+}
+
+/** What one Transform chunk staged (written to S3 beside its files). */
+export interface ChunkStats {
+  readonly loadId: string;
+  readonly source: string;
+  readonly chunk: number;
+  readonly objects: ObjectStats[];
+  readonly events: number;
+  readonly discardedEvents: number;
+  readonly tables: Record<string, TableFileStats>;
+}
+
+/** One table of a load, as PrepareSchema planned it and SubmitLoad runs it. */
+export interface TableLoad {
+  readonly plan: TablePlan;
+  readonly manifestKey: string;
+  readonly derive?: { readonly table: 'users' | 'groups'; readonly keyColumn: 'user_id' | 'group_id'; readonly traits: Record<string, ColumnType> };
+}
+
+export interface TablesFile {
+  readonly loadId: string;
+  readonly source: string;
+  readonly tables: TableLoad[];
+  readonly ddl: string[];
+}
+
+/** The load summary: the execution's output and `summary.json`. */
+export interface LoadSummary {
+  readonly source: string;
+  readonly loadId: string;
+  readonly status: 'SUCCEEDED' | 'DRY_RUN' | 'EMPTY';
+  readonly dryRun: boolean;
+  readonly mode: 'pending' | 'reload';
+  readonly objects: number;
+  readonly events: number;
+  readonly eventsDiscarded: number;
+  readonly rowsLoaded: number;
+  readonly rowsChanged: number;
+  readonly valuesDiscarded: number;
+  readonly rowsDiscarded: number;
+  readonly tables: Array<{ readonly table: string; readonly rows: number; readonly changed?: number; readonly valuesDiscarded: number; readonly newColumns: number }>;
+  readonly ddl: string[];
+  readonly hours: Record<string, { events: number; discardedEvents: number; objects: number }>;
+  readonly more: boolean;
+  readonly durationMs: number;
+}

@@ -1,0 +1,121 @@
+import { CALL_COLUMNS, type ColumnType, DISCARD_COLUMNS, STANDARD_COLUMNS, type Tag, acceptedTags, typeOfTag, widen } from './transform';
+
+/**
+ * Schema evolution: what each table must look like for the staged data, given the live
+ * catalog. Never drops or narrows: an existing column's type wins (values that do not fit go to
+ * `_discards`), new columns are added, and a table stops growing at 1,600 columns. Pure.
+ */
+
+export const MAX_COLUMNS_PER_TABLE = 1600;
+
+/** Per table, what one or more transform chunks staged. */
+export interface StagedTable {
+  rows: number;
+  /** column → non-null values per tag */
+  columns: Record<string, Partial<Record<Tag, number>>>;
+}
+
+export type Catalog = Record<string, Record<string, ColumnType>>;
+
+/** The kind of table decides its load: call/event tables merge on id; `_discards` appends once. */
+export type TableKind = 'call' | 'event' | 'discards';
+
+export interface TablePlan {
+  readonly table: string;
+  readonly kind: TableKind;
+  /** Staged columns with their final types (existing or new). */
+  readonly columnTypes: Record<string, ColumnType>;
+  /** Staged columns the table cannot take (1,600-column cap): their values go to `_discards`. */
+  readonly droppedColumns: string[];
+  /** Columns to create (new table) or add (existing table), in order. */
+  readonly newColumns: Array<[string, ColumnType]>;
+  readonly exists: boolean;
+  /** What the load will do, predicted from the staged counts (dry runs report this). */
+  readonly expected: { readonly rows: number; readonly discardedValues: number; readonly conflicts: Record<string, number> };
+}
+
+/** Parses `information_schema.columns.data_type` into our column types. */
+export function columnTypeOf(dataType: string): ColumnType {
+  const t = dataType.toLowerCase();
+  if (t === 'bigint' || t === 'integer' || t === 'smallint') return 'BIGINT';
+  if (t === 'double precision' || t === 'real' || t === 'numeric') return 'DOUBLE PRECISION';
+  if (t === 'boolean') return 'BOOLEAN';
+  if (t.startsWith('timestamp')) return 'TIMESTAMP';
+  return 'VARCHAR(65535)';
+}
+
+export function kindOf(table: string): TableKind {
+  if (table === '_discards') return 'discards';
+  return table in CALL_COLUMNS ? 'call' : 'event';
+}
+
+/** Columns a table always has, whatever was staged. */
+export function fixedColumnsOf(table: string): Record<string, ColumnType> {
+  if (table === '_discards') return { ...DISCARD_COLUMNS };
+  if (table === 'users' || table === 'groups') return { id: 'VARCHAR(65535)', received_at: 'TIMESTAMP', uuid_ts: 'TIMESTAMP' };
+  if (table in CALL_COLUMNS) return { ...STANDARD_COLUMNS, ...CALL_COLUMNS[table] };
+  return { ...STANDARD_COLUMNS, ...CALL_COLUMNS.tracks };
+}
+
+/** Plans one table: final types of the staged columns, columns to add, predicted discards. */
+export function planTable(table: string, staged: StagedTable, existing: Record<string, ColumnType> | undefined): TablePlan {
+  const fixed = fixedColumnsOf(table);
+  const current: Record<string, ColumnType> = { ...(existing ?? {}) };
+  const newColumns: Array<[string, ColumnType]> = [];
+  if (!existing) for (const [c, t] of Object.entries(fixed)) {
+    current[c] = t;
+    newColumns.push([c, t]);
+  }
+  const columnTypes: Record<string, ColumnType> = {};
+  const droppedColumns: string[] = [];
+  const conflicts: Record<string, number> = {};
+  let discardedValues = 0;
+  for (const column of Object.keys(staged.columns).sort()) {
+    const tags = staged.columns[column];
+    let type = current[column] ?? fixed[column];
+    if (!type) {
+      // A new column: the narrowest type that holds every staged value.
+      type = (Object.keys(tags) as Tag[]).map(typeOfTag).reduce(widen);
+      if (Object.keys(current).length >= MAX_COLUMNS_PER_TABLE) {
+        droppedColumns.push(column);
+        const n = Object.values(tags).reduce((a, b) => a + (b ?? 0), 0);
+        discardedValues += n;
+        conflicts[column] = n;
+        continue;
+      }
+      current[column] = type;
+      newColumns.push([column, type]);
+    } else if (existing && !(column in existing) && !newColumns.some(([c]) => c === column)) {
+      // A fixed column missing from an existing table (created by an older version): add it.
+      current[column] = type;
+      newColumns.push([column, type]);
+    }
+    columnTypes[column] = type;
+    const accepted = new Set(acceptedTags(type));
+    const bad = Object.entries(tags).filter(([tag]) => !accepted.has(tag as Tag)).reduce((a, [, n]) => a + (n ?? 0), 0);
+    if (bad > 0) {
+      conflicts[column] = bad;
+      discardedValues += bad;
+    }
+  }
+  return { table, kind: kindOf(table), columnTypes, droppedColumns, newColumns, exists: Boolean(existing), expected: { rows: staged.rows, discardedValues, conflicts } };
+}
+
+/** Merges the staged statistics of several chunks. */
+export function mergeStaged(into: Record<string, StagedTable>, from: Record<string, StagedTable>): Record<string, StagedTable> {
+  for (const [table, s] of Object.entries(from)) {
+    const t = (into[table] ??= { rows: 0, columns: {} });
+    t.rows += s.rows;
+    for (const [column, tags] of Object.entries(s.columns)) {
+      const c = (t.columns[column] ??= {});
+      for (const [tag, n] of Object.entries(tags)) c[tag as Tag] = (c[tag as Tag] ?? 0) + (n ?? 0);
+    }
+  }
+  return into;
+}
+
+/** Trait columns of identifies / group_calls: what `users` / `groups` carry besides id and times. */
+export function traitColumns(callTable: 'identifies' | 'group_calls', types: Record<string, ColumnType>): Record<string, ColumnType> {
+  const skip = new Set([...Object.keys(STANDARD_COLUMNS), ...Object.keys(CALL_COLUMNS[callTable])]);
+  return Object.fromEntries(Object.entries(types).filter(([c]) => !skip.has(c) && !c.startsWith('context_')));
+}

@@ -1,0 +1,260 @@
+import { quoteIdent, schemaName } from './naming';
+import type { TablePlan } from './schema';
+import type { ColumnType } from './transform';
+
+/**
+ * Every SQL statement the stack runs, in Redshift's dialect. Identifiers go through
+ * {@link quoteIdent}; the few literals are values we generate ourselves and are checked against a
+ * strict pattern before use; event data never appears in SQL — it moves through COPY files.
+ * Every statement stays under the Data API's 100 KB limit (checked).
+ */
+
+export const MAX_STATEMENT_BYTES = 95_000;
+
+const PATTERNS = {
+  loadId: /^[A-Za-z0-9_-]{1,100}$/,
+  name: /^[\p{L}\p{N}_]{1,127}$/u,
+  s3Uri: /^s3:\/\/[a-z0-9][a-z0-9.-]{1,62}\/[A-Za-z0-9_./=\-]+$/,
+  roleArn: /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/,
+  reason: /^[A-Za-z0-9 ,.;:()_'-]{1,300}$/,
+} as const;
+
+/** A string literal of a value we generated, after checking it against `kind`'s pattern. */
+export function literal(value: string, kind: keyof typeof PATTERNS): string {
+  if (!PATTERNS[kind].test(value)) throw new Error(`Refusing to put ${JSON.stringify(value).slice(0, 80)} into SQL as a ${kind}`);
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+function check(statements: string[]): string[] {
+  for (const s of statements) {
+    const bytes = Buffer.byteLength(s, 'utf8');
+    if (bytes > MAX_STATEMENT_BYTES) throw new Error(`A generated statement is ${bytes} bytes, over the Data API limit; it starts: ${s.slice(0, 120)}`);
+  }
+  return statements;
+}
+
+const q = quoteIdent;
+const tableRef = (schema: string, table: string) => `${q(schemaName(schema))}.${q(table)}`;
+
+// ---------------------------------------------------------------------------------------------
+// Catalog and DDL
+// ---------------------------------------------------------------------------------------------
+
+/** Columns of every table of a schema; bind `:schema`. */
+export const CATALOG_QUERY =
+  'SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = :schema ORDER BY table_name, ordinal_position';
+
+export function createSchema(schema: string): string {
+  return `CREATE SCHEMA IF NOT EXISTS ${q(schemaName(schema))}`;
+}
+
+/** A table distributed on `id` (the merge joins on it) and sorted on `received_at`. */
+export function createTable(schema: string, table: string, columns: ReadonlyArray<[string, ColumnType]>): string {
+  const hasKeys = columns.some(([c]) => c === 'id') && columns.some(([c]) => c === 'received_at');
+  const body = columns.map(([c, t]) => `${q(c)} ${t}`).join(', ');
+  return check([`CREATE TABLE IF NOT EXISTS ${tableRef(schema, table)} (${body})${hasKeys ? ' DISTKEY(id) SORTKEY(received_at)' : ''}`])[0];
+}
+
+export function addColumn(schema: string, table: string, column: string, type: ColumnType): string {
+  return `ALTER TABLE ${tableRef(schema, table)} ADD COLUMN ${q(column)} ${type}`;
+}
+
+/** The ledger tables every source schema has. */
+export function ledgerTables(schema: string): string[] {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${tableRef(schema, '_loads')} (object_key VARCHAR(1024), load_id VARCHAR(128), hour TIMESTAMP, events BIGINT, discarded_events BIGINT, loaded_at TIMESTAMP) SORTKEY(hour)`,
+    `CREATE TABLE IF NOT EXISTS ${tableRef(schema, '_load_tables')} (load_id VARCHAR(128), table_name VARCHAR(256), rows_staged BIGINT, rows_applied BIGINT, values_discarded BIGINT, loaded_at TIMESTAMP) SORTKEY(loaded_at)`,
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loads
+// ---------------------------------------------------------------------------------------------
+
+const STAGE = q('__stage');
+const DEDUP = q('__dedup');
+const TYPED = q('__typed');
+const DISCARDED = q('__discarded');
+const ORDER = q('__order');
+
+/** The text of a tagged staged value (`t:` values carry their original text after `|`). */
+const textOf = (ref: string) => `CASE WHEN LEFT(${ref}, 2) = 't:' THEN SUBSTRING(${ref}, 27) ELSE SUBSTRING(${ref}, 3) END`;
+
+/** A tagged value as the column's type, or NULL when the tag does not fit (that value is discarded). */
+function typedExpr(ref: string, type: ColumnType): string {
+  switch (type) {
+    case 'BIGINT':
+      return `CASE WHEN LEFT(${ref}, 2) = 'i:' THEN CAST(SUBSTRING(${ref}, 3) AS BIGINT) END`;
+    case 'DOUBLE PRECISION':
+      return `CASE WHEN LEFT(${ref}, 2) IN ('i:', 'f:') THEN CAST(SUBSTRING(${ref}, 3) AS DOUBLE PRECISION) END`;
+    case 'BOOLEAN':
+      return `CASE WHEN LEFT(${ref}, 2) = 'b:' THEN SUBSTRING(${ref}, 3) = 'true' END`;
+    case 'TIMESTAMP':
+      return `CASE WHEN LEFT(${ref}, 2) = 't:' THEN CAST(SUBSTRING(${ref}, 3, 23) AS TIMESTAMP) END`;
+    default:
+      return textOf(ref);
+  }
+}
+
+const ACCEPTED: Record<ColumnType, string> = {
+  BIGINT: "('i:')",
+  'DOUBLE PRECISION': "('i:', 'f:')",
+  BOOLEAN: "('b:')",
+  TIMESTAMP: "('t:')",
+  'VARCHAR(65535)': '',
+};
+
+export interface TableLoadInput {
+  readonly schema: string;
+  readonly plan: TablePlan;
+  readonly loadId: string;
+  /** `s3://staged/…/manifest.json` listing this table's staged files. */
+  readonly manifestUri: string;
+  readonly copyRoleArn: string;
+  /** For identifies / group_calls: rebuild `users` / `groups` for the ids this load touched. */
+  readonly derive?: { readonly table: 'users' | 'groups'; readonly keyColumn: 'user_id' | 'group_id'; readonly traits: Record<string, ColumnType> };
+}
+
+/** Splits `INSERT INTO target SELECT … UNION ALL SELECT …` into statements under the size limit. */
+function unionInserts(prefix: string, branches: string[]): string[] {
+  const out: string[] = [];
+  let current: string[] = [];
+  let size = prefix.length;
+  for (const b of branches) {
+    if (current.length > 0 && size + b.length + 11 > MAX_STATEMENT_BYTES) {
+      out.push(`${prefix} ${current.join(' UNION ALL ')}`);
+      current = [];
+      size = prefix.length;
+    }
+    current.push(b);
+    size += b.length + 11;
+  }
+  if (current.length > 0) out.push(`${prefix} ${current.join(' UNION ALL ')}`);
+  return out;
+}
+
+/**
+ * One table load = one transaction (one BatchExecuteStatement):
+ * stage all staged columns as text; COPY the manifest; record values that do not fit their
+ * column (or a column the table cannot take) for `_discards`; dedupe within the batch (latest
+ * `received_at`, then the transform's order key); cast to the column types; keep rows the table
+ * already has in the same or a newer version; replace the others (delete + insert);
+ * write the discards (once per value) and the `_load_tables` ledger row; for identifies /
+ * group_calls rebuild `users` / `groups` of the touched ids, per trait the latest non-null value
+ * by event timestamp — whatever order events arrive and load in.
+ */
+export function tableLoadStatements(input: TableLoadInput): string[] {
+  const { schema, plan, loadId } = input;
+  const target = tableRef(schema, plan.table);
+  const staged = [...Object.keys(plan.columnTypes), ...plan.droppedColumns].sort();
+  const stmts: string[] = [];
+  stmts.push(`CREATE TEMP TABLE ${STAGE} (${[...staged.map((c) => `${q(c)} VARCHAR(65535)`), `${ORDER} VARCHAR(1024)`].join(', ')})`);
+  stmts.push(`COPY ${STAGE} FROM ${literal(input.manifestUri, 's3Uri')} IAM_ROLE ${literal(input.copyRoleArn, 'roleArn')} MANIFEST FORMAT AS JSON 'auto' GZIP COMPUPDATE OFF STATUPDATE OFF`);
+
+  const tableLit = literal(plan.table, 'name');
+  stmts.push(
+    `CREATE TEMP TABLE ${DISCARDED} (id VARCHAR(64), table_name VARCHAR(256), row_id VARCHAR(65535), column_name VARCHAR(256), value VARCHAR(65535), value_type VARCHAR(8), reason VARCHAR(1024), received_at TIMESTAMP)`,
+  );
+  if (plan.kind !== 'discards') {
+    const branch = (column: string, condition: string, reason: string) =>
+      `SELECT MD5(${tableLit} || ':' || SUBSTRING(s.${q('id')}, 3) || ':' || ${literal(column, 'name')}), ${tableLit}, SUBSTRING(s.${q('id')}, 3), ${literal(column, 'name')}, ${textOf(`s.${q(column)}`)}, LEFT(s.${q(column)}, 1), ${literal(reason, 'reason')}, CAST(SUBSTRING(s.${q('received_at')}, 3, 23) AS TIMESTAMP) FROM ${STAGE} s WHERE ${condition}`;
+    const branches: string[] = [];
+    for (const [column, type] of Object.entries(plan.columnTypes)) {
+      if (type === 'VARCHAR(65535)') continue;
+      branches.push(branch(column, `s.${q(column)} IS NOT NULL AND LEFT(s.${q(column)}, 2) NOT IN ${ACCEPTED[type]}`, `value does not fit column type ${type}`));
+    }
+    for (const column of plan.droppedColumns) {
+      branches.push(branch(column, `s.${q(column)} IS NOT NULL`, 'table has reached 1600 columns; column not added'));
+    }
+    stmts.push(...unionInserts(`INSERT INTO ${DISCARDED}`, branches));
+  }
+
+  // Dedupe within the batch, then cast.
+  const kept = Object.keys(plan.columnTypes).sort();
+  stmts.push(
+    `CREATE TEMP TABLE ${DEDUP} AS SELECT ${[...kept.map((c) => q(c)), ORDER].join(', ')} FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.${q('id')} ORDER BY s.${q('received_at')} DESC, s.${ORDER} DESC) AS ${q('__rn')} FROM ${STAGE} s) x WHERE x.${q('__rn')} = 1`,
+  );
+  stmts.push(`CREATE TEMP TABLE ${TYPED} AS SELECT ${kept.map((c) => `${typedExpr(`d.${q(c)}`, plan.columnTypes[c])} AS ${q(c)}`).join(', ')} FROM ${DEDUP} d`);
+
+  const columns = kept.map((c) => q(c)).join(', ');
+  if (plan.kind === 'discards') {
+    stmts.push(`INSERT INTO ${target} (${columns}, ${q('uuid_ts')}) SELECT ${kept.map((c) => `n.${q(c)}`).join(', ')}, GETDATE() FROM ${TYPED} n WHERE NOT EXISTS (SELECT 1 FROM ${target} e WHERE e.${q('id')} = n.${q('id')})`);
+  } else {
+    // A row already loaded in the same or a newer version stays as it is: reloads change nothing.
+    stmts.push(`DELETE FROM ${TYPED} USING ${target} t WHERE ${TYPED}.${q('id')} = t.${q('id')} AND t.${q('received_at')} >= ${TYPED}.${q('received_at')}`);
+    stmts.push(`DELETE FROM ${target} USING ${TYPED} WHERE ${target}.${q('id')} = ${TYPED}.${q('id')}`);
+    stmts.push(`INSERT INTO ${target} (${columns}, ${q('uuid_ts')}) SELECT ${columns}, GETDATE() FROM ${TYPED}`);
+    const discards = tableRef(schema, '_discards');
+    stmts.push(
+      `INSERT INTO ${discards} (id, table_name, row_id, column_name, value, value_type, reason, received_at, load_id, uuid_ts) SELECT id, table_name, row_id, column_name, value, value_type, reason, received_at, ${literal(loadId, 'loadId')}, GETDATE() FROM (SELECT n.*, ROW_NUMBER() OVER (PARTITION BY n.id ORDER BY n.received_at DESC) AS rn FROM ${DISCARDED} n) x WHERE x.rn = 1 AND NOT EXISTS (SELECT 1 FROM ${discards} e WHERE e.id = x.id)`,
+    );
+  }
+  const ledger = tableRef(schema, '_load_tables');
+  stmts.push(`DELETE FROM ${ledger} WHERE load_id = ${literal(loadId, 'loadId')} AND table_name = ${tableLit}`);
+  stmts.push(
+    `INSERT INTO ${ledger} (load_id, table_name, rows_staged, rows_applied, values_discarded, loaded_at) SELECT ${literal(loadId, 'loadId')}, ${tableLit}, (SELECT COUNT(*) FROM ${STAGE}), (SELECT COUNT(*) FROM ${TYPED}), (SELECT COUNT(*) FROM ${DISCARDED}), GETDATE()`,
+  );
+  if (input.derive) stmts.push(...deriveLatestTraits(schema, plan.table, input.derive));
+  return check(stmts);
+}
+
+/**
+ * Rebuilds `users` (from identifies) or `groups` (from group_calls) for the ids in `__stage`:
+ * per trait, the latest non-null value by event timestamp (then received_at, then id).
+ */
+function deriveLatestTraits(schema: string, source: string, derive: NonNullable<TableLoadInput['derive']>): string[] {
+  const from = tableRef(schema, source);
+  const target = tableRef(schema, derive.table);
+  const key = q(derive.keyColumn);
+  const keys = q('__keys');
+  const base = q('__base');
+  const stmts = [
+    `CREATE TEMP TABLE ${keys} AS SELECT DISTINCT ${textOf(`s.${key}`)} AS k FROM ${STAGE} s WHERE s.${key} IS NOT NULL`,
+    `DELETE FROM ${target} WHERE ${q('id')} IN (SELECT k FROM ${keys})`,
+    `CREATE TEMP TABLE ${base} AS SELECT i.${key} AS k, MAX(i.${q('received_at')}) AS received_at FROM ${from} i JOIN ${keys} kk ON i.${key} = kk.k GROUP BY i.${key}`,
+  ];
+  const traits = Object.keys(derive.traits).sort();
+  const groups: string[][] = [];
+  for (let i = 0; i < traits.length; i += 20) groups.push(traits.slice(i, i + 20));
+  groups.forEach((group, g) => {
+    const joins = group.map((t, j) =>
+      `LEFT JOIN (SELECT k, v FROM (SELECT i.${key} AS k, i.${q(t)} AS v, ROW_NUMBER() OVER (PARTITION BY i.${key} ORDER BY i.${q('timestamp')} DESC NULLS LAST, i.${q('received_at')} DESC, i.${q('id')} DESC) AS rn FROM ${from} i JOIN ${keys} kk ON i.${key} = kk.k WHERE i.${q(t)} IS NOT NULL) x WHERE x.rn = 1) t${j} ON t${j}.k = b.k`,
+    );
+    stmts.push(`CREATE TEMP TABLE ${q(`__traits${g}`)} AS SELECT b.k, ${group.map((t, j) => `t${j}.v AS ${q(t)}`).join(', ')} FROM ${base} b ${joins.join(' ')}`);
+  });
+  const cols = [q('id'), q('received_at'), q('uuid_ts'), ...traits.map((t) => q(t))];
+  const values = ['b.k', 'b.received_at', 'GETDATE()', ...traits.map((t) => `g${Math.floor(traits.indexOf(t) / 20)}.${q(t)}`)];
+  const joins = groups.map((_, g) => `LEFT JOIN ${q(`__traits${g}`)} g${g} ON g${g}.k = b.k`).join(' ');
+  stmts.push(`INSERT INTO ${target} (${cols.join(', ')}) SELECT ${values.join(', ')} FROM ${base} b ${joins}`);
+  return stmts;
+}
+
+/** Records the raw objects of a completed load in `_loads` (the ledger PlanLoad subtracts). */
+export function ledgerStatements(schema: string, manifestUri: string, copyRoleArn: string): string[] {
+  const loads = tableRef(schema, '_loads');
+  const stage = q('__ledger');
+  return check([
+    `CREATE TEMP TABLE ${stage} (object_key VARCHAR(1024), load_id VARCHAR(128), hour TIMESTAMP, events BIGINT, discarded_events BIGINT)`,
+    `COPY ${stage} FROM ${literal(manifestUri, 's3Uri')} IAM_ROLE ${literal(copyRoleArn, 'roleArn')} MANIFEST FORMAT AS JSON 'auto' GZIP TIMEFORMAT 'auto'`,
+    `DELETE FROM ${loads} USING ${stage} n WHERE ${loads}.object_key = n.object_key`,
+    `INSERT INTO ${loads} (object_key, load_id, hour, events, discarded_events, loaded_at) SELECT object_key, load_id, hour, events, discarded_events, GETDATE() FROM ${stage}`,
+  ]);
+}
+
+/** Objects of the given hours already in the ledger; bind `:schema`-free, `:from` and `:to` (hour timestamps). */
+export function ledgerKeysQuery(schema: string): string {
+  return `SELECT object_key FROM ${tableRef(schema, '_loads')} WHERE hour >= CAST(:from AS TIMESTAMP) AND hour < CAST(:to AS TIMESTAMP)`;
+}
+
+/** The newest hour in the ledger (pending loads list from a little before it). */
+export function latestLedgerHourQuery(schema: string): string {
+  return `SELECT MAX(hour) AS hour FROM ${tableRef(schema, '_loads')}`;
+}
+
+/** Per table, what a load put in the warehouse. */
+export function loadTablesQuery(schema: string, loadId: string): string {
+  return `SELECT table_name, rows_staged, rows_applied, values_discarded FROM ${tableRef(schema, '_load_tables')} WHERE load_id = ${literal(loadId, 'loadId')}`;
+}
+
+/** Whether the ledger tables exist yet; bind `:schema`. */
+export const LEDGER_EXISTS_QUERY = "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = :schema AND table_name = '_loads'";

@@ -1,0 +1,343 @@
+import { createHash } from 'node:crypto';
+import { eventTableName, identifier } from './naming';
+import { parseIsoDate } from './segment';
+
+/**
+ * Maps Segment events to warehouse rows, Segment's way: `tracks` plus one table per event name,
+ * `pages`, `screens`, `identifies`, `group_calls`, `aliases`; nested objects flattened with `_`,
+ * arrays as JSON text. Pure: no I/O.
+ *
+ * Every value is staged as text with a type tag, so the warehouse can tell a number from a
+ * string that looks like one and never casts silently:
+ * `i:` integer, `f:` float, `b:` boolean, `s:` string, `j:` JSON array/object text,
+ * `t:<YYYY-MM-DD HH:MM:SS.mmm UTC>|<original text>` timestamp.
+ */
+
+export type Tag = 'i' | 'f' | 'b' | 's' | 'j' | 't';
+export type ColumnType = 'BIGINT' | 'DOUBLE PRECISION' | 'BOOLEAN' | 'TIMESTAMP' | 'VARCHAR(65535)';
+
+export const MAX_COLUMNS_PER_EVENT = 200;
+/** Longest text a tagged value may carry: the stage column is VARCHAR(65535) and the tag takes 2 bytes. */
+export const MAX_TEXT_BYTES = 65533;
+const MAX_DEPTH = 10;
+
+/** The columns every call table has, and their types. */
+export const STANDARD_COLUMNS: Readonly<Record<string, ColumnType>> = {
+  id: 'VARCHAR(65535)',
+  anonymous_id: 'VARCHAR(65535)',
+  user_id: 'VARCHAR(65535)',
+  received_at: 'TIMESTAMP',
+  sent_at: 'TIMESTAMP',
+  timestamp: 'TIMESTAMP',
+  original_timestamp: 'TIMESTAMP',
+  uuid_ts: 'TIMESTAMP',
+};
+
+/** Extra columns of each call table with fixed types. */
+export const CALL_COLUMNS: Readonly<Record<string, Readonly<Record<string, ColumnType>>>> = {
+  tracks: { event: 'VARCHAR(65535)', event_text: 'VARCHAR(65535)' },
+  pages: { name: 'VARCHAR(65535)' },
+  screens: { name: 'VARCHAR(65535)' },
+  identifies: {},
+  group_calls: { group_id: 'VARCHAR(65535)' },
+  aliases: { previous_id: 'VARCHAR(65535)' },
+};
+
+/** Columns of `_discards`: one row per value (or whole event) that could not be loaded. */
+export const DISCARD_COLUMNS: Readonly<Record<string, ColumnType>> = {
+  id: 'VARCHAR(65535)',
+  table_name: 'VARCHAR(65535)',
+  row_id: 'VARCHAR(65535)',
+  column_name: 'VARCHAR(65535)',
+  value: 'VARCHAR(65535)',
+  value_type: 'VARCHAR(65535)',
+  reason: 'VARCHAR(65535)',
+  received_at: 'TIMESTAMP',
+  raw_object: 'VARCHAR(65535)',
+  load_id: 'VARCHAR(65535)',
+  uuid_ts: 'TIMESTAMP',
+};
+
+/** The column type a tag asks for when a column is new. */
+export function typeOfTag(tag: Tag): ColumnType {
+  switch (tag) {
+    case 'i':
+      return 'BIGINT';
+    case 'f':
+      return 'DOUBLE PRECISION';
+    case 'b':
+      return 'BOOLEAN';
+    case 't':
+      return 'TIMESTAMP';
+    default:
+      return 'VARCHAR(65535)';
+  }
+}
+
+/** The narrowest type that holds both (integers widen to float; anything else mixed is text). */
+export function widen(a: ColumnType, b: ColumnType): ColumnType {
+  if (a === b) return a;
+  const numeric = new Set<ColumnType>(['BIGINT', 'DOUBLE PRECISION']);
+  if (numeric.has(a) && numeric.has(b)) return 'DOUBLE PRECISION';
+  return 'VARCHAR(65535)';
+}
+
+/** Tags a column of the given type accepts: anything else is a type conflict and goes to `_discards`. */
+export function acceptedTags(type: ColumnType): ReadonlyArray<Tag> {
+  switch (type) {
+    case 'BIGINT':
+      return ['i'];
+    case 'DOUBLE PRECISION':
+      return ['i', 'f'];
+    case 'BOOLEAN':
+      return ['b'];
+    case 'TIMESTAMP':
+      return ['t'];
+    default:
+      return ['i', 'f', 'b', 's', 'j', 't'];
+  }
+}
+
+const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+
+/** `YYYY-MM-DD HH:MM:SS.mmm` in UTC: a text both Redshift and Postgres cast to TIMESTAMP exactly. */
+export function warehouseTime(d: Date): string {
+  return `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}`;
+}
+
+export interface DiscardRow {
+  readonly id: string;
+  readonly table_name: string;
+  readonly row_id: string;
+  readonly column_name: string | null;
+  readonly value: string | null;
+  readonly value_type: string | null;
+  readonly reason: string;
+  readonly received_at: string | null;
+  readonly raw_object: string;
+}
+
+/** A value as staged, or the reason it cannot be. */
+type Tagged = { readonly ok: true; readonly text: string; readonly tag: Tag } | { readonly ok: false; readonly reason: string; readonly text: string; readonly tag: Tag };
+
+function tagString(s: string): Tagged {
+  if (!s.isWellFormed()) return { ok: false, reason: 'text is not valid Unicode (lone surrogate)', text: s.toWellFormed(), tag: 's' };
+  if (s.includes('\u0000')) return { ok: false, reason: 'text contains a NUL character, which the warehouse cannot store', text: s.replace(/\u0000/g, '\\u0000'), tag: 's' };
+  if (Buffer.byteLength(s, 'utf8') > MAX_TEXT_BYTES) return { ok: false, reason: `text is ${Buffer.byteLength(s, 'utf8')} bytes; a VARCHAR column holds at most 65535`, text: s, tag: 's' };
+  const d = parseIsoDate(s);
+  if (d) return { ok: true, tag: 't', text: `t:${warehouseTime(d)}|${s}` };
+  return { ok: true, tag: 's', text: `s:${s}` };
+}
+
+/** Tags one scalar or structure. */
+export function tagValue(v: unknown): Tagged | undefined {
+  if (v === null || v === undefined) return undefined;
+  switch (typeof v) {
+    case 'string':
+      return tagString(v);
+    case 'number':
+      if (!Number.isFinite(v)) return undefined;
+      return Number.isSafeInteger(v) ? { ok: true, tag: 'i', text: `i:${v}` } : { ok: true, tag: 'f', text: `f:${v}` };
+    case 'boolean':
+      return { ok: true, tag: 'b', text: `b:${v}` };
+    case 'object': {
+      const json = JSON.stringify(v);
+      const inner = tagString(json);
+      return inner.ok ? { ok: true, tag: 'j', text: `j:${json}` } : { ...inner, tag: 'j' };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Flattens nested objects into `a_b_c` keys (original path kept for messages); arrays stay whole. */
+export function flatten(obj: unknown, prefix: string[] = [], out: Array<{ path: string[]; value: unknown }> = [], depth = 0): Array<{ path: string[]; value: unknown }> {
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return out;
+  for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
+    const path = [...prefix, k];
+    if (v !== null && typeof v === 'object' && !Array.isArray(v) && depth < MAX_DEPTH) flatten(v, path, out, depth + 1);
+    else out.push({ path, value: v });
+  }
+  return out;
+}
+
+export interface Row {
+  readonly table: string;
+  readonly id: string;
+  readonly receivedAt: string;
+  /** column → tagged text */
+  readonly values: Record<string, string>;
+}
+
+export interface MappedEvent {
+  readonly rows: Row[];
+  readonly discards: DiscardRow[];
+  /** The event was unusable as a whole (counted as discarded, with one discard row). */
+  readonly discarded: boolean;
+}
+
+const stableId = (...parts: string[]) => createHash('sha256').update(parts.join('\u0001'), 'utf8').digest('hex').slice(0, 32);
+
+function discard(table: string, rowId: string, column: string | null, value: Tagged | undefined, reason: string, receivedAt: string | null, rawObject: string): DiscardRow {
+  return {
+    id: stableId(table, rowId, column ?? ''),
+    table_name: table,
+    row_id: rowId,
+    column_name: column,
+    value: value ? value.text.replace(/^[a-z]:/, '').slice(0, 60_000) : null,
+    value_type: value?.tag ?? null,
+    reason,
+    received_at: receivedAt,
+    raw_object: rawObject,
+  };
+}
+
+/** Where an event sits in the raw data: the object and line, for discards of whole events. */
+export interface RawPosition {
+  readonly object: string;
+  readonly line: number;
+}
+
+/**
+ * Maps one raw event to its rows. `standard` columns come first; then context, then properties
+ * or traits, sorted by column name and capped at {@link MAX_COLUMNS_PER_EVENT} per row; names
+ * that collide with a standard column are prefixed with `_`, and a second key mapping to a
+ * column already taken goes to `_discards` (which key wins is decided by sorted key path, so it
+ * is the same in every load).
+ */
+export function mapEvent(event: unknown, at: RawPosition): MappedEvent {
+  const positionId = `${at.object}#${at.line}`;
+  const whole = (reason: string, rowId = positionId, receivedAt: string | null = null): MappedEvent => ({
+    rows: [],
+    discards: [discard('', rowId, null, undefined, reason, receivedAt, at.object)],
+    discarded: true,
+  });
+  if (event === null || typeof event !== 'object' || Array.isArray(event)) return whole('event is not a JSON object');
+  const e = event as Record<string, unknown>;
+  const messageId = typeof e.messageId === 'string' || typeof e.messageId === 'number' ? String(e.messageId) : '';
+  if (!messageId) return whole('event has no messageId');
+  const idTag = tagString(messageId);
+  if (!idTag.ok) return whole(`messageId cannot be stored: ${idTag.reason}`);
+  const received = parseIsoDate(e.receivedAt);
+  if (!received) return whole('event has no valid receivedAt', messageId);
+  const receivedText = `t:${warehouseTime(received)}|${String(e.receivedAt)}`;
+  const receivedAt = warehouseTime(received);
+  const type = e.type;
+  if (typeof type !== 'string' || !(type in CALL_TABLE_OF)) return whole(`unknown event type ${JSON.stringify(type)?.slice(0, 50)}`, messageId, receivedAt);
+  if (type === 'track' && (typeof e.event !== 'string' || e.event.trim() === '')) return whole('track event without an event name', messageId, receivedAt);
+
+  const discards: DiscardRow[] = [];
+  const base: Record<string, string> = { id: `s:${messageId}`, received_at: receivedText };
+  const setStandard = (column: string, v: unknown, table: string) => {
+    const tagged = tagValue(typeof v === 'number' ? String(v) : v);
+    if (!tagged) return;
+    if (!tagged.ok) discards.push(discard(table, messageId, column, tagged, tagged.reason, receivedAt, at.object));
+    else base[column] = tagged.text;
+  };
+  const callTable = CALL_TABLE_OF[type as keyof typeof CALL_TABLE_OF];
+  setStandard('anonymous_id', e.anonymousId, callTable);
+  setStandard('user_id', e.userId, callTable);
+  for (const [column, field] of [['sent_at', 'sentAt'], ['timestamp', 'timestamp'], ['original_timestamp', 'originalTimestamp']] as const) {
+    setStandard(column, e[field], callTable);
+  }
+  const fixed: Record<string, unknown> = {};
+  const extra: Array<{ path: string[]; value: unknown; origin: 'context' | 'payload' }> = [];
+  for (const c of flatten(e.context)) extra.push({ path: ['context', ...c.path], value: c.value, origin: 'context' });
+  let payload: unknown;
+  switch (type) {
+    case 'track':
+      fixed.event = eventTableName(e.event as string);
+      fixed.event_text = e.event;
+      payload = e.properties;
+      break;
+    case 'page':
+    case 'screen':
+      fixed.name = e.name ?? (e.properties as Record<string, unknown> | undefined)?.name;
+      payload = e.properties;
+      break;
+    case 'identify':
+      payload = e.traits ?? (e.context as Record<string, unknown> | undefined)?.traits;
+      break;
+    case 'group':
+      fixed.group_id = e.groupId;
+      payload = e.traits;
+      break;
+    case 'alias':
+      fixed.previous_id = e.previousId;
+      break;
+    default:
+      break;
+  }
+  const payloadName = type === 'identify' || type === 'group' ? 'traits' : 'properties';
+  for (const c of flatten(payload)) extra.push({ path: c.path, value: c.value, origin: 'payload' });
+
+  const reserved = new Set([...Object.keys(STANDARD_COLUMNS), ...Object.keys(CALL_COLUMNS[callTable] ?? {}), 'event', 'event_text']);
+  // Deterministic: the same keys give the same columns and the same winners, load after load.
+  const named = extra
+    .map((x) => {
+      let column = identifier(x.path.join('_'));
+      if (reserved.has(column)) column = identifier(`_${column}`);
+      return { ...x, column, key: x.origin === 'context' ? x.path.join('.') : `${payloadName}.${x.path.join('.')}` };
+    })
+    .sort((a, b) => (a.column < b.column ? -1 : a.column > b.column ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+
+  const buildRow = (table: string, fixedColumns: Record<string, unknown>, withPayload: boolean): Row => {
+    const values: Record<string, string> = { ...base };
+    for (const [column, v] of Object.entries(fixedColumns)) {
+      const tagged = tagValue(typeof v === 'number' ? String(v) : v);
+      if (!tagged) continue;
+      if (!tagged.ok) discards.push(discard(table, messageId, column, tagged, tagged.reason, receivedAt, at.object));
+      else values[column] = tagged.text;
+    }
+    const taken = new Map<string, string>();
+    let count = 0;
+    for (const x of named) {
+      if (!withPayload && x.origin !== 'context') continue;
+      const tagged = tagValue(x.value);
+      if (!tagged) continue;
+      if (taken.has(x.column)) {
+        discards.push(discard(table, messageId, x.column, tagged, `key ${x.key} maps to column ${x.column}, already taken by key ${taken.get(x.column)}`, receivedAt, at.object));
+        continue;
+      }
+      taken.set(x.column, x.key);
+      if (!tagged.ok) {
+        discards.push(discard(table, messageId, x.column, tagged, tagged.reason, receivedAt, at.object));
+        continue;
+      }
+      if (++count > MAX_COLUMNS_PER_EVENT) {
+        discards.push(discard(table, messageId, x.column, tagged, `event has more than ${MAX_COLUMNS_PER_EVENT} properties; columns after the first ${MAX_COLUMNS_PER_EVENT} (by name) are not loaded`, receivedAt, at.object));
+        continue;
+      }
+      values[x.column] = tagged.text;
+    }
+    return { table, id: messageId, receivedAt, values };
+  };
+
+  const rows: Row[] = [];
+  if (type === 'track') {
+    rows.push(buildRow('tracks', fixed, false));
+    rows.push(buildRow(fixed.event as string, fixed, true));
+  } else {
+    rows.push(buildRow(callTable, fixed, true));
+  }
+  return { rows, discards, discarded: false };
+}
+
+const CALL_TABLE_OF = {
+  track: 'tracks',
+  page: 'pages',
+  screen: 'screens',
+  identify: 'identifies',
+  group: 'group_calls',
+  alias: 'aliases',
+} as const;
+
+/** A discard row as staged for the `_discards` table (tagged like every other row). */
+export function stageDiscard(d: DiscardRow, loadId: string): Record<string, string> {
+  const out: Record<string, string> = { id: `s:${d.id}`, table_name: `s:${d.table_name}`, row_id: `s:${d.row_id}`, reason: `s:${d.reason}`, raw_object: `s:${d.raw_object}`, load_id: `s:${loadId}` };
+  if (d.column_name !== null) out.column_name = `s:${d.column_name}`;
+  if (d.value !== null) out.value = `s:${d.value}`;
+  if (d.value_type !== null) out.value_type = `s:${d.value_type}`;
+  if (d.received_at !== null) out.received_at = `t:${d.received_at}|${d.received_at}`;
+  return out;
+}
