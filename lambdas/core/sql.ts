@@ -14,7 +14,7 @@ export const MAX_STATEMENT_BYTES = 95_000;
 const PATTERNS = {
   loadId: /^[A-Za-z0-9_-]{1,100}$/,
   name: /^[\p{L}\p{N}_]{1,127}$/u,
-  s3Uri: /^s3:\/\/[a-z0-9][a-z0-9.-]{1,62}\/[A-Za-z0-9_./=\-]+$/,
+  s3Uri: /^s3:\/\/[a-z0-9][a-z0-9.-]{1,62}\/[A-Za-z0-9_./=-]+$/,
   roleArn: /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/,
   reason: /^[A-Za-z0-9 ,.;:()_'-]{1,300}$/,
 } as const;

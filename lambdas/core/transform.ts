@@ -122,7 +122,7 @@ type Tagged = { readonly ok: true; readonly text: string; readonly tag: Tag } | 
 
 function tagString(s: string): Tagged {
   if (!s.isWellFormed()) return { ok: false, reason: 'text is not valid Unicode (lone surrogate)', text: s.toWellFormed(), tag: 's' };
-  if (s.includes('\u0000')) return { ok: false, reason: 'text contains a NUL character, which the warehouse cannot store', text: s.replace(/\u0000/g, '\\u0000'), tag: 's' };
+  if (s.includes('\u0000')) return { ok: false, reason: 'text contains a NUL character, which the warehouse cannot store', text: s.split('\u0000').join('\\u0000'), tag: 's' };
   if (Buffer.byteLength(s, 'utf8') > MAX_TEXT_BYTES) return { ok: false, reason: `text is ${Buffer.byteLength(s, 'utf8')} bytes; a VARCHAR column holds at most 65535`, text: s, tag: 's' };
   const d = parseIsoDate(s);
   if (d) return { ok: true, tag: 't', text: `t:${warehouseTime(d)}|${s}` };
