@@ -107,7 +107,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const warehouse = await EmbeddedWarehouse.open(path.join(dataDir, 'warehouse'));
   const workgroupName = envOf('WAREHOUSE_WORKGROUP') ?? envOf('WAREHOUSE_CLUSTER') ?? 'local';
   const database = envOf('WAREHOUSE_DATABASE') ?? 'dev';
-  const redshiftData = new RedshiftDataService(warehouse, store, { workgroupName, database });
+  const redshiftData = new RedshiftDataService(warehouse, store, { workgroupName, database }, path.join(dataDir, 'warehouse-identifiers.json'));
 
   const machines: LocalStateMachine[] = t.resourcesOfType('AWS::StepFunctions::StateMachine').map(([id, res]) => ({
     arn: t.ref(id),

@@ -58,6 +58,12 @@ export function identifier(name: string): string {
   return id;
 }
 
+/** `_` in front of an identifier (a collision with our own names), still within 127 bytes. */
+export function prefixed(id: string): string {
+  const out = `_${id}`;
+  return Buffer.byteLength(out, 'utf8') > MAX_IDENTIFIER_BYTES ? `${cutBytes(out, MAX_IDENTIFIER_BYTES - 9)}_${shortHash(out)}` : out;
+}
+
 /** Quotes an identifier produced by {@link identifier} (or one of our own constants) for SQL. */
 export function quoteIdent(id: string): string {
   if (!/^[\p{L}\p{N}_]+$/u.test(id) || Buffer.byteLength(id, 'utf8') > MAX_IDENTIFIER_BYTES) {
@@ -72,7 +78,7 @@ export const OWN_TABLES = ['tracks', 'pages', 'screens', 'identifies', 'users', 
 /** The table of a track event: its snake_case name, `_`-prefixed if it would collide with ours. */
 export function eventTableName(event: string): string {
   const id = identifier(event);
-  return (OWN_TABLES as readonly string[]).includes(id) ? identifier(`_${id}`) : id;
+  return (OWN_TABLES as readonly string[]).includes(id) ? prefixed(id) : id;
 }
 
 /** A warehouse schema name for a source (already validated as `[a-z][a-z0-9_]*` by the config). */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { eventTableName, identifier } from './naming';
+import { eventTableName, identifier, prefixed } from './naming';
 import { parseIsoDate } from './segment';
 
 /**
@@ -276,7 +276,7 @@ export function mapEvent(event: unknown, at: RawPosition): MappedEvent {
   const named = extra
     .map((x) => {
       let column = identifier(x.path.join('_'));
-      if (reserved.has(column)) column = identifier(`_${column}`);
+      if (reserved.has(column)) column = prefixed(column);
       return { ...x, column, key: x.origin === 'context' ? x.path.join('.') : `${payloadName}.${x.path.join('.')}` };
     })
     .sort((a, b) => (a.column < b.column ? -1 : a.column > b.column ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));

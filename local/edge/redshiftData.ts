@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import type { EmbeddedWarehouse, WarehouseResult, WarehouseStatement } from '../warehouse/EmbeddedWarehouse';
-import { type CopyCommand, translate, UnsupportedSqlError } from '../warehouse/translate';
+import { type CopyCommand, IdentifierAliases, translate, UnsupportedSqlError } from '../warehouse/translate';
 import { AwsError, type EdgeRequest, type EdgeResponse, epochSeconds, jsonError, jsonResponse } from './http';
 import type { ObjectStore } from './objectStore';
 
@@ -54,12 +55,16 @@ const REDSHIFT_TYPES: Record<number, string> = {
  */
 export class RedshiftDataService {
   private readonly statements = new Map<string, StatementRecord>();
+  private readonly aliases: IdentifierAliases;
 
   constructor(
     private readonly warehouse: EmbeddedWarehouse,
     private readonly store: ObjectStore,
     private readonly target: DataApiTarget,
-  ) {}
+    private readonly aliasFile?: string,
+  ) {
+    this.aliases = new IdentifierAliases(aliasFile && fs.existsSync(aliasFile) ? (JSON.parse(fs.readFileSync(aliasFile, 'utf8')) as Array<[string, string]>) : []);
+  }
 
   async handle(req: EdgeRequest): Promise<EdgeResponse> {
     const op = String(req.headers['x-amz-target']).split('.')[1];
@@ -141,7 +146,9 @@ export class RedshiftDataService {
     try {
       for (; current < record.subs.length; current++) {
         const bound = record.batch ? { sql: record.subs[current].sql, params: undefined } : bindParameters(record.subs[current].sql, parameters);
-        const t = translate(bound.sql);
+        const known = this.aliases.entries().length;
+        const t = translate(bound.sql, this.aliases);
+        if (this.aliasFile && this.aliases.entries().length !== known) fs.writeFileSync(this.aliasFile, JSON.stringify(this.aliases.entries()));
         if (t.kind === 'sql') plan.push({ statement: { sql: t.sql, params: bound.params }, sub: current });
         else for (const statement of this.expandCopy(t.copy, current)) plan.push({ statement, sub: current });
       }
@@ -218,6 +225,13 @@ export class RedshiftDataService {
     if (blob.includes('\n\n') || blob[0] === 0x0a) {
       blob = Buffer.from(blob.toString('utf8').split('\n').filter((l) => l.trim() !== '').join('\n') + '\n');
     }
+    // JSON keys name columns; a column Postgres knows by its alias must be keyed by the alias too.
+    const long = this.aliases.entries().filter(([, name]) => blob.includes(`"${name}":`));
+    if (long.length > 0) {
+      let text = blob.toString('utf8');
+      for (const [alias, name] of long) text = text.split(`"${name}":`).join(`"${alias}":`);
+      blob = Buffer.from(text, 'utf8');
+    }
     const temp = `"__copy_${index}"`;
     const columns = copy.columns ? `(${copy.columns.join(', ')})` : '';
     const select = copy.columns ? copy.columns.map((c) => `r.${c}`).join(', ') : 'r.*';
@@ -287,8 +301,8 @@ export class RedshiftDataService {
     const fields = sub.result.fields;
     const end = start + rows.length;
     return {
-      ColumnMetadata: fields.map((f) => ({ name: f.name, label: f.name, typeName: REDSHIFT_TYPES[f.dataTypeID] ?? 'varchar', nullable: 1, isCaseSensitive: true, isSigned: true, precision: 0, scale: 0, schemaName: '', tableName: '' })),
-      Records: rows.map((row) => row.map((value, i) => field(value, fields[i].dataTypeID))),
+      ColumnMetadata: fields.map((f) => ({ name: this.aliases.original(f.name), label: f.name, typeName: REDSHIFT_TYPES[f.dataTypeID] ?? 'varchar', nullable: 1, isCaseSensitive: true, isSigned: true, precision: 0, scale: 0, schemaName: '', tableName: '' })),
+      Records: rows.map((row) => row.map((value, i) => field(typeof value === 'string' ? this.aliases.original(value) : value, fields[i].dataTypeID))),
       TotalNumRows: sub.result.rows.length,
       NextToken: end < sub.result.rows.length ? Buffer.from(String(end)).toString('base64url') : undefined,
     };

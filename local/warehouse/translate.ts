@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * Translates the Redshift SQL our stack emits into Postgres for the local warehouse.
  *
@@ -29,6 +31,41 @@ export interface CopyCommand {
 }
 
 export type Translated = { readonly kind: 'sql'; readonly sql: string } | { readonly kind: 'copy'; readonly copy: CopyCommand };
+
+/** Postgres keeps 63 bytes of an identifier; Redshift keeps 127. */
+const PG_MAX_IDENTIFIER = 63;
+
+/**
+ * Quoted identifiers longer than Postgres allows become a stable alias (a prefix plus a hash of
+ * the whole name), and results map aliases back, so names up to Redshift's 127 bytes round-trip.
+ */
+export class IdentifierAliases {
+  private readonly byAlias = new Map<string, string>();
+
+  constructor(known: Iterable<[string, string]> = []) {
+    for (const [alias, name] of known) this.byAlias.set(alias, name);
+  }
+
+  alias(name: string): string {
+    if (Buffer.byteLength(name, 'utf8') <= PG_MAX_IDENTIFIER) return name;
+    let prefix = '';
+    for (const ch of name) {
+      if (Buffer.byteLength(prefix + ch, 'utf8') > PG_MAX_IDENTIFIER - 14) break;
+      prefix += ch;
+    }
+    const alias = `${prefix}~${createHash('sha1').update(name, 'utf8').digest('hex').slice(0, 12)}`;
+    this.byAlias.set(alias, name);
+    return alias;
+  }
+
+  original(value: string): string {
+    return this.byAlias.get(value) ?? value;
+  }
+
+  entries(): Array<[string, string]> {
+    return [...this.byAlias];
+  }
+}
 
 type Segment = { readonly code: boolean; readonly text: string };
 
@@ -85,9 +122,12 @@ const REWRITES: ReadonlyArray<[RegExp, string]> = [
 ];
 
 /** Translates one Redshift statement. */
-export function translate(sql: string): Translated {
-  if (/^\s*COPY\b/i.test(stripComments(sql))) return { kind: 'copy', copy: parseCopy(sql) };
-  const text = segments(sql)
+export function translate(sql: string, aliases: IdentifierAliases = new IdentifierAliases()): Translated {
+  const aliased = segments(sql)
+    .map((s) => (!s.code && s.text.startsWith('"') ? `"${aliases.alias(s.text.slice(1, -1).replace(/""/g, '"')).replace(/"/g, '""')}"` : s.text))
+    .join('');
+  if (/^\s*COPY\b/i.test(stripComments(aliased))) return { kind: 'copy', copy: parseCopy(aliased) };
+  const text = segments(aliased)
     .map((s) => (s.code ? REWRITES.reduce((acc, [re, to]) => acc.replace(re, to), s.text) : s.text))
     .join('');
   return { kind: 'sql', sql: text };

@@ -1,0 +1,70 @@
+import { DescribeStatementCommand, ExecuteStatementCommand, GetStatementResultCommand } from '@aws-sdk/client-redshift-data';
+import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { TestCloud } from './localCloud';
+
+export type Value = string | number | boolean | null;
+
+/** Posts one `/v1/batch` to the collector with the write key of `source`. */
+export async function sendBatch(t: TestCloud, batch: unknown[], source = 'web'): Promise<void> {
+  const key = t.cloud.endpoints.sources.find((s) => s.name === source)?.writeKeys[0] as string;
+  for (let i = 0; i < batch.length; i += 2000) {
+    const res = await fetch(`${t.cloud.endpoints.collector}/v1/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` },
+      body: JSON.stringify({ batch: batch.slice(i, i + 2000) }),
+    });
+    if (res.status !== 200) throw new Error(`collector answered ${res.status}: ${await res.text()}`);
+  }
+  // What Firehose would deliver after its buffer interval.
+  t.cloud.firehose.flushAll();
+}
+
+/** Runs a state machine execution through the real SFN client and waits for its end. */
+export async function runExecution(t: TestCloud, stateMachineArn: string, input: unknown, timeoutMs = 120_000): Promise<DescribeExecutionCommandOutput> {
+  const { executionArn } = await t.clients.sfn.send(new StartExecutionCommand({ stateMachineArn, input: JSON.stringify(input) }));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const d = await t.clients.sfn.send(new DescribeExecutionCommand({ executionArn }));
+    if (d.status !== 'RUNNING') return d;
+    if (Date.now() > deadline) throw new Error(`execution ${executionArn} still running after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Runs the load workflow and returns its summary; fails the test with the cause when it fails. */
+export async function runLoad(t: TestCloud, input: Record<string, unknown> = { source: 'web' }): Promise<Record<string, unknown>> {
+  const d = await runExecution(t, t.cloud.endpoints.stateMachines.load, input);
+  if (d.status !== 'SUCCEEDED') throw new Error(`load ${d.status}: ${d.error}: ${d.cause}`);
+  return JSON.parse(d.output ?? '{}');
+}
+
+/** Runs SQL through the real Data API client and returns rows as arrays of plain values. */
+export async function sql(t: TestCloud, query: string): Promise<Value[][]> {
+  const target = { WorkgroupName: t.cloud.endpoints.warehouse.workgroupName, Database: t.cloud.endpoints.warehouse.database };
+  const { Id } = await t.clients.data.send(new ExecuteStatementCommand({ ...target, Sql: query }));
+  for (;;) {
+    const d = await t.clients.data.send(new DescribeStatementCommand({ Id }));
+    if (d.Status === 'FAILED') throw new Error(`${query}: ${d.Error}`);
+    if (d.Status === 'FINISHED') {
+      if (!d.HasResultSet) return [];
+      const rows: Value[][] = [];
+      let NextToken: string | undefined;
+      do {
+        const page = await t.clients.data.send(new GetStatementResultCommand({ Id, NextToken }));
+        for (const r of page.Records ?? []) rows.push(r.map((f) => (f.isNull ? null : (f.stringValue ?? f.longValue ?? f.doubleValue ?? f.booleanValue ?? null))));
+        NextToken = page.NextToken;
+      } while (NextToken);
+      return rows;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A checksum of a whole table's content (all columns but the load time), order-independent. */
+export async function tableChecksum(t: TestCloud, table: string, exclude: string[] = ['uuid_ts']): Promise<string> {
+  const columns = (await sql(t, `SELECT column_name FROM information_schema.columns WHERE table_schema = 'web' AND table_name = '${table}' ORDER BY column_name`))
+    .map((r) => String(r[0]))
+    .filter((c) => !exclude.includes(c));
+  const rows = await sql(t, `SELECT MD5(${columns.map((c) => `COALESCE(CAST("${c}" AS VARCHAR), '∅')`).join(" || '|' || ")}) AS h FROM web."${table}" ORDER BY h`);
+  return `${rows.length}:${rows.map((r) => r[0]).join(',')}`;
+}
