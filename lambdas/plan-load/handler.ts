@@ -78,7 +78,8 @@ export async function handler(event: PlanLoadEvent): Promise<PlanOutput> {
     const done = new Set(loaded.map((r) => String(r.object_key)));
     candidates = candidates.filter((o) => !done.has(o.key));
   }
-  candidates.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  // Oldest first: by hour, then by when the object was written, then by key.
+  candidates.sort((a, b) => a.hour.localeCompare(b.hour) || Date.parse(a.lastModified) - Date.parse(b.lastModified) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 
   if (request.mode === 'pending' && !request.window) {
     const oldest = candidates.reduce<number | undefined>((m, o) => (m === undefined ? Date.parse(o.lastModified) : Math.min(m, Date.parse(o.lastModified))), undefined);
