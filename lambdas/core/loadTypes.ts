@@ -1,4 +1,8 @@
 import { z } from 'zod';
+import { parseIsoDate } from './segment';
+
+/** An ISO-8601 date-time with a zone; seconds optional (`2026-11-01T00:00Z`). */
+const isoDateTime = (error: string) => z.string({ error }).refine((s) => parseIsoDate(s) !== undefined, { error });
 import type { ColumnType, Tag } from './transform';
 import type { TablePlan } from './schema';
 
@@ -7,7 +11,7 @@ export const LoadRequestSchema = z
   .object({
     source: z.string({ error: 'name the source to load, e.g. {"source": "web"}' }).min(1),
     window: z
-      .object({ from: z.iso.datetime({ offset: true, error: 'window.from must be an ISO-8601 date-time' }), to: z.iso.datetime({ offset: true, error: 'window.to must be an ISO-8601 date-time' }) })
+      .object({ from: isoDateTime('window.from must be an ISO-8601 date-time'), to: isoDateTime('window.to must be an ISO-8601 date-time') })
       .refine((w) => Date.parse(w.from) < Date.parse(w.to), { error: 'window.from must be before window.to' })
       .optional(),
     mode: z.enum(['pending', 'reload'], { error: 'mode must be "pending" or "reload"' }).default('pending'),

@@ -1,4 +1,104 @@
-/** plan-backfill: placeholder until its issue fills in the logic. */
-export async function handler(event: unknown): Promise<never> {
-  throw new Error(`plan-backfill is not implemented yet (received ${JSON.stringify(event).slice(0, 200)})`);
+import { Logger } from '@aws-lambda-powertools/logger';
+import { type BackfillRequest, BackfillRequestSchema, hoursBetween, type Window, windowsPerBatch } from '../core/backfill';
+import { InvalidInputError } from '../core/errors';
+import { hourOfKey, hourPrefix } from '../core/layout';
+import { LEDGER_EXISTS_QUERY, ledgerKeysQuery } from '../core/sql';
+import { loaderContext } from '../io/context';
+
+const logger = new Logger({ serviceName: 'plan-backfill' });
+
+export interface BackfillPlan {
+  readonly backfillId: string;
+  readonly itemsKey: string;
+  readonly windows: number;
+  readonly windowsPerBatch: number;
+  readonly maxConcurrency: number;
+  readonly toleratedFailurePercentage: number;
+  readonly dryRun: boolean;
+  readonly mode: 'reload' | 'missing';
+  readonly sources: string[];
+  readonly from?: string;
+  readonly to?: string;
+  /** What the backfill will cost, before it runs. */
+  readonly estimate: { readonly childExecutions: number; readonly loadExecutions: number; readonly stateTransitions: number; readonly dataApiCalls: number };
+}
+
+const sqlTime = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
+
+/**
+ * PlanBackfill: validates the request (each bad input fails at once with what to change),
+ * enumerates (source, hour) windows — `reload`: every hour with raw data; `missing`: hours whose
+ * raw objects are not all in the `_loads` ledger — and writes them to S3 for the Distributed Map.
+ */
+export async function handler(event: { request: unknown; executionId: string; executionName: string }): Promise<BackfillPlan> {
+  const { config, objects, warehouse } = loaderContext();
+  const parsed = BackfillRequestSchema.safeParse(event.request);
+  if (!parsed.success) throw new InvalidInputError(`Invalid backfill input: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}`);
+  const req: BackfillRequest = parsed.data;
+  const configured = config.SOURCES.map((s) => s.name);
+  const maxConcurrency = req.maxConcurrency ?? config.BACKFILL_DEFAULT_CONCURRENCY;
+  if (maxConcurrency > config.BACKFILL_CEILING) {
+    throw new InvalidInputError(`maxConcurrency ${maxConcurrency} is over the ceiling of ${config.BACKFILL_CEILING} (cdk.json: concurrency.backfillCeiling): use at most ${config.BACKFILL_CEILING}`);
+  }
+  const tolerated = req.toleratedFailurePercentage ?? config.TOLERATED_FAILURE_PERCENTAGE;
+  const backfillId = event.executionName.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 80) || `backfill-${Date.now()}`;
+
+  let windows: Window[];
+  let sources: string[];
+  if (req.windows) {
+    for (const w of req.windows) if (!configured.includes(w.source)) throw new InvalidInputError(`Unknown source "${w.source}" in windows: configured sources are ${configured.join(', ')}`);
+    windows = req.windows.map((w) => ({ source: w.source, from: new Date(w.from).toISOString(), to: new Date(w.to).toISOString() }));
+    sources = [...new Set(windows.map((w) => w.source))];
+  } else {
+    if (req.source === undefined) throw new InvalidInputError('Name the source(s): "source": "web", ["web","app"] or "*"');
+    if (!req.from || !req.to) throw new InvalidInputError('Give the range: "from" and "to", e.g. "from": "2026-11-01T00:00Z", "to": "2026-11-08T00:00Z"');
+    sources = req.source === '*' ? configured : Array.isArray(req.source) ? req.source : [req.source];
+    for (const s of sources) if (!configured.includes(s)) throw new InvalidInputError(`Unknown source "${s}": configured sources are ${configured.join(', ')} (or use "*")`);
+    const from = new Date(req.from);
+    const to = new Date(req.to);
+    if (from >= to) throw new InvalidInputError(`"from" (${req.from}) must be before "to" (${req.to})`);
+    const days = (to.getTime() - from.getTime()) / 86_400_000;
+    if (days > config.MAX_BACKFILL_DAYS) throw new InvalidInputError(`The range is ${days.toFixed(1)} days; at most ${config.MAX_BACKFILL_DAYS} days per backfill (cdk.json: load.maxBackfillDays). Split it into several backfills.`);
+    const hours = hoursBetween(from, to);
+    windows = [];
+    for (const source of sources) {
+      const listed = await objects.list(config.RAW_BUCKET, `${source}/`, hourPrefix(source, hours[0]).slice(0, -1));
+      const byHour = new Map<string, string[]>();
+      for (const o of listed) {
+        const hour = hourOfKey(o.key);
+        if (!hour || Date.parse(hour) < hours[0].getTime() || Date.parse(hour) >= to.getTime()) continue;
+        byHour.set(hour, [...(byHour.get(hour) ?? []), o.key]);
+      }
+      let wanted = [...byHour.keys()];
+      if (req.mode === 'missing') {
+        const exists = Number((await warehouse.query(LEDGER_EXISTS_QUERY, { schema: source }, 'ledger lookup'))[0]?.n ?? 0) > 0;
+        const loaded = new Set(
+          exists ? (await warehouse.query(ledgerKeysQuery(source), { from: sqlTime(hours[0]), to: sqlTime(to) }, 'ledger keys')).map((r) => String(r.object_key)) : [],
+        );
+        wanted = wanted.filter((h) => (byHour.get(h) ?? []).some((k) => !loaded.has(k)));
+      }
+      for (const hour of wanted.sort()) windows.push({ source, from: hour, to: new Date(Date.parse(hour) + 3_600_000).toISOString() });
+    }
+  }
+  const itemsKey = `backfills/${backfillId}/windows.json`;
+  await objects.putJson(config.STAGED_BUCKET, itemsKey, windows);
+  const perBatch = windowsPerBatch(windows.length);
+  const children = Math.ceil(windows.length / perBatch);
+  const plan: BackfillPlan = {
+    backfillId,
+    itemsKey,
+    windows: windows.length,
+    windowsPerBatch: perBatch,
+    maxConcurrency,
+    toleratedFailurePercentage: tolerated,
+    dryRun: req.dryRun,
+    mode: req.mode,
+    sources,
+    from: req.from,
+    to: req.to,
+    // Per window: ~16 transitions in the backfill child and ~20 + 6 per table in the load; ~6 Data API calls + 4 per table (assumed 8 tables).
+    estimate: { childExecutions: children, loadExecutions: windows.length, stateTransitions: children * 6 + windows.length * (16 + 20 + 6 * 8), dataApiCalls: windows.length * (6 + 4 * 8) },
+  };
+  logger.info('backfill planned', { ...plan });
+  return plan;
 }

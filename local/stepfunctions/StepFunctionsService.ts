@@ -288,14 +288,24 @@ export class StepFunctionsService {
           return { ExecutionArn: child.executionArn, StartDate: child.startDate.toISOString() };
         }
         const child = await this.startAndWait(String(params.StateMachineArn), childInput, record.executionArn);
-        const envelope = this.describe(child);
+        // The service integration's result: PascalCase, dates as epoch milliseconds.
+        const envelope: Record<string, unknown> = {
+          ExecutionArn: child.executionArn,
+          StateMachineArn: child.stateMachineArn,
+          Name: child.name,
+          Status: child.status,
+          StartDate: child.startDate.getTime(),
+          StopDate: child.stopDate?.getTime(),
+          Input: sync === 2 ? JSON.parse(child.input) : child.input,
+          Output: child.output === undefined ? undefined : sync === 2 ? JSON.parse(child.output) : child.output,
+          Error: child.error,
+          Cause: child.cause,
+        };
         if (child.status !== 'SUCCEEDED') {
           // What AWS does: the parent task fails with States.TaskFailed, the child's description as Cause.
           throw new LambdaFunctionError('States.TaskFailed', JSON.stringify(envelope));
         }
-        return (sync === 2
-          ? { ...envelope, Input: JSON.parse(child.input), Output: child.output === undefined ? null : JSON.parse(child.output) }
-          : envelope) as Json;
+        return envelope as Json;
       };
     }
     if (this.lambdas.has(resource)) {

@@ -51,7 +51,8 @@ export interface PreparedMachine {
 
 export function prepareDefinition(original: MachineDef): PreparedMachine {
   const distributedMaps = new Map<string, DistributedMapSpec>();
-  const definition = rewrite(structuredClone(original), distributedMaps);
+  // A JSON copy, not structuredClone: objects must come from this realm (the runner checks for plain objects).
+  const definition = rewrite(JSON.parse(JSON.stringify(original)) as MachineDef, distributedMaps);
   const tasks = new Map<string, string>();
   const waits = new Map<string, number | undefined>();
   const retries = new Map<string, number[]>();

@@ -68,3 +68,14 @@ export async function tableChecksum(t: TestCloud, table: string, exclude: string
   const rows = await sql(t, `SELECT MD5(${columns.map((c) => `COALESCE(CAST("${c}" AS VARCHAR), '∅')`).join(" || '|' || ")}) AS h FROM web."${table}" ORDER BY h`);
   return `${rows.length}:${rows.map((r) => r[0]).join(',')}`;
 }
+
+/** Puts a raw object as Firehose would have delivered it: `<source>/YYYY/MM/DD/HH/<name>.gz` of enriched events. */
+export async function putRawEvents(t: TestCloud, source: string, hour: string, name: string, events: Array<Record<string, unknown>>): Promise<string> {
+  const { gzipSync } = await import('node:zlib');
+  const d = new Date(hour);
+  const key = `${source}/${d.toISOString().slice(0, 13).replace(/-/g, '/').replace('T', '/')}/${name}.gz`;
+  const receivedAt = new Date(d.getTime() + 60_000).toISOString();
+  const lines = events.map((e) => JSON.stringify({ receivedAt, timestamp: receivedAt, ...e }));
+  t.cloud.store.put(t.cloud.endpoints.buckets.raw, key, gzipSync(`${lines.join('\n')}\n`));
+  return key;
+}

@@ -1,0 +1,139 @@
+import { z } from 'zod';
+import { parseIsoDate } from './segment';
+
+/** An ISO-8601 date-time with a zone; seconds optional (`2026-11-01T00:00Z`). */
+const isoDateTime = (error: string) => z.string({ error }).refine((s) => parseIsoDate(s) !== undefined, { error });
+
+/**
+ * The backfill request an operator types in the console, its windows, and its summary. Pure.
+ */
+
+export const BackfillRequestSchema = z
+  .object({
+    source: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)], { error: 'source must be a source name, a list of names, or "*"' }).optional(),
+    from: isoDateTime('from must be an ISO-8601 date-time such as 2026-11-01T00:00Z').optional(),
+    to: isoDateTime('to must be an ISO-8601 date-time such as 2026-11-08T00:00Z').optional(),
+    /** Exactly these windows (what a summary's re-run input lists). */
+    windows: z.array(z.object({ source: z.string(), from: isoDateTime('must be an ISO-8601 date-time'), to: isoDateTime('must be an ISO-8601 date-time') })).min(1).optional(),
+    mode: z.enum(['reload', 'missing'], { error: 'mode must be "reload" (every hour with data) or "missing" (only hours not fully loaded)' }).default('reload'),
+    dryRun: z.boolean({ error: 'dryRun must be true or false' }).default(false),
+    maxConcurrency: z.number({ error: 'maxConcurrency must be a whole number' }).int({ error: 'maxConcurrency must be a whole number' }).min(1, { error: 'maxConcurrency must be at least 1' }).optional(),
+    toleratedFailurePercentage: z.number().min(0).max(100).optional(),
+  })
+  .passthrough();
+
+export type BackfillRequest = z.infer<typeof BackfillRequestSchema>;
+
+export interface Window {
+  readonly source: string;
+  readonly from: string;
+  readonly to: string;
+}
+
+/** Whole hours covering [from, to). */
+export function hoursBetween(from: Date, to: Date): Date[] {
+  const out: Date[] = [];
+  for (let t = Math.floor(from.getTime() / 3_600_000) * 3_600_000; t < to.getTime(); t += 3_600_000) out.push(new Date(t));
+  return out;
+}
+
+/** Windows per child execution: one each up to 5,000 windows, then batched (at most 100 per child). */
+export function windowsPerBatch(windows: number): number {
+  return Math.min(100, Math.max(1, Math.ceil(windows / 5000)));
+}
+
+export interface WindowResult {
+  readonly window: Window;
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly load?: { readonly executionArn?: string; readonly startDate?: string | number; readonly stopDate?: string | number; readonly output?: Record<string, unknown> };
+  readonly error?: string;
+  readonly cause?: string;
+}
+
+export interface BackfillSummary {
+  readonly backfillId: string;
+  readonly status: 'SUCCEEDED' | 'PARTIAL' | 'FAILED' | 'EMPTY';
+  readonly message: string;
+  readonly dryRun: boolean;
+  readonly mode: string;
+  readonly totals: { windows: number; succeeded: number; failed: number; notRun: number; objects: number; events: number; rowsLoaded: number; rowsDiscarded: number; durationMs: number };
+  readonly windows: Array<{ source: string; from: string; to: string; status: string; objects: number; events: number; rowsLoaded: number; rowsDiscarded: number; durationMs: number; error?: string; cause?: string }>;
+  /** Start the backfill workflow with this input to re-run only the failed windows. */
+  readonly rerunInput?: Record<string, unknown>;
+}
+
+const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+
+/** Summarizes the windows of a backfill (failed and never-run windows get a re-run input). */
+export function summarize(args: {
+  backfillId: string;
+  dryRun: boolean;
+  mode: string;
+  planned: Window[];
+  results: WindowResult[];
+  toleratedFailurePercentage: number;
+  maxConcurrency: number;
+  durationMs: number;
+}): BackfillSummary {
+  const key = (w: Window) => `${w.source}|${w.from}`;
+  const byWindow = new Map(args.results.map((r) => [key(r.window), r]));
+  const windows = args.planned.map((w) => {
+    const r = byWindow.get(key(w));
+    if (!r) return { ...w, status: 'NOT_RUN', objects: 0, events: 0, rowsLoaded: 0, rowsDiscarded: 0, durationMs: 0 };
+    const out = r.load?.output ?? {};
+    const durationMs = r.load?.startDate && r.load?.stopDate ? new Date(r.load.stopDate).getTime() - new Date(r.load.startDate).getTime() : 0;
+    return {
+      ...w,
+      status: r.status,
+      objects: n(out.objects),
+      events: n(out.events),
+      rowsLoaded: n(out.rowsLoaded),
+      rowsDiscarded: n(out.rowsDiscarded),
+      durationMs: Number.isFinite(durationMs) ? durationMs : 0,
+      ...(r.status === 'FAILED' ? { error: r.error, cause: causeText(r.cause) } : {}),
+    };
+  });
+  const failed = windows.filter((w) => w.status !== 'SUCCEEDED');
+  const totals = {
+    windows: windows.length,
+    succeeded: windows.length - failed.length,
+    failed: windows.filter((w) => w.status === 'FAILED').length,
+    notRun: windows.filter((w) => w.status === 'NOT_RUN').length,
+    objects: windows.reduce((s, w) => s + w.objects, 0),
+    events: windows.reduce((s, w) => s + w.events, 0),
+    rowsLoaded: windows.reduce((s, w) => s + w.rowsLoaded, 0),
+    rowsDiscarded: windows.reduce((s, w) => s + w.rowsDiscarded, 0),
+    durationMs: args.durationMs,
+  };
+  const pct = windows.length ? (100 * failed.length) / windows.length : 0;
+  const status = windows.length === 0 ? 'EMPTY' : failed.length === 0 ? 'SUCCEEDED' : pct <= args.toleratedFailurePercentage ? 'PARTIAL' : 'FAILED';
+  const message =
+    status === 'EMPTY' ? 'No window in the range has raw data to load.'
+      : status === 'SUCCEEDED' ? `All ${windows.length} windows loaded.`
+        : `${failed.length} of ${windows.length} windows did not load (${pct.toFixed(1)}%, tolerated ${args.toleratedFailurePercentage}%). Re-run only them with: ${JSON.stringify(rerun(failed, args))}`;
+  return {
+    backfillId: args.backfillId,
+    status,
+    message,
+    dryRun: args.dryRun,
+    mode: args.mode,
+    totals,
+    windows,
+    rerunInput: failed.length ? rerun(failed, args) : undefined,
+  };
+}
+
+function rerun(failed: Window[], args: { dryRun: boolean; maxConcurrency: number }): Record<string, unknown> {
+  return { windows: failed.map(({ source, from, to }) => ({ source, from, to })), mode: 'reload', dryRun: args.dryRun, maxConcurrency: args.maxConcurrency };
+}
+
+function causeText(cause: string | undefined): string | undefined {
+  if (!cause) return cause;
+  try {
+    const parsed = JSON.parse(cause) as { cause?: string; error?: string };
+    if (parsed.cause) return `${parsed.error ?? ''}: ${parsed.cause}`.slice(0, 2000);
+  } catch {
+    // plain text
+  }
+  return cause.slice(0, 2000);
+}
