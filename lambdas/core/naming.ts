@@ -39,7 +39,7 @@ function cutBytes(s: string, max: number): string {
 export function snakeCase(name: string): string {
   return name
     .normalize('NFC')
-    .replace(/([\p{Ll}\p{N}])(\p{Lu})/gu, '$1_$2')
+    .replace(/(\p{Ll})(\p{Lu})/gu, '$1_$2')
     .replace(/(\p{Lu})(\p{Lu}\p{Ll})/gu, '$1_$2')
     .toLowerCase()
     .replace(/[^\p{L}\p{N}]+/gu, '_')
