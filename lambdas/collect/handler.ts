@@ -76,6 +76,18 @@ function writeKeyOf(event: APIGatewayProxyEventV2, body: Record<string, unknown>
   return typeof body.writeKey === 'string' && body.writeKey ? body.writeKey : undefined;
 }
 
+/**
+ * Rejects a message over 32 KB as sent. Its stored form is serialized anyway; the sent form is at
+ * most that long plus a dropped writeKey and re-formatted dates, so only messages near the limit
+ * are serialized a second time to measure exactly.
+ */
+function checkMessageSize(message: unknown, storedLine: string, index: number): void {
+  const writeKey = message && typeof message === 'object' && 'writeKey' in message ? JSON.stringify((message as SegmentMessage).writeKey) ?? '' : '';
+  if (storedLine.length + writeKey.length + 80 <= LIMITS.messageBytes / 4) return; // even 4-byte characters stay under the limit
+  const size = Buffer.byteLength(JSON.stringify(message) ?? '');
+  if (size > LIMITS.messageBytes) throw new RequestError(400, 'message_too_large', `Message ${index} is ${size} bytes; the limit is ${LIMITS.messageBytes / 1024} KB per message`);
+}
+
 function hourPath(d: Date): string {
   return d.toISOString().slice(0, 13).replace(/-/g, '/').replace('T', '/');
 }
@@ -118,26 +130,27 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
     } else {
       messages = [request];
     }
-    for (let i = 0; i < messages.length; i++) {
-      const size = Buffer.byteLength(JSON.stringify(messages[i]) ?? '');
-      if (size > LIMITS.messageBytes) throw new RequestError(400, 'message_too_large', `Message ${i} is ${size} bytes; the limit is ${LIMITS.messageBytes / 1024} KB per message`);
-    }
 
     const ip = event.requestContext?.http?.sourceIp;
     const batch = call === 'batch' ? { context: request.context, integrations: request.integrations, sentAt: request.sentAt } : undefined;
-    const lines: Buffer[] = [];
+    const lines: string[] = [];
     const quarantined: Buffer[] = [];
-    for (const message of messages) {
+    for (let i = 0; i < messages.length; i++) {
+      const message = messages[i];
       const candidate = call === 'batch' ? message : { ...(message as SegmentMessage), type: call };
       const reason = validateMessage(candidate);
       if (reason) {
         const { writeKey: _drop, ...kept } = (candidate && typeof candidate === 'object' ? candidate : { value: candidate }) as SegmentMessage;
         void _drop;
-        quarantined.push(Buffer.from(`${JSON.stringify({ reason, receivedAt: receivedAt.toISOString(), source: source.name, message: kept })}\n`));
+        const line = JSON.stringify({ reason, receivedAt: receivedAt.toISOString(), source: source.name, message: kept });
+        checkMessageSize(message, line, i);
+        quarantined.push(Buffer.from(`${line}\n`));
         continue;
       }
       const enriched = enrichMessage(candidate as SegmentMessage, { receivedAt, ip, batch, routeCall: call === 'batch' ? undefined : call });
-      lines.push(Buffer.from(`${JSON.stringify(enriched)}\n`));
+      const line = JSON.stringify(enriched);
+      checkMessageSize(message, line, i);
+      lines.push(`${line}\n`);
     }
 
     let calls = 0;

@@ -21,9 +21,17 @@ export const LIMITS = {
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 
+/** The form every Segment library sends (`toISOString()`): checked first, it is the common case. */
+const CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 /** Parses an ISO-8601 date-time with an explicit zone, as Segment clients send them. */
 export function parseIsoDate(value: unknown): Date | undefined {
-  if (typeof value !== 'string' || !ISO_8601.test(value)) return undefined;
+  if (typeof value !== 'string') return undefined;
+  if (value.length === 24 && CANONICAL.test(value)) {
+    const d = new Date(value);
+    return Number.isNaN(d.getTime()) ? undefined : d;
+  }
+  if (!ISO_8601.test(value)) return undefined;
   const d = new Date(value);
   if (Number.isNaN(d.getTime())) return undefined;
   const year = d.getUTCFullYear();
@@ -107,8 +115,8 @@ export function enrichMessage(message: SegmentMessage, ctx: EnrichmentContext): 
   if (out.sentAt === undefined && ctx.batch?.sentAt !== undefined) out.sentAt = ctx.batch.sentAt;
   const original = parseIsoDate(out.originalTimestamp) ?? parseIsoDate(out.timestamp);
   const sentAt = parseIsoDate(out.sentAt);
-  if (original) out.originalTimestamp = original.toISOString();
-  if (sentAt) out.sentAt = sentAt.toISOString();
+  if (original) out.originalTimestamp = canonical(out.originalTimestamp ?? out.timestamp, original);
+  if (sentAt) out.sentAt = canonical(out.sentAt, sentAt);
   out.timestamp = correctedTimestamp(ctx.receivedAt, sentAt, original).toISOString();
   if (ctx.batch?.context !== undefined) out.context = mergeUnder(ctx.batch.context, out.context);
   if (ctx.batch?.integrations !== undefined) out.integrations = mergeUnder(ctx.batch.integrations, out.integrations);
@@ -134,4 +142,9 @@ function safeIso(d: Date): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The canonical text of a date: the client's own text when it already is canonical. */
+function canonical(text: unknown, d: Date): string {
+  return typeof text === 'string' && text.length === 24 && text.endsWith('Z') && CANONICAL.test(text) ? text : d.toISOString();
 }

@@ -15,21 +15,22 @@ export interface SinkOptions {
  * Packs newline-terminated lines into as few Firehose records as fit under the record limit:
  * Firehose bills in 5 KB steps per record and counts calls, so one record per event is waste.
  */
-export function packRecords(lines: ReadonlyArray<Buffer>, maxRecordBytes: number = FIREHOSE_LIMITS.recordBytes): Buffer[] {
+export function packRecords(lines: ReadonlyArray<string>, maxRecordBytes: number = FIREHOSE_LIMITS.recordBytes): Buffer[] {
   const records: Buffer[] = [];
-  let current: Buffer[] = [];
+  let current = '';
   let size = 0;
   for (const line of lines) {
-    if (line.length > maxRecordBytes) throw new Error(`a single event of ${line.length} bytes exceeds the Firehose record limit`);
-    if (size + line.length > maxRecordBytes && current.length > 0) {
-      records.push(Buffer.concat(current));
-      current = [];
+    const bytes = Buffer.byteLength(line, 'utf8');
+    if (bytes > maxRecordBytes) throw new Error(`a single event of ${bytes} bytes exceeds the Firehose record limit`);
+    if (size + bytes > maxRecordBytes && current.length > 0) {
+      records.push(Buffer.from(current, 'utf8'));
+      current = '';
       size = 0;
     }
-    current.push(line);
-    size += line.length;
+    current += line;
+    size += bytes;
   }
-  if (current.length > 0) records.push(Buffer.concat(current));
+  if (current.length > 0) records.push(Buffer.from(current, 'utf8'));
   return records;
 }
 
