@@ -51,6 +51,20 @@ export function snakeCase(name: string): string {
  * digit or a reserved word; cut to 127 bytes with a hash of the whole name when too long.
  */
 export function identifier(name: string): string {
+  let id = identifierCache.get(name);
+  if (id === undefined) {
+    id = computeIdentifier(name);
+    // Bounded: a flood of distinct names must not grow memory without end.
+    if (identifierCache.size >= 50_000) identifierCache.clear();
+    identifierCache.set(name, id);
+  }
+  return id;
+}
+
+/** Names repeat across events (the same properties again and again): derive each one once. */
+const identifierCache = new Map<string, string>();
+
+function computeIdentifier(name: string): string {
   let id = snakeCase(name);
   if (id === '' || /^\p{N}/u.test(id) || RESERVED_WORDS.has(id)) id = `_${id}`;
   if (id === '_') id = `_${shortHash(name)}`;

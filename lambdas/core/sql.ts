@@ -72,7 +72,6 @@ export function ledgerTables(schema: string): string[] {
 // ---------------------------------------------------------------------------------------------
 
 const STAGE = q('__stage');
-const DEDUP = q('__dedup');
 const TYPED = q('__typed');
 const DISCARDED = q('__discarded');
 const ORDER = q('__order');
@@ -169,12 +168,11 @@ export function tableLoadStatements(input: TableLoadInput): string[] {
     stmts.push(...unionInserts(`INSERT INTO ${DISCARDED}`, branches));
   }
 
-  // Dedupe within the batch, then cast.
+  // Dedupe within the batch and cast in one pass.
   const kept = Object.keys(plan.columnTypes).sort();
   stmts.push(
-    `CREATE TEMP TABLE ${DEDUP} AS SELECT ${[...kept.map((c) => q(c)), ORDER].join(', ')} FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.${q('id')} ORDER BY s.${q('received_at')} DESC, s.${ORDER} DESC) AS ${q('__rn')} FROM ${STAGE} s) x WHERE x.${q('__rn')} = 1`,
+    `CREATE TEMP TABLE ${TYPED} AS SELECT ${kept.map((c) => `${typedExpr(`d.${q(c)}`, plan.columnTypes[c])} AS ${q(c)}`).join(', ')} FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.${q('id')} ORDER BY s.${q('received_at')} DESC, s.${ORDER} DESC) AS ${q('__rn')} FROM ${STAGE} s) d WHERE d.${q('__rn')} = 1`,
   );
-  stmts.push(`CREATE TEMP TABLE ${TYPED} AS SELECT ${kept.map((c) => `${typedExpr(`d.${q(c)}`, plan.columnTypes[c])} AS ${q(c)}`).join(', ')} FROM ${DEDUP} d`);
 
   const columns = kept.map((c) => q(c)).join(', ');
   if (plan.kind === 'discards') {

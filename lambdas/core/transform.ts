@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { eventTableName, identifier, prefixed } from './naming';
+import { eventTableName, identifier, prefixed, snakeCase } from './naming';
 import { parseIsoDate } from './segment';
 
 /**
@@ -241,8 +241,6 @@ export function mapEvent(event: unknown, at: RawPosition): MappedEvent {
     setStandard(column, e[field], callTable);
   }
   const fixed: Record<string, unknown> = {};
-  const extra: Array<{ path: string[]; value: unknown; origin: 'context' | 'payload' }> = [];
-  for (const c of flatten(e.context)) extra.push({ path: ['context', ...c.path], value: c.value, origin: 'context' });
   let payload: unknown;
   switch (type) {
     case 'track':
@@ -269,19 +267,11 @@ export function mapEvent(event: unknown, at: RawPosition): MappedEvent {
       break;
   }
   const payloadName = type === 'identify' || type === 'group' ? 'traits' : 'properties';
-  for (const c of flatten(payload)) extra.push({ path: c.path, value: c.value, origin: 'payload' });
+  const reserved = RESERVED_BY_TABLE[callTable];
+  const context = flattenColumns(e.context, 'context', ['context'], reserved);
+  const props = flattenColumns(payload, '', [payloadName], reserved);
 
-  const reserved = new Set([...Object.keys(STANDARD_COLUMNS), ...Object.keys(CALL_COLUMNS[callTable] ?? {}), 'event', 'event_text']);
-  // Deterministic: the same keys give the same columns and the same winners, load after load.
-  const named = extra
-    .map((x) => {
-      let column = identifier(x.path.join('_'));
-      if (reserved.has(column)) column = prefixed(column);
-      return { ...x, column, key: x.origin === 'context' ? x.path.join('.') : `${payloadName}.${x.path.join('.')}` };
-    })
-    .sort((a, b) => (a.column < b.column ? -1 : a.column > b.column ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-
-  const buildRow = (table: string, fixedColumns: Record<string, unknown>, withPayload: boolean): Row => {
+  const buildRow = (table: string, fixedColumns: Record<string, unknown>, entries: ColumnEntry[]): Row => {
     const values: Record<string, string> = { ...base };
     for (const [column, v] of Object.entries(fixedColumns)) {
       const tagged = tagValue(typeof v === 'number' ? String(v) : v);
@@ -289,38 +279,86 @@ export function mapEvent(event: unknown, at: RawPosition): MappedEvent {
       if (!tagged.ok) discards.push(discard(table, messageId, column, tagged, tagged.reason, receivedAt, at.object));
       else values[column] = tagged.text;
     }
-    const taken = new Map<string, string>();
-    let count = 0;
-    for (const x of named) {
-      if (!withPayload && x.origin !== 'context') continue;
-      const tagged = tagValue(x.value);
+    // One key per column: on a collision the smaller key path wins, whatever the order of the keys.
+    const winners = new Map<string, { entry: ColumnEntry; tagged: Tagged }>();
+    for (const entry of entries) {
+      const tagged = tagValue(entry.value);
       if (!tagged) continue;
-      if (taken.has(x.column)) {
-        discards.push(discard(table, messageId, x.column, tagged, `key ${x.key} maps to column ${x.column}, already taken by key ${taken.get(x.column)}`, receivedAt, at.object));
+      const other = winners.get(entry.column);
+      if (other) {
+        const [win, lose] = keyOf(entry) < keyOf(other.entry) ? [{ entry, tagged }, other] : [other, { entry, tagged }];
+        winners.set(entry.column, win);
+        discards.push(discard(table, messageId, entry.column, lose.tagged, `key ${keyOf(lose.entry)} maps to column ${entry.column}, already taken by key ${keyOf(win.entry)}`, receivedAt, at.object));
         continue;
       }
-      taken.set(x.column, x.key);
-      if (!tagged.ok) {
-        discards.push(discard(table, messageId, x.column, tagged, tagged.reason, receivedAt, at.object));
-        continue;
-      }
-      if (++count > MAX_COLUMNS_PER_EVENT) {
-        discards.push(discard(table, messageId, x.column, tagged, `event has more than ${MAX_COLUMNS_PER_EVENT} properties; columns after the first ${MAX_COLUMNS_PER_EVENT} (by name) are not loaded`, receivedAt, at.object));
-        continue;
-      }
-      values[x.column] = tagged.text;
+      winners.set(entry.column, { entry, tagged });
     }
+    let accepted = [...winners.values()];
+    for (const w of accepted) if (!w.tagged.ok) discards.push(discard(table, messageId, w.entry.column, w.tagged, w.tagged.reason, receivedAt, at.object));
+    accepted = accepted.filter((w) => w.tagged.ok);
+    if (accepted.length > MAX_COLUMNS_PER_EVENT) {
+      // Deterministic cap: the first 200 columns by name stay.
+      accepted.sort((a, b) => (a.entry.column < b.entry.column ? -1 : a.entry.column > b.entry.column ? 1 : 0));
+      for (const w of accepted.slice(MAX_COLUMNS_PER_EVENT)) {
+        discards.push(discard(table, messageId, w.entry.column, w.tagged, `event has more than ${MAX_COLUMNS_PER_EVENT} properties; columns after the first ${MAX_COLUMNS_PER_EVENT} (by name) are not loaded`, receivedAt, at.object));
+      }
+      accepted = accepted.slice(0, MAX_COLUMNS_PER_EVENT);
+    }
+    for (const w of accepted) values[w.entry.column] = w.tagged.text;
     return { table, id: messageId, receivedAt, values };
   };
 
   const rows: Row[] = [];
   if (type === 'track') {
-    rows.push(buildRow('tracks', fixed, false));
-    rows.push(buildRow(fixed.event as string, fixed, true));
+    rows.push(buildRow('tracks', fixed, context));
+    rows.push(buildRow(fixed.event as string, fixed, context.concat(props)));
   } else {
-    rows.push(buildRow(callTable, fixed, true));
+    rows.push(buildRow(callTable, fixed, context.concat(props)));
   }
   return { rows, discards, discarded: false };
+}
+
+interface ColumnEntry {
+  readonly column: string;
+  readonly path: ReadonlyArray<string>;
+  readonly value: unknown;
+}
+
+const keyOf = (entry: ColumnEntry) => entry.path.join('.');
+
+/** `snakeCase(parent + '_' + key)`, remembered: the same names come in every event. */
+const childSnake = new Map<string, Map<string, string>>();
+function snakeChild(parent: string, key: string): string {
+  let byKey = childSnake.get(parent);
+  if (!byKey) {
+    if (childSnake.size >= 10_000) childSnake.clear();
+    childSnake.set(parent, (byKey = new Map()));
+  }
+  let s = byKey.get(key);
+  if (s === undefined) {
+    if (byKey.size >= 10_000) byKey.clear();
+    s = snakeCase(parent ? `${parent}_${key}` : key);
+    byKey.set(key, s);
+  }
+  return s;
+}
+
+/** Flattens an object into warehouse columns (`a_b_c`), arrays kept whole, names that collide with our own prefixed. */
+function flattenColumns(obj: unknown, parentSnake: string, parentPath: string[], reserved: ReadonlySet<string>, out: ColumnEntry[] = [], depth = 0): ColumnEntry[] {
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return out;
+  for (const key of Object.keys(obj as Record<string, unknown>)) {
+    const value = (obj as Record<string, unknown>)[key];
+    const snake = snakeChild(parentSnake, key);
+    const path = [...parentPath, key];
+    if (value !== null && typeof value === 'object' && !Array.isArray(value) && depth < MAX_DEPTH) {
+      flattenColumns(value, snake, path, reserved, out, depth + 1);
+      continue;
+    }
+    let column = identifier(snake || key);
+    if (reserved.has(column)) column = prefixed(column);
+    out.push({ column, path, value });
+  }
+  return out;
 }
 
 const CALL_TABLE_OF = {
@@ -331,6 +369,11 @@ const CALL_TABLE_OF = {
   group: 'group_calls',
   alias: 'aliases',
 } as const;
+
+/** Columns a property may not take in each call table (ours); it gets a `_` prefix instead. */
+const RESERVED_BY_TABLE: Record<string, ReadonlySet<string>> = Object.fromEntries(
+  Object.values(CALL_TABLE_OF).map((t) => [t, new Set([...Object.keys(STANDARD_COLUMNS), ...Object.keys(CALL_COLUMNS[t] ?? {}), 'event', 'event_text'])]),
+);
 
 /** A discard row as staged for the `_discards` table (tagged like every other row). */
 export function stageDiscard(d: DiscardRow, loadId: string): Record<string, string> {

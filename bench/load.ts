@@ -1,0 +1,168 @@
+/**
+ * Load throughput: N realistic events (~1 KB, six call types, 5% duplicates) from raw objects to
+ * the warehouse through the synthesized load workflow in local mode — beside the local physical
+ * limit measured in the same run: a plain bulk COPY of the same rows, pre-flattened, typed and
+ * without dedupe, into the same embedded warehouse. Goal: ≥ 0.5 of that limit.
+ *
+ *   BENCH_EVENTS=1000000 npx tsx bench/load.ts
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import * as zlib from 'node:zlib';
+import { startLocalCloud } from '../local/LocalCloud';
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { layout } from '../lambdas/core/layout';
+import { mapEvent } from '../lambdas/core/transform';
+import { enrichedForRaw, generateEvents } from './events';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
+const PER_OBJECT = 5000;
+
+/** A tagged staged value as the typed value a plain COPY would load. */
+function untag(text: string): unknown {
+  const tag = text[0];
+  const v = text.slice(2);
+  switch (tag) {
+    case 'i':
+    case 'f':
+      return Number(v);
+    case 'b':
+      return v === 'true';
+    case 't':
+      return v.slice(0, 23);
+    default:
+      return v;
+  }
+}
+
+export async function benchLoad(): Promise<Record<string, number | string>> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-load-'));
+  const cloud = await startLocalCloud({ dataDir, edgePort: 0, collectorPort: 0, loadIntervalSeconds: 0, bufferIntervalSeconds: 3600, timeScale: 0.001 });
+  const sfn = new SFNClient({ endpoint: cloud.endpoints.edge, region: 'us-east-1', credentials: { accessKeyId: 'b', secretAccessKey: 'b' } });
+  try {
+    const raw = cloud.endpoints.buckets.raw;
+    const staged = cloud.endpoints.buckets.staged;
+    const hour = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000);
+    const prefix = `web/${hour.toISOString().slice(0, 13).replace(/-/g, '/').replace('T', '/')}/`;
+    const receivedAt = new Date(hour.getTime() + 1_800_000).toISOString();
+
+    // Raw objects as Firehose delivers them, and the same rows pre-flattened for the baseline COPY.
+    const baseline = new Map<string, string[]>();
+    const baselineFiles = new Map<string, Array<{ key: string; bytes: number }>>();
+    const flushBaseline = (table: string) => {
+      const rows = baseline.get(table) ?? [];
+      if (rows.length === 0) return;
+      const key = `bench/baseline/${table}/${(baselineFiles.get(table) ?? []).length}.json.gz`;
+      const body = zlib.gzipSync(`${rows.join('\n')}\n`);
+      cloud.store.put(staged, key, body);
+      baselineFiles.set(table, [...(baselineFiles.get(table) ?? []), { key, bytes: body.length }]);
+      baseline.set(table, []);
+    };
+    let lines: string[] = [];
+    let objects = 0;
+    let rawBytes = 0;
+    let i = 0;
+    for (const msg of generateEvents(EVENTS, { seed: 7, duplicates: 0.05 })) {
+      const enriched = enrichedForRaw(msg, receivedAt);
+      const line = JSON.stringify(enriched);
+      rawBytes += line.length + 1;
+      lines.push(line);
+      for (const row of mapEvent(enriched, { object: 'bench', line: i }).rows) {
+        const typed: Record<string, unknown> = {};
+        for (const [c, v] of Object.entries(row.values)) typed[c] = untag(v);
+        const list = baseline.get(row.table) ?? [];
+        list.push(JSON.stringify(typed));
+        baseline.set(row.table, list);
+        if (list.length >= 50_000) flushBaseline(row.table);
+      }
+      i++;
+      if (lines.length === PER_OBJECT) {
+        cloud.store.put(raw, `${prefix}bench-${String(objects++).padStart(6, '0')}.gz`, zlib.gzipSync(`${lines.join('\n')}\n`));
+        lines = [];
+      }
+    }
+    if (lines.length) cloud.store.put(raw, `${prefix}bench-${String(objects++).padStart(6, '0')}.gz`, zlib.gzipSync(`${lines.join('\n')}\n`));
+    for (const table of baseline.keys()) flushBaseline(table);
+
+    // The pipeline: load workflow executions until nothing is pending.
+    const started = performance.now();
+    let loads = 0;
+    let rows = 0;
+    for (;;) {
+      const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: cloud.endpoints.stateMachines.load, input: JSON.stringify({ source: 'web' }) }));
+      let d;
+      for (;;) {
+        d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+        if (d.status !== 'RUNNING') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      if (d.status !== 'SUCCEEDED') throw new Error(`load ${d.status}: ${d.error} ${d.cause}`);
+      const out = JSON.parse(d.output as string);
+      if (process.env.BENCH_TRACE) {
+        const record = cloud.stepFunctions.execution(executionArn as string);
+        const entered = new Map<string, number>();
+        const spent = new Map<string, number>();
+        for (const e of record?.history ?? []) {
+          const name = (e.details.stateEnteredEventDetails as { name?: string } | undefined)?.name ?? (e.details.stateExitedEventDetails as { name?: string } | undefined)?.name;
+          if (!name) continue;
+          if (e.type === 'StateEntered') entered.set(name, e.timestamp);
+          else if (e.type === 'StateExited' && entered.has(name)) spent.set(name, (spent.get(name) ?? 0) + e.timestamp - (entered.get(name) as number));
+        }
+        console.table(Object.fromEntries([...spent].map(([k, v]) => [k, `${v} ms`])));
+      }
+      loads++;
+      rows += out.rowsLoaded ?? 0;
+      if (!out.more) break;
+    }
+    const pipelineMs = performance.now() - started;
+
+    // The baseline: one plain COPY per table of the pre-flattened rows into tables of the same shape.
+    const tables = [...baselineFiles.keys()];
+    const ddl = ['CREATE SCHEMA IF NOT EXISTS bench_copy', ...tables.map((t) => `CREATE TABLE bench_copy."${t}" (LIKE web."${t}")`)];
+    await runSql(cloud, ddl);
+    for (const t of tables) cloud.store.put(staged, `bench/baseline/${t}.manifest`, Buffer.from(JSON.stringify({ entries: (baselineFiles.get(t) ?? []).map((f) => ({ url: `s3://${staged}/${f.key}`, mandatory: true })) })));
+    const copyStart = performance.now();
+    for (const t of tables) {
+      await runSql(cloud, [`COPY bench_copy."${t}" FROM 's3://${staged}/bench/baseline/${t}.manifest' IAM_ROLE 'arn:aws:iam::000000000000:role/bench' MANIFEST FORMAT AS JSON 'auto' GZIP`]);
+    }
+    const copyMs = performance.now() - copyStart;
+    void layout;
+    return {
+      events: EVENTS,
+      rawObjects: objects,
+      avgEventBytes: Math.round(rawBytes / EVENTS),
+      tables: tables.length,
+      rowsLoaded: rows,
+      loads,
+      pipelineSeconds: Number((pipelineMs / 1000).toFixed(1)),
+      pipelineEventsPerSecond: Math.round(EVENTS / (pipelineMs / 1000)),
+      plainCopySeconds: Number((copyMs / 1000).toFixed(1)),
+      plainCopyEventsPerSecond: Math.round(EVENTS / (copyMs / 1000)),
+      ratioToPlainCopy: Number((copyMs / pipelineMs).toFixed(3)),
+    };
+  } finally {
+    sfn.destroy();
+    await cloud.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function runSql(cloud: Awaited<ReturnType<typeof startLocalCloud>>, statements: string[]): Promise<void> {
+  const { RedshiftDataClient, BatchExecuteStatementCommand, DescribeStatementCommand } = await import('@aws-sdk/client-redshift-data');
+  const client = new RedshiftDataClient({ endpoint: cloud.endpoints.edge, region: 'us-east-1', credentials: { accessKeyId: 'b', secretAccessKey: 'b' } });
+  const target = { WorkgroupName: cloud.endpoints.warehouse.workgroupName, Database: cloud.endpoints.warehouse.database };
+  const { Id } = await client.send(new BatchExecuteStatementCommand({ ...target, Sqls: statements }));
+  for (;;) {
+    const d = await client.send(new DescribeStatementCommand({ Id }));
+    if (d.Status === 'FAILED') throw new Error(d.Error);
+    if (d.Status === 'FINISHED') break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  client.destroy();
+}
+
+if (require.main === module) {
+  void benchLoad().then((r) => console.table(r));
+}

@@ -1,0 +1,10 @@
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_SCHEMA.html
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_NEW.html
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_TABLE.html
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_COLUMNS.html (information_schema)
+CREATE SCHEMA IF NOT EXISTS "web";
+CREATE TABLE IF NOT EXISTS "web"."order_completed" ("id" VARCHAR(65535), "received_at" TIMESTAMP, "total" DOUBLE PRECISION, "items" BIGINT, "gift" BOOLEAN) DISTKEY(id) SORTKEY(received_at);
+ALTER TABLE "web"."order_completed" ADD COLUMN "coupon" VARCHAR(65535);
+CREATE TABLE IF NOT EXISTS "web"."_loads" (object_key VARCHAR(1024), load_id VARCHAR(128), hour TIMESTAMP, events BIGINT, discarded_events BIGINT, loaded_at TIMESTAMP) SORTKEY(hour);
+CREATE TABLE IF NOT EXISTS "web"."_load_tables" (load_id VARCHAR(128), table_name VARCHAR(256), rows_staged BIGINT, rows_applied BIGINT, values_discarded BIGINT, loaded_at TIMESTAMP) SORTKEY(loaded_at);
+SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = :schema ORDER BY table_name, ordinal_position;
