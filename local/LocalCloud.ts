@@ -64,6 +64,9 @@ export interface LocalCloud {
 export async function startLocalCloud(options: LocalCloudOptions): Promise<LocalCloud> {
   const dataDir = path.resolve(options.dataDir);
   fs.mkdirSync(dataDir, { recursive: true });
+  // The warehouse opens in its worker thread while this thread synthesizes the template.
+  const opening = EmbeddedWarehouse.open(path.join(dataDir, 'warehouse'));
+  opening.catch(() => undefined);
   const t = new LocalTemplate(options.template ?? synthesizeTemplate('local'));
   const output = (key: string) => String(t.resolve(t.template.Outputs?.[key]?.Value));
 
@@ -104,7 +107,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   });
   const firehose = new FirehoseService(store, path.join(dataDir, 'firehose'), streams, options.bufferIntervalSeconds * 1000);
 
-  const warehouse = await EmbeddedWarehouse.open(path.join(dataDir, 'warehouse'));
+  const warehouse = await opening;
   const workgroupName = envOf('WAREHOUSE_WORKGROUP') ?? envOf('WAREHOUSE_CLUSTER') ?? 'local';
   const database = envOf('WAREHOUSE_DATABASE') ?? 'dev';
   const redshiftData = new RedshiftDataService(warehouse, store, { workgroupName, database }, path.join(dataDir, 'warehouse-identifiers.json'));

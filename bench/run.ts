@@ -1,0 +1,25 @@
+/**
+ * `npm run bench`: every benchmark of the repository, one after the other, each printing ratios
+ * measured side by side in the same run. Select some with `npm run bench -- collector load`.
+ * Sizes: BENCH_EVENTS (load, default 200000), BENCH_BATCHES (collector, default 300).
+ */
+import { benchCollector } from './collector';
+import { benchLoad } from './load';
+import { benchLocalStart } from './localStart';
+
+const BENCHES: Record<string, () => Promise<Record<string, number | string>>> = {
+  'local-start': benchLocalStart,
+  collector: benchCollector,
+  load: benchLoad,
+};
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2);
+  for (const [name, run] of Object.entries(BENCHES)) {
+    if (wanted.length && !wanted.includes(name)) continue;
+    console.log(`\n== ${name} ==`);
+    console.table(await run());
+  }
+}
+
+void main().then(() => process.exit(0));
