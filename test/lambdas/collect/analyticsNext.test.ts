@@ -1,6 +1,10 @@
 import * as zlib from 'node:zlib';
+import type { AnalyticsBrowser as AnalyticsBrowserType } from '@segment/analytics-next';
 import { JSDOM } from 'jsdom';
 import { eventually, startTestCloud, type TestCloud } from '../../support/localCloud';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- stored events are free-form JSON
+type Stored = Record<string, any>;
 
 /**
  * analytics.js (`@segment/analytics-next`) in a DOM (jsdom on another origin), pointed at the
@@ -9,7 +13,7 @@ import { eventually, startTestCloud, type TestCloud } from '../../support/localC
  */
 describe('Collector with @segment/analytics-next (analytics.js)', () => {
   let t: TestCloud;
-  let AnalyticsBrowser: typeof import('@segment/analytics-next').AnalyticsBrowser;
+  let AnalyticsBrowser: typeof AnalyticsBrowserType;
   const urls: string[] = [];
   beforeAll(async () => {
     t = await startTestCloud({ bufferIntervalSeconds: 3600 });
@@ -30,7 +34,7 @@ describe('Collector with @segment/analytics-next (analytics.js)', () => {
   });
   afterAll(() => t.stop());
 
-  async function storedEvents(ids: string[]): Promise<Array<Record<string, any>>> {
+  async function storedEvents(ids: string[]): Promise<Stored[]> {
     return eventually(() => {
       t.cloud.firehose.flushAll();
       const bucket = t.cloud.endpoints.buckets.raw;
@@ -52,7 +56,7 @@ describe('Collector with @segment/analytics-next (analytics.js)', () => {
     await analytics.track('Plan Selected', { plan: 'pro' }, { messageId: 'next-track' } as never);
     await analytics.identify('user-7', { email: 'u7@example.com' }, { messageId: 'next-identify' } as never);
     const events = await storedEvents(['next-page', 'next-track', 'next-identify']);
-    const track = events.find((e) => e.messageId === 'next-track') as Record<string, any>;
+    const track = events.find((e) => e.messageId === 'next-track') as Stored;
     expect(track).toMatchObject({ type: 'track', event: 'Plan Selected', properties: { plan: 'pro' } });
     expect(track.context.library.name).toBe('analytics.js');
     expect(track.context.page).toMatchObject({ url: 'https://shop.example.org/pricing?ref=ad', referrer: 'https://www.google.com/' });

@@ -28,7 +28,7 @@ async function post(t: TestCloud, path: string, body: unknown, headers: Record<s
   const res = await fetch(`${t.cloud.endpoints.collector}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
-    body: raw ?? JSON.stringify(body),
+    body: (raw ?? JSON.stringify(body)) as BodyInit,
   });
   return { status: res.status, body: await res.json().catch(() => undefined), headers: res.headers };
 }
