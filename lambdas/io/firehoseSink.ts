@@ -1,4 +1,5 @@
 import { type FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
+import { batchBy } from '../core/batching';
 import { TransientError } from '../core/errors';
 
 /** Firehose limits: one PutRecordBatch takes ≤ 500 records and ≤ 4 MiB; one record ≤ 1,000 KiB. */
@@ -36,20 +37,7 @@ export function packRecords(lines: ReadonlyArray<string>, maxRecordBytes: number
 
 /** Splits records into PutRecordBatch calls within both call limits. */
 export function batchCalls(records: ReadonlyArray<Buffer>): Buffer[][] {
-  const calls: Buffer[][] = [];
-  let current: Buffer[] = [];
-  let bytes = 0;
-  for (const r of records) {
-    if (current.length > 0 && (current.length >= FIREHOSE_LIMITS.recordsPerCall || bytes + r.length > FIREHOSE_LIMITS.bytesPerCall)) {
-      calls.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(r);
-    bytes += r.length;
-  }
-  if (current.length > 0) calls.push(current);
-  return calls;
+  return batchBy(records, (r) => r.length, FIREHOSE_LIMITS.recordsPerCall, FIREHOSE_LIMITS.bytesPerCall);
 }
 
 /**

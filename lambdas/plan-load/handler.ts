@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { batchBy } from '../core/batching';
 import { InvalidInputError } from '../core/errors';
 import { floorHour, hourOfKey, hourPrefix, layout } from '../core/layout';
 import { type LoadPlan, type LoadRequest, LoadRequestSchema, type PlanOutput, type PlannedObject } from '../core/loadTypes';
@@ -89,19 +90,7 @@ export async function handler(event: PlanLoadEvent): Promise<PlanOutput> {
   }
 
   const take = candidates.slice(0, config.MAX_OBJECTS_PER_LOAD);
-  const chunks: number[][] = [];
-  let current: number[] = [];
-  let bytes = 0;
-  take.forEach((o, i) => {
-    if (current.length > 0 && (current.length >= CHUNK_OBJECTS || bytes + o.size > CHUNK_BYTES)) {
-      chunks.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(i);
-    bytes += o.size;
-  });
-  if (current.length > 0) chunks.push(current);
+  const chunks = batchBy(take.map((o, index) => ({ index, size: o.size })), (o) => o.size, CHUNK_OBJECTS, CHUNK_BYTES).map((chunk) => chunk.map((o) => o.index));
 
   const loadId = loadIdOf(event.executionId);
   const more = candidates.length > take.length;

@@ -1,11 +1,10 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { acknowledge, nagRef, nagRegion } from '../nag';
 import { ClickstreamFunction } from './ClickstreamFunction';
-import { acknowledgeStateMachineFindings } from './LoadWorkflow';
+import { workflowStateMachine } from './LoadWorkflow';
 import { withTaskRetries } from './RetryPolicies';
 import type { Storage } from './Storage';
 import type { Warehouse } from './Warehouse';
@@ -153,16 +152,7 @@ export class BackfillWorkflow extends Construct {
     loadWindows.next(summarize);
     summarize.next(outcome);
 
-    const logGroup = new logs.LogGroup(this, 'ExecutionLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      stateMachineName: props.stateMachineName,
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromChainable(definition),
-      timeout: Duration.days(7),
-      tracingEnabled: true,
-      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
-    });
-    acknowledgeStateMachineFindings(this.stateMachine, Object.values(functions));
+    this.stateMachine = workflowStateMachine(this, props.stateMachineName, definition, Duration.days(7), Object.values(functions));
     const executionsOf = (machine: sfn.IStateMachine) =>
       `arn:<AWS::Partition>:states:${nagRegion(this)}:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${nagRef(machine).slice(1, -1)}"}]}]}`;
     acknowledge(this.stateMachine, [

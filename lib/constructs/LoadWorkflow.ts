@@ -162,17 +162,26 @@ export class LoadWorkflow extends Construct {
     );
     verify.next(done);
 
-    const logGroup = new logs.LogGroup(this, 'ExecutionLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      stateMachineName: props.stateMachineName,
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromChainable(definition),
-      timeout: Duration.hours(6),
-      tracingEnabled: true,
-      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
-    });
-    acknowledgeStateMachineFindings(this.stateMachine, Object.values(functions));
+    this.stateMachine = workflowStateMachine(this, props.stateMachineName, definition, Duration.hours(6), Object.values(functions));
   }
+}
+
+/**
+ * A Standard state machine as every workflow of this project has it: X-Ray tracing, all events
+ * logged (without execution data) to its own log group, and the shared findings acknowledged.
+ */
+export function workflowStateMachine(scope: Construct, name: string, definition: sfn.IChainable, timeout: Duration, functions: ReadonlyArray<ClickstreamFunction>): sfn.StateMachine {
+  const logGroup = new logs.LogGroup(scope, 'ExecutionLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+  const stateMachine = new sfn.StateMachine(scope, 'StateMachine', {
+    stateMachineName: name,
+    stateMachineType: sfn.StateMachineType.STANDARD,
+    definitionBody: sfn.DefinitionBody.fromChainable(definition),
+    timeout,
+    tracingEnabled: true,
+    logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+  });
+  acknowledgeStateMachineFindings(stateMachine, functions);
+  return stateMachine;
 }
 
 /** The findings every workflow role of this project has, each with its reason. */

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { readBody } from '../edge/http';
+import { closeServer, listen, readBody } from '../edge/http';
 import { LambdaFunctionError, type LambdaRuntime } from '../lambda/LambdaRuntime';
 
 /** CORS as the deployed endpoint (function URL or HTTP API) is configured to answer it. */
@@ -45,17 +44,12 @@ export class CollectorServer {
     this.server.keepAliveTimeout = 65_000;
   }
 
-  async listen(port: number, host = '127.0.0.1'): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => resolve());
-    });
-    return (this.server.address() as AddressInfo).port;
+  listen(port: number, host = '127.0.0.1'): Promise<number> {
+    return listen(this.server, port, host);
   }
 
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  close(): Promise<void> {
+    return closeServer(this.server);
   }
 
   private corsHeaders(origin: string | undefined): Record<string, string> {

@@ -1,8 +1,7 @@
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { StepFunctionsService } from '../stepfunctions/StepFunctionsService';
 import type { FirehoseService } from './firehose';
-import { AwsError, type EdgeRequest, type EdgeResponse, jsonError, readBody, send, signedService } from './http';
+import { AwsError, closeServer, type EdgeRequest, type EdgeResponse, jsonError, listen, readBody, send, signedService } from './http';
 import type { RedshiftDataService } from './redshiftData';
 import type { S3Service } from './s3';
 
@@ -30,17 +29,12 @@ export class EdgeServer {
     this.server.keepAliveTimeout = 65_000;
   }
 
-  async listen(port: number, host = '127.0.0.1'): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => resolve());
-    });
-    return (this.server.address() as AddressInfo).port;
+  listen(port: number, host = '127.0.0.1'): Promise<number> {
+    return listen(this.server, port, host);
   }
 
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  close(): Promise<void> {
+    return closeServer(this.server);
   }
 
   private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

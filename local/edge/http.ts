@@ -1,4 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 /** A request as the edge services see it: method, parsed URL, headers and the whole body. */
 export interface EdgeRequest {
@@ -65,4 +66,19 @@ export function signedService(headers: IncomingMessage['headers']): string | und
 /** Epoch seconds with milliseconds, as the JSON protocols serialize timestamps. */
 export function epochSeconds(date: Date): number {
   return date.getTime() / 1000;
+}
+
+/** Listens on `port` (0 = any free one) and resolves with the port. */
+export async function listen(server: Server, port: number, host = '127.0.0.1'): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+/** Closes the server and every open connection. */
+export async function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
 }
