@@ -135,7 +135,7 @@ function rewrite(def: MachineDef, maps: Map<string, DistributedMapSpec>): Machin
     };
     for (const key of ['MaxConcurrency', 'MaxConcurrencyPath', 'Retry', 'ItemSelector'] as const) if (state[key] !== undefined) inline[key] = state[key];
     states[`${name} (inline)`] = inline;
-    states[`${name} (tolerance)`] = { Type: 'Task', Resource: TOLERANCE_RESOURCE, Parameters: { 'state.$': '$', map: name }, ResultPath: '$', TimeoutSeconds: 600, ...follow, ...catches };
+    states[`${name} (tolerance)`] = { Type: 'Task', Resource: TOLERANCE_RESOURCE, Parameters: { 'state.$': '$', map: name }, TimeoutSeconds: 600, ...follow, ...catches }; // no ResultPath: the result replaces the state
   }
   def.States = states;
   return def;
