@@ -71,3 +71,23 @@ describe('local edge: Firehose with the real @aws-sdk/client-firehose', () => {
     expect(bodies.join('')).toContain('{"kept":true}');
   });
 });
+
+describe('local edge: Firehose buffering by size', () => {
+  let t: TestCloud;
+  beforeAll(async () => {
+    t = await startTestCloud({ bufferIntervalSeconds: 3600 }); // only the size can trigger a delivery here
+  });
+  afterAll(() => t.stop());
+
+  it('delivers as soon as the buffer reaches the stream\'s size hint (8 MiB in the local environment)', async () => {
+    const before = t.cloud.firehose.counters.objects;
+    const record = Buffer.alloc(900 * 1024, 'a');
+    for (let i = 0; i < 3; i++) {
+      // 3 × 3 records × 900 KiB ≈ 7.9 MiB; the next call passes 8 MiB.
+      await t.clients.firehose.send(new PutRecordBatchCommand({ DeliveryStreamName: 'clickstream-local-app', Records: [record, record, record].map((Data) => ({ Data })) }));
+    }
+    expect(t.cloud.firehose.counters.objects).toBe(before);
+    await t.clients.firehose.send(new PutRecordBatchCommand({ DeliveryStreamName: 'clickstream-local-app', Records: [{ Data: record }] }));
+    expect(t.cloud.firehose.counters.objects).toBe(before + 1);
+  });
+});
