@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import type { EmbeddedWarehouse, WarehouseResult, WarehouseStatement } from '../warehouse/EmbeddedWarehouse';
-import { type CopyCommand, IdentifierAliases, translate, UnsupportedSqlError } from '../warehouse/translate';
+import { type CopyCommand, IdentifierAliases, segments, translate, UnsupportedSqlError } from '../warehouse/translate';
 import { AwsError, type EdgeRequest, type EdgeResponse, epochSeconds, jsonError, jsonResponse } from './http';
 import type { ObjectStore } from './objectStore';
 
@@ -330,45 +330,18 @@ export function bindParameters(sql: string, parameters: unknown): { sql: string;
     values.set(p.name, String(p.value));
   }
   const order: string[] = [];
-  let out = '';
-  let i = 0;
-  while (i < sql.length) {
-    const c = sql[i];
-    if (c === "'" || c === '"') {
-      const j = closingQuote(sql, i);
-      out += sql.slice(i, j + 1);
-      i = j + 1;
-    } else if (c === ':' && sql[i + 1] === ':') {
-      out += '::';
-      i += 2;
-    } else if (c === ':' && /[A-Za-z_]/.test(sql[i + 1] ?? '')) {
-      const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(sql.slice(i + 1)) as RegExpExecArray;
-      const name = m[0];
-      if (!values.has(name)) throw new AwsError('ValidationException', `No value given for parameter :${name}`);
-      let n = order.indexOf(name);
-      if (n < 0) n = order.push(name) - 1;
-      out += `$${n + 1}`;
-      i += 1 + name.length;
-    } else {
-      out += c;
-      i++;
-    }
-  }
+  // Only code is rewritten: a ':name' inside a string literal or quoted identifier stays text.
+  const out = segments(sql)
+    .map((seg) =>
+      seg.code
+        ? seg.text.replace(/(?<!:):([A-Za-z_][A-Za-z0-9_]*)/g, (_, name: string) => {
+            if (!values.has(name)) throw new AwsError('ValidationException', `No value given for parameter :${name}`);
+            let n = order.indexOf(name);
+            if (n < 0) n = order.push(name) - 1;
+            return `$${n + 1}`;
+          })
+        : seg.text,
+    )
+    .join('');
   return { sql: out, params: order.map((n) => values.get(n)) };
-}
-
-function closingQuote(sql: string, start: number): number {
-  const q = sql[start];
-  let j = start + 1;
-  while (j < sql.length) {
-    if (sql[j] === q) {
-      if (sql[j + 1] === q) {
-        j += 2;
-        continue;
-      }
-      return j;
-    }
-    j++;
-  }
-  return sql.length - 1;
 }
