@@ -114,6 +114,29 @@ export interface TableLoadInput {
   readonly derive?: { readonly table: 'users' | 'groups'; readonly keyColumn: 'user_id' | 'group_id'; readonly traits: Record<string, ColumnType> };
 }
 
+/** Column groups whose cast expressions fit one statement; `id` and `received_at` stay in the first. */
+function groupBySize(columns: string[], exprs: string[], budget: number): Array<{ columns: string[]; exprs: string[] }> {
+  const order = columns.map((c, i) => ({ c, e: exprs[i] }));
+  order.sort((a, b) => Number(b.c === 'id' || b.c === 'received_at') - Number(a.c === 'id' || a.c === 'received_at'));
+  const groups: Array<{ columns: string[]; exprs: string[] }> = [];
+  let current = { columns: [] as string[], exprs: [] as string[] };
+  let size = 0;
+  for (const { c, e } of order) {
+    if (current.columns.length > 0 && size + e.length + 2 > budget) {
+      groups.push(current);
+      current = { columns: [], exprs: [] };
+      size = 0;
+    }
+    current.columns.push(c);
+    current.exprs.push(e);
+    size += e.length + 2;
+  }
+  groups.push(current);
+  // One group keeps the original column order (the common case, and the golden SQL).
+  if (groups.length === 1) return [{ columns, exprs }];
+  return groups;
+}
+
 /** Splits `INSERT INTO target SELECT … UNION ALL SELECT …` into statements under the size limit. */
 function unionInserts(prefix: string, branches: string[]): string[] {
   const out: string[] = [];
@@ -170,18 +193,36 @@ export function tableLoadStatements(input: TableLoadInput): string[] {
 
   // Dedupe within the batch and cast in one pass.
   const kept = Object.keys(plan.columnTypes).sort();
-  stmts.push(
-    `CREATE TEMP TABLE ${TYPED} AS SELECT ${kept.map((c) => `${typedExpr(`d.${q(c)}`, plan.columnTypes[c])} AS ${q(c)}`).join(', ')} FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.${q('id')} ORDER BY s.${q('received_at')} DESC, s.${ORDER} DESC) AS ${q('__rn')} FROM ${STAGE} s) d WHERE d.${q('__rn')} = 1`,
-  );
+  const typed = kept.map((c) => `${typedExpr(`d.${q(c)}`, plan.columnTypes[c])} AS ${q(c)}`);
+  const dedupe = `(SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.${q('id')} ORDER BY s.${q('received_at')} DESC, s.${ORDER} DESC) AS ${q('__rn')} FROM ${STAGE} s) d WHERE d.${q('__rn')} = 1`;
+  // A very wide table does not fit one statement: cast in column groups joined on the row's order key.
+  const groups = groupBySize(kept, typed, MAX_STATEMENT_BYTES - 4_000);
+  if (groups.length === 1) {
+    stmts.push(`CREATE TEMP TABLE ${TYPED} AS SELECT ${typed.join(', ')} FROM ${dedupe}`);
+  } else {
+    stmts.push(`CREATE TEMP TABLE ${q('__dedup')} AS SELECT d.* FROM ${dedupe}`);
+    if (plan.kind === 'discards') throw new Error('_discards has a fixed, narrow shape; it never needs column groups');
+    groups.forEach((g, i) => {
+      stmts.push(`CREATE TEMP TABLE ${i === 0 ? TYPED : q(`__typed${i}`)} AS SELECT ${[`d.${ORDER}`, ...g.exprs].join(', ')} FROM ${q('__dedup')} d`);
+    });
+  }
 
-  const columns = kept.map((c) => q(c)).join(', ');
+  const insertOf = (columnsOf: string[]) => {
+    const list = columnsOf.map((c) => q(c)).join(', ');
+    return { list, select: columnsOf.map((c) => `n.${q(c)}`).join(', ') };
+  };
+  const first = insertOf(groups[0].columns);
   if (plan.kind === 'discards') {
-    stmts.push(`INSERT INTO ${target} (${columns}, ${q('uuid_ts')}) SELECT ${kept.map((c) => `n.${q(c)}`).join(', ')}, GETDATE() FROM ${TYPED} n WHERE NOT EXISTS (SELECT 1 FROM ${target} e WHERE e.${q('id')} = n.${q('id')})`);
+    stmts.push(`INSERT INTO ${target} (${first.list}, ${q('uuid_ts')}) SELECT ${first.select}, GETDATE() FROM ${TYPED} n WHERE NOT EXISTS (SELECT 1 FROM ${target} e WHERE e.${q('id')} = n.${q('id')})`);
   } else {
     // A row already loaded in the same or a newer version stays as it is: reloads change nothing.
     stmts.push(`DELETE FROM ${TYPED} USING ${target} t WHERE ${TYPED}.${q('id')} = t.${q('id')} AND t.${q('received_at')} >= ${TYPED}.${q('received_at')}`);
     stmts.push(`DELETE FROM ${target} USING ${TYPED} WHERE ${target}.${q('id')} = ${TYPED}.${q('id')}`);
-    stmts.push(`INSERT INTO ${target} (${columns}, ${q('uuid_ts')}) SELECT ${columns}, GETDATE() FROM ${TYPED}`);
+    stmts.push(`INSERT INTO ${target} (${first.list}, ${q('uuid_ts')}) SELECT ${first.list}, GETDATE() FROM ${TYPED}`);
+    groups.slice(1).forEach((g, i) => {
+      const sets = g.columns.map((c) => `${q(c)} = g.${q(c)}`).join(', ');
+      stmts.push(`UPDATE ${target} SET ${sets} FROM ${q(`__typed${i + 1}`)} g, ${TYPED} t0 WHERE g.${ORDER} = t0.${ORDER} AND ${target}.${q('id')} = t0.${q('id')}`);
+    });
     const discards = tableRef(schema, '_discards');
     stmts.push(
       `INSERT INTO ${discards} (id, table_name, row_id, column_name, value, value_type, reason, received_at, load_id, uuid_ts) SELECT id, table_name, row_id, column_name, value, value_type, reason, received_at, ${literal(loadId, 'loadId')}, GETDATE() FROM (SELECT n.*, ROW_NUMBER() OVER (PARTITION BY n.id ORDER BY n.received_at DESC) AS rn FROM ${DISCARDED} n) x WHERE x.rn = 1 AND NOT EXISTS (SELECT 1 FROM ${discards} e WHERE e.id = x.id)`,

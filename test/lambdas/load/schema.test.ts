@@ -82,6 +82,21 @@ describe('Loader: Segment schema and schema evolution', () => {
     expect(reason).toBe('event has more than 200 properties; columns after the first 200 (by name) are not loaded');
   });
 
+  it('loads a table of 1,500 columns (its casts split into column groups) without losing a value', async () => {
+    const events = Array.from({ length: 8 }, (_, e) => ({
+      type: 'track', event: 'Very Wide', userId: 'u', messageId: `vw-${e}`,
+      properties: Object.fromEntries(Array.from({ length: 190 }, (_, j) => [`e${e}_property_${String(j).padStart(3, '0')}`, e * 1000 + j])),
+    }));
+    await sendBatch(t, events);
+    const summary = await runLoad(t);
+    expect(summary).toMatchObject({ valuesDiscarded: 0 });
+    expect((await sql(t, "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = 'web' AND table_name = 'very_wide'"))[0][0]).toBeGreaterThan(1520);
+    expect(await sql(t, 'SELECT id, e0_property_000, e3_property_120, e7_property_189 FROM web.very_wide ORDER BY id')).toEqual([
+      ['vw-0', 0, null, null], ['vw-1', null, null, null], ['vw-2', null, null, null], ['vw-3', null, 3120, null],
+      ['vw-4', null, null, null], ['vw-5', null, null, null], ['vw-6', null, null, null], ['vw-7', null, null, 7189],
+    ]);
+  });
+
   it('makes valid, stable identifiers of reserved words, unicode and very long names', async () => {
     const long = `${'very long property name '.repeat(10)}end`;
     const event = (id: string) => ({
