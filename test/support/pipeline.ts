@@ -61,11 +61,11 @@ export async function sql(t: TestCloud, query: string): Promise<Value[][]> {
 }
 
 /** A checksum of a whole table's content (all columns but the load time), order-independent. */
-export async function tableChecksum(t: TestCloud, table: string, exclude: string[] = ['uuid_ts']): Promise<string> {
-  const columns = (await sql(t, `SELECT column_name FROM information_schema.columns WHERE table_schema = 'web' AND table_name = '${table}' ORDER BY column_name`))
+export async function tableChecksum(t: TestCloud, table: string, exclude: string[] = ['uuid_ts'], schema = 'web'): Promise<string> {
+  const columns = (await sql(t, `SELECT column_name FROM information_schema.columns WHERE table_schema = '${schema}' AND table_name = '${table}' ORDER BY column_name`))
     .map((r) => String(r[0]))
     .filter((c) => !exclude.includes(c));
-  const rows = await sql(t, `SELECT MD5(${columns.map((c) => `COALESCE(CAST("${c}" AS VARCHAR), '∅')`).join(" || '|' || ")}) AS h FROM web."${table}" ORDER BY h`);
+  const rows = await sql(t, `SELECT MD5(${columns.map((c) => `COALESCE(CAST("${c}" AS VARCHAR), '∅')`).join(" || '|' || ")}) AS h FROM "${schema}"."${table}" ORDER BY h`);
   return `${rows.length}:${rows.map((r) => r[0]).join(',')}`;
 }
 
