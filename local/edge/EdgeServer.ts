@@ -22,7 +22,7 @@ export class EdgeServer {
   /** Requests served per service and operation, for the cost model and tests. */
   public readonly requestCounts = new Map<string, number>();
 
-  constructor(private readonly services: EdgeServices) {
+  constructor(public readonly services: EdgeServices) {
     this.server = http.createServer((req, res) => {
       void this.serve(req, res);
     });

@@ -14,6 +14,11 @@ import type { ObjectStore, StoredObject } from './objectStore';
  */
 export class S3Service {
   private readonly uploadsDir: string;
+  /**
+   * Fault injection: GETs of keys matching `pattern` answer 503 SlowDown, `times` times — what S3
+   * does under throttling.
+   */
+  public readonly faults: { getSlowDown?: { pattern: RegExp; times: number } } = {};
 
   constructor(
     private readonly store: ObjectStore,
@@ -70,6 +75,11 @@ export class S3Service {
     if (m === 'DELETE' && q.has('uploadId')) {
       fs.rmSync(this.uploadDir(q.get('uploadId') as string), { recursive: true, force: true });
       return { status: 204 };
+    }
+    const slowDown = this.faults.getSlowDown;
+    if (m === 'GET' && slowDown && slowDown.times > 0 && slowDown.pattern.test(key)) {
+      slowDown.times--;
+      throw new AwsError('SlowDown', 'Please reduce your request rate.', 503);
     }
     if (m === 'GET' || m === 'HEAD') return this.getObject(bucket, key, req);
     if (m === 'DELETE') {
