@@ -87,7 +87,7 @@ export function quoteIdent(id: string): string {
 }
 
 /** Tables the stack itself owns in every source schema. */
-export const OWN_TABLES = ['tracks', 'pages', 'screens', 'identifies', 'users', 'groups', 'group_calls', 'aliases', '_loads', '_load_tables', '_discards'] as const;
+export const OWN_TABLES = ['tracks', 'pages', 'screens', 'identifies', 'users', 'groups', 'group_calls', 'aliases', '_loads', '_load_tables', '_discards', '_ids'] as const;
 
 /** The table of a track event: its snake_case name, `_`-prefixed if it would collide with ours. */
 export function eventTableName(event: string): string {

@@ -64,7 +64,23 @@ export function ledgerTables(schema: string): string[] {
   return [
     `CREATE TABLE IF NOT EXISTS ${tableRef(schema, '_loads')} (object_key VARCHAR(1024), load_id VARCHAR(128), hour TIMESTAMP, events BIGINT, discarded_events BIGINT, loaded_at TIMESTAMP) SORTKEY(hour)`,
     `CREATE TABLE IF NOT EXISTS ${tableRef(schema, '_load_tables')} (load_id VARCHAR(128), table_name VARCHAR(256), rows_staged BIGINT, rows_applied BIGINT, values_discarded BIGINT, loaded_at TIMESTAMP) SORTKEY(loaded_at)`,
+    `CREATE TABLE IF NOT EXISTS ${tableRef(schema, '_ids')} (id VARCHAR(65535), table_name VARCHAR(256), object_hour TIMESTAMP) DISTKEY(id) SORTKEY(object_hour)`,
   ];
+}
+
+/** Call tables: one row per message; `_ids` registers their ids by raw-object hour. */
+export const CALL_TABLES = ['tracks', 'pages', 'screens', 'identifies', 'group_calls', 'aliases'] as const;
+
+/**
+ * Hours (of raw objects) with registered messages that a call table no longer has — rows deleted
+ * or lost after their load. Bind `:from` and `:to`; pass only call tables that exist.
+ */
+export function missingRowsQuery(schema: string, tables: ReadonlyArray<string>): string {
+  const ids = tableRef(schema, '_ids');
+  const branches = tables.map((t) =>
+    `SELECT r.object_hour FROM ${ids} r WHERE r.table_name = ${literal(t, 'name')} AND r.object_hour >= CAST(:from AS TIMESTAMP) AND r.object_hour < CAST(:to AS TIMESTAMP) AND NOT EXISTS (SELECT 1 FROM ${tableRef(schema, t)} c WHERE c.${q('id')} = r.id)`,
+  );
+  return check([`SELECT object_hour, COUNT(*) AS missing FROM (${branches.join(' UNION ALL ')}) m GROUP BY object_hour ORDER BY object_hour`])[0];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -226,6 +242,17 @@ export function tableLoadStatements(input: TableLoadInput): string[] {
     const discards = tableRef(schema, '_discards');
     stmts.push(
       `INSERT INTO ${discards} (id, table_name, row_id, column_name, value, value_type, reason, received_at, load_id, uuid_ts) SELECT id, table_name, row_id, column_name, value, value_type, reason, received_at, ${literal(loadId, 'loadId')}, GETDATE() FROM (SELECT n.*, ROW_NUMBER() OVER (PARTITION BY n.id ORDER BY n.received_at DESC) AS rn FROM ${DISCARDED} n) x WHERE x.rn = 1 AND NOT EXISTS (SELECT 1 FROM ${discards} e WHERE e.id = x.id)`,
+    );
+  }
+  if ((CALL_TABLES as readonly string[]).includes(plan.table)) {
+    // Register each message by the hour of its (earliest) raw object: what `missing` backfills and verification compare against.
+    const ids = tableRef(schema, '_ids');
+    const key = `SPLIT_PART(s.${ORDER}, '|', 2)`;
+    const prefix = `${schema}/`.length;
+    const part = (from: number, len: number) => `SUBSTRING(${key}, ${prefix + from}, ${len})`;
+    const hour = `CAST(${part(1, 4)} || '-' || ${part(6, 2)} || '-' || ${part(9, 2)} || ' ' || ${part(12, 2)} || ':00:00' AS TIMESTAMP)`;
+    stmts.push(
+      `INSERT INTO ${ids} (id, table_name, object_hour) SELECT n.id, ${tableLit}, n.object_hour FROM (SELECT SUBSTRING(s.${q('id')}, 3) AS id, MIN(${hour}) AS object_hour FROM ${STAGE} s GROUP BY SUBSTRING(s.${q('id')}, 3)) n WHERE NOT EXISTS (SELECT 1 FROM ${ids} r WHERE r.id = n.id AND r.table_name = ${tableLit})`,
     );
   }
   const ledger = tableRef(schema, '_load_tables');

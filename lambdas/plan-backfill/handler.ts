@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { type BackfillRequest, BackfillRequestSchema, hoursBetween, type Window, windowsPerBatch } from '../core/backfill';
 import { InvalidInputError } from '../core/errors';
 import { hourOfKey, hourPrefix } from '../core/layout';
-import { LEDGER_EXISTS_QUERY, ledgerKeysQuery } from '../core/sql';
+import { CALL_TABLES, LEDGER_EXISTS_QUERY, ledgerKeysQuery, missingRowsQuery } from '../core/sql';
 import { loaderContext } from '../io/context';
 
 const logger = new Logger({ serviceName: 'plan-backfill' });
@@ -24,11 +24,13 @@ export interface BackfillPlan {
 }
 
 const sqlTime = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
+const TABLES_QUERY = 'SELECT table_name FROM information_schema.tables WHERE table_schema = :schema';
 
 /**
  * PlanBackfill: validates the request (each bad input fails at once with what to change),
  * enumerates (source, hour) windows — `reload`: every hour with raw data; `missing`: hours whose
- * raw objects are not all in the `_loads` ledger — and writes them to S3 for the Distributed Map.
+ * raw objects are not all in the `_loads` ledger, or whose loaded messages a call table no longer
+ * has (`_ids`) — and writes them to S3 for the Distributed Map.
  */
 export async function handler(event: { request: unknown; executionId: string; executionName: string }): Promise<BackfillPlan> {
   const { config, objects, warehouse } = loaderContext();
@@ -71,11 +73,18 @@ export async function handler(event: { request: unknown; executionId: string; ex
       }
       let wanted = [...byHour.keys()];
       if (req.mode === 'missing') {
+        const range = { from: sqlTime(hours[0]), to: sqlTime(to) };
         const exists = Number((await warehouse.query(LEDGER_EXISTS_QUERY, { schema: source }, 'ledger lookup'))[0]?.n ?? 0) > 0;
-        const loaded = new Set(
-          exists ? (await warehouse.query(ledgerKeysQuery(source), { from: sqlTime(hours[0]), to: sqlTime(to) }, 'ledger keys')).map((r) => String(r.object_key)) : [],
+        const loaded = new Set(exists ? (await warehouse.query(ledgerKeysQuery(source), range, 'ledger keys')).map((r) => String(r.object_key)) : []);
+        // Hours whose registered messages a call table no longer has (rows deleted after their load).
+        const tables = (await warehouse.query(TABLES_QUERY, { schema: source }, 'tables')).map((r) => String(r.table_name));
+        const callTables = CALL_TABLES.filter((t) => tables.includes(t));
+        const gaps = new Set(
+          tables.includes('_ids') && callTables.length > 0
+            ? (await warehouse.query(missingRowsQuery(source, callTables), range, 'missing rows')).map((r) => `${String(r.object_hour).slice(0, 13).replace(' ', 'T')}:00:00.000Z`)
+            : [],
         );
-        wanted = wanted.filter((h) => (byHour.get(h) ?? []).some((k) => !loaded.has(k)));
+        wanted = wanted.filter((h) => gaps.has(h) || (byHour.get(h) ?? []).some((k) => !loaded.has(k)));
       }
       for (const hour of wanted.sort()) windows.push({ source, from: hour, to: new Date(Date.parse(hour) + 3_600_000).toISOString() });
     }

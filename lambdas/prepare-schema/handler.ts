@@ -112,7 +112,7 @@ export async function handler(event: PrepareSchemaEvent): Promise<PrepareSchemaO
     tables.push({ plan, manifestKey, derive: planned.derive.get(plan.table) });
   }
   // The report leaves out the schema and ledger statements every load runs (no-ops once created).
-  const file: TablesFile = { loadId: event.loadId, source: event.source, tables, ddl: ddl.slice(3) };
+  const file: TablesFile = { loadId: event.loadId, source: event.source, tables, ddl: ddl.slice(1 + ledgerTables(schema).length) };
   await objects.putJson(config.STAGED_BUCKET, layout.tables(event.source, event.loadId), file);
   logger.info('schema prepared', { loadId: event.loadId, tables: tables.length, ddl: ddl.length, dryRun: event.dryRun });
   return { tables: tables.map((_, index) => ({ index })), tableCount: tables.length, ddlStatements: ddl.length };

@@ -7,4 +7,5 @@ CREATE TABLE IF NOT EXISTS "web"."order_completed" ("id" VARCHAR(65535), "receiv
 ALTER TABLE "web"."order_completed" ADD COLUMN "coupon" VARCHAR(65535);
 CREATE TABLE IF NOT EXISTS "web"."_loads" (object_key VARCHAR(1024), load_id VARCHAR(128), hour TIMESTAMP, events BIGINT, discarded_events BIGINT, loaded_at TIMESTAMP) SORTKEY(hour);
 CREATE TABLE IF NOT EXISTS "web"."_load_tables" (load_id VARCHAR(128), table_name VARCHAR(256), rows_staged BIGINT, rows_applied BIGINT, values_discarded BIGINT, loaded_at TIMESTAMP) SORTKEY(loaded_at);
+CREATE TABLE IF NOT EXISTS "web"."_ids" (id VARCHAR(65535), table_name VARCHAR(256), object_hour TIMESTAMP) DISTKEY(id) SORTKEY(object_hour);
 SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = :schema ORDER BY table_name, ordinal_position;

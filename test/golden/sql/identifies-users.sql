@@ -1,3 +1,4 @@
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_SPLIT_PART.html
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_WF_ROW_NUMBER.html (ORDER BY … NULLS LAST)
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_AS.html
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_Join_examples.html (LEFT JOIN)
@@ -10,6 +11,7 @@ DELETE FROM "__typed" USING "web"."identifies" t WHERE "__typed"."id" = t."id" A
 DELETE FROM "web"."identifies" USING "__typed" WHERE "web"."identifies"."id" = "__typed"."id";
 INSERT INTO "web"."identifies" ("email", "id", "logins", "received_at", "user_id", "uuid_ts") SELECT "email", "id", "logins", "received_at", "user_id", GETDATE() FROM "__typed";
 INSERT INTO "web"."_discards" (id, table_name, row_id, column_name, value, value_type, reason, received_at, load_id, uuid_ts) SELECT id, table_name, row_id, column_name, value, value_type, reason, received_at, 'exec-1234', GETDATE() FROM (SELECT n.*, ROW_NUMBER() OVER (PARTITION BY n.id ORDER BY n.received_at DESC) AS rn FROM "__discarded" n) x WHERE x.rn = 1 AND NOT EXISTS (SELECT 1 FROM "web"."_discards" e WHERE e.id = x.id);
+INSERT INTO "web"."_ids" (id, table_name, object_hour) SELECT n.id, 'identifies', n.object_hour FROM (SELECT SUBSTRING(s."id", 3) AS id, MIN(CAST(SUBSTRING(SPLIT_PART(s."__order", '|', 2), 5, 4) || '-' || SUBSTRING(SPLIT_PART(s."__order", '|', 2), 10, 2) || '-' || SUBSTRING(SPLIT_PART(s."__order", '|', 2), 13, 2) || ' ' || SUBSTRING(SPLIT_PART(s."__order", '|', 2), 16, 2) || ':00:00' AS TIMESTAMP)) AS object_hour FROM "__stage" s GROUP BY SUBSTRING(s."id", 3)) n WHERE NOT EXISTS (SELECT 1 FROM "web"."_ids" r WHERE r.id = n.id AND r.table_name = 'identifies');
 DELETE FROM "web"."_load_tables" WHERE load_id = 'exec-1234' AND table_name = 'identifies';
 INSERT INTO "web"."_load_tables" (load_id, table_name, rows_staged, rows_applied, values_discarded, loaded_at) SELECT 'exec-1234', 'identifies', (SELECT COUNT(*) FROM "__stage"), (SELECT COUNT(*) FROM "__typed"), (SELECT COUNT(*) FROM "__discarded"), GETDATE();
 CREATE TEMP TABLE "__keys" AS SELECT DISTINCT CASE WHEN LEFT(s."user_id", 2) = 't:' THEN SUBSTRING(s."user_id", 27) ELSE SUBSTRING(s."user_id", 3) END AS k FROM "__stage" s WHERE s."user_id" IS NOT NULL;

@@ -124,3 +124,33 @@ describe('Backfill beside scheduled loads of the same source', () => {
     expect(await sql(t, 'SELECT id, h FROM app.users ORDER BY id')).toEqual([['u0', 21], ['u1', 22], ['u2', 23]]);
   }, 300_000);
 });
+
+describe('Backfill in "missing" mode', () => {
+  let t: TestCloud;
+  beforeAll(async () => {
+    t = await startTestCloud({ bufferIntervalSeconds: 3600 });
+    for (let h = 0; h < 6; h++) {
+      await putRawEvents(t, 'app', new Date(START + h * 3_600_000).toISOString(), 'part-0', [
+        { type: 'track', event: 'Kept', userId: 'u', messageId: `kept-${h}-a`, properties: { h } },
+        { type: 'track', event: 'Kept', userId: 'u', messageId: `kept-${h}-b`, properties: { h } },
+        { type: 'page', anonymousId: 'a', name: 'Home', messageId: `page-${h}` },
+      ]);
+    }
+    for (let more = true; more; ) more = Boolean((await runLoad(t, { source: 'app' })).more);
+  }, 120_000);
+  afterAll(() => t.stop());
+
+  it('re-runs only the windows whose rows were deleted, and restores them exactly', async () => {
+    const tables = ['tracks', 'kept', 'pages'];
+    const before = await Promise.all(tables.map((tb) => tableChecksum(t, tb, ['uuid_ts'], 'app')));
+    await sql(t, "DELETE FROM app.tracks WHERE received_at >= '2026-10-01 03:00:00' AND received_at < '2026-10-01 04:00:00'");
+    await sql(t, "DELETE FROM app.pages WHERE id = 'page-4'");
+    const range = { source: 'app', from: new Date(START).toISOString(), to: new Date(START + 6 * 3_600_000).toISOString(), mode: 'missing' };
+    const d = await runExecution(t, t.cloud.endpoints.stateMachines.backfill, range, 300_000);
+    const summary = JSON.parse(d.output as string);
+    expect(summary.windows.map((w: { from: string }) => w.from)).toEqual(['2026-10-01T03:00:00.000Z', '2026-10-01T04:00:00.000Z']);
+    expect(await Promise.all(tables.map((tb) => tableChecksum(t, tb, ['uuid_ts'], 'app')))).toEqual(before);
+    const again = await runExecution(t, t.cloud.endpoints.stateMachines.backfill, range, 300_000);
+    expect(JSON.parse(again.output as string)).toMatchObject({ status: 'EMPTY', totals: { windows: 0 } });
+  }, 300_000);
+});

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { quoteIdent } from '../../../lambdas/core/naming';
 import { planTable } from '../../../lambdas/core/schema';
-import { addColumn, CATALOG_QUERY, createSchema, createTable, ledgerStatements, ledgerTables, literal, MAX_STATEMENT_BYTES, tableLoadStatements } from '../../../lambdas/core/sql';
+import { addColumn, CATALOG_QUERY, createSchema, createTable, ledgerStatements, ledgerTables, literal, MAX_STATEMENT_BYTES, missingRowsQuery, tableLoadStatements } from '../../../lambdas/core/sql';
 
 const GOLDEN = path.join(__dirname, '..', '..', 'golden', 'sql');
 const ROLE = 'arn:aws:iam::123456789012:role/clickstream-copy';
@@ -44,7 +44,7 @@ describe('SQL module (Redshift dialect)', () => {
 
   it('an identifies load rebuilds users: per trait the latest non-null value by timestamp', () => {
     const plan = planTable('identifies', { rows: 1, columns: { id: { s: 1 }, received_at: { t: 1 }, user_id: { s: 1 }, email: { s: 1 }, logins: { i: 1 } } }, undefined);
-    expectGolden('identifies-users', [`${REF}/r_WF_ROW_NUMBER.html (ORDER BY … NULLS LAST)`, `${REF}/r_CREATE_TABLE_AS.html`, `${REF}/r_Join_examples.html (LEFT JOIN)`], tableLoadStatements({
+    expectGolden('identifies-users', [`${REF}/r_SPLIT_PART.html`, `${REF}/r_WF_ROW_NUMBER.html (ORDER BY … NULLS LAST)`, `${REF}/r_CREATE_TABLE_AS.html`, `${REF}/r_Join_examples.html (LEFT JOIN)`], tableLoadStatements({
       schema: 'web', plan, loadId: 'exec-1234', manifestUri: 's3://staged-bucket/loads/web/exec-1234/manifests/identifies.json', copyRoleArn: ROLE,
       derive: { table: 'users', keyColumn: 'user_id', traits: { email: 'VARCHAR(65535)', logins: 'BIGINT' } },
     }));
@@ -55,6 +55,10 @@ describe('SQL module (Redshift dialect)', () => {
     expectGolden('discards-load', [`${REF}/r_COPY.html`, `${REF}/r_INSERT_30.html (INSERT … SELECT … WHERE NOT EXISTS)`], tableLoadStatements({
       schema: 'web', plan, loadId: 'exec-1234', manifestUri: 's3://staged-bucket/loads/web/exec-1234/manifests/_discards.json', copyRoleArn: ROLE,
     }));
+  });
+
+  it('the hours whose registered messages a call table lost (backfill "missing", verification)', () => {
+    expectGolden('missing-rows', [`${REF}/r_EXISTS_condition.html (NOT EXISTS)`, `${REF}/r_UNION.html (UNION ALL)`], [missingRowsQuery('web', ['tracks', 'pages'])]);
   });
 
   it('the ledger of raw objects', () => {
