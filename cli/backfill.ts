@@ -1,0 +1,155 @@
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { BackfillSummary, WindowResult } from '../lambdas/core/backfill';
+import { clientConfig, type Target, UsageError } from './target';
+
+export const BACKFILL_HELP = `Usage: npx clickstream backfill --source NAME[,NAME…|*] --from ISO --to ISO [options]
+
+Starts the backfill workflow (the same execution an operator starts in the console), follows it
+with a progress bar, and prints its summary.
+
+  --source NAME     source(s): a name, a comma-separated list, or * for all
+  --from ISO        start of the range, e.g. 2026-11-01T00:00Z
+  --to ISO          end of the range (exclusive)
+  --windows JSON    exactly these windows instead (what a summary's re-run input lists)
+  --mode MODE       reload (every hour with raw data, default) | missing (only hours not fully loaded)
+  --dry-run         a test run: transform and validate, report, change nothing
+  --max-concurrency N   load executions at once (default and ceiling from cdk.json)
+  --json            print the summary as JSON
+  --data-dir DIR    the local stack (default .clickstream)   --env NAME   a deployed environment
+
+Exit codes: 0 every window loaded (or nothing to load), 2 bad input, 3 some windows failed, 1 other errors.`;
+
+export interface BackfillOptions {
+  readonly source?: string;
+  readonly from?: string;
+  readonly to?: string;
+  /** Exactly these windows (JSON), as a summary's re-run input lists them. */
+  readonly windows?: string;
+  readonly mode?: string;
+  readonly dryRun?: boolean;
+  readonly maxConcurrency?: number;
+  readonly json?: boolean;
+}
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+function bar(done: number, total: number, width = 24): string {
+  const filled = total ? Math.round((width * done) / total) : 0;
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+}
+
+/** A plain text table: columns padded to their widest cell. */
+export function table(rows: Array<Array<string | number>>): string {
+  const cells = rows.map((r) => r.map(String));
+  const widths = cells[0].map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  return cells.map((r) => r.map((c, i) => (typeof rows[0][i] === 'number' || /^\d[\d,]*$/.test(c) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd()).join('\n');
+}
+
+export async function runBackfill(target: Target, options: BackfillOptions, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+  const source = options.source === undefined || options.source === '*' ? options.source : options.source.includes(',') ? options.source.split(',').map((s) => s.trim()) : options.source;
+  let windows: unknown;
+  if (options.windows !== undefined) {
+    try {
+      windows = JSON.parse(options.windows);
+    } catch {
+      throw new UsageError('--windows must be JSON such as [{"source":"web","from":"2026-11-01T02:00Z","to":"2026-11-01T03:00Z"}]');
+    }
+  }
+  const input = {
+    ...(windows !== undefined ? { windows } : { source, from: options.from, to: options.to }),
+    mode: options.mode ?? 'reload',
+    dryRun: Boolean(options.dryRun),
+    ...(options.maxConcurrency !== undefined ? { maxConcurrency: options.maxConcurrency } : {}),
+  };
+  const config = clientConfig(target);
+  const sfn = new SFNClient(config);
+  const s3 = new S3Client(config);
+  try {
+    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: target.stateMachines.backfill, input: JSON.stringify(input) }));
+    const name = (executionArn as string).split(':').pop() as string;
+    const prefix = `backfills/${name}/`;
+    const seen = new Map<string, WindowResult[]>();
+    let planned: number | undefined;
+    const started = Date.now();
+    const tty = Boolean((err as NodeJS.WriteStream).isTTY);
+    let lastLine = 0;
+    const readJson = async <T>(key: string): Promise<T | undefined> => {
+      try {
+        const res = await s3.send(new GetObjectCommand({ Bucket: target.buckets.staged, Key: key }));
+        return JSON.parse(await (res.Body as { transformToString(): Promise<string> }).transformToString()) as T;
+      } catch {
+        return undefined;
+      }
+    };
+    for (;;) {
+      const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+      planned ??= (await readJson<unknown[]>(`${prefix}windows.json`))?.length;
+      const listed = await s3.send(new ListObjectsV2Command({ Bucket: target.buckets.staged, Prefix: `${prefix}results/` })).catch(() => undefined);
+      for (const o of listed?.Contents ?? []) {
+        if (!seen.has(o.Key as string)) {
+          const results = await readJson<WindowResult[]>(o.Key as string);
+          if (results) seen.set(o.Key as string, results);
+        }
+      }
+      const results = [...seen.values()].flat();
+      const failed = results.filter((r) => r.status === 'FAILED').length;
+      const events = results.reduce((n, r) => n + Number(r.load?.output?.events ?? 0), 0);
+      const seconds = (Date.now() - started) / 1000;
+      const rate = results.length / Math.max(seconds, 0.001);
+      const eta = planned && rate > 0 ? Math.max(0, (planned - results.length) / rate) : undefined;
+      const line = `${bar(results.length, planned ?? 0)} ${results.length}/${planned ?? '?'} windows, ${failed} failed, ${fmt(Math.round(events / Math.max(seconds, 0.001)))} events/s${eta !== undefined ? `, ETA ${Math.ceil(eta)} s` : ''}`;
+      if (!options.json) {
+        if (tty) err.write(`\r${line}`);
+        else if (Date.now() - lastLine > 5000 || d.status !== 'RUNNING') {
+          err.write(`${line}\n`);
+          lastLine = Date.now();
+        }
+      }
+      if (d.status !== 'RUNNING') {
+        if (tty && !options.json) err.write('\n');
+        return finish(d, await readJson<BackfillSummary>(`${prefix}summary.json`), options, out, err);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } finally {
+    sfn.destroy();
+    s3.destroy();
+  }
+}
+
+function finish(d: { status?: string; error?: string; cause?: string; output?: string }, stored: BackfillSummary | undefined, options: BackfillOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream): number {
+  const summary = stored ?? (d.output ? (JSON.parse(d.output) as BackfillSummary) : undefined);
+  if (!summary) {
+    // Rejected before it planned anything: the error says what to change.
+    let message = d.cause ?? '';
+    try {
+      message = JSON.parse(message).errorMessage ?? message;
+    } catch {
+      // plain text
+    }
+    err.write(`backfill ${d.status}: ${d.error}: ${message}\n`);
+    return d.error === 'InvalidInputError' ? 2 : 1;
+  }
+  if (options.json) out.write(`${JSON.stringify(summary, null, 2)}\n`);
+  else {
+    const t = summary.totals;
+    out.write(`\nBackfill ${summary.backfillId}: ${summary.status}${summary.dryRun ? ' (test run: nothing was written)' : ''}\n`);
+    out.write(`${table([
+      ['windows', 'succeeded', 'failed', 'not run', 'objects', 'events', 'rows loaded', 'rows discarded', 'seconds'],
+      [t.windows, t.succeeded, t.failed, t.notRun, t.objects, t.events, t.rowsLoaded, t.rowsDiscarded, Math.round(t.durationMs / 1000)],
+    ])}\n`);
+    const bad = summary.windows.filter((w) => w.status !== 'SUCCEEDED');
+    if (bad.length) {
+      out.write(`\nWindows that did not load:\n${table([['source', 'from', 'status', 'cause'], ...bad.map((w) => [w.source, w.from, w.status, (w.cause ?? '').slice(0, 120)])])}\n`);
+      out.write(`\nRe-run only them:\n  npx clickstream backfill --windows '${JSON.stringify(summary.rerunInput?.windows ?? [])}'${summary.dryRun ? ' --dry-run' : ''}\n  (console input: ${JSON.stringify(summary.rerunInput)})\n`);
+    }
+  }
+  return summary.status === 'SUCCEEDED' || summary.status === 'EMPTY' ? 0 : 3;
+}
+
+/** Throws a UsageError naming what is missing. */
+export function checkBackfillOptions(o: BackfillOptions): void {
+  if (o.windows === undefined) for (const k of ['source', 'from', 'to'] as const) if (!o[k]) throw new UsageError(`--${k} is required (or --windows)\n\n${BACKFILL_HELP}`);
+  if (o.maxConcurrency !== undefined && (!Number.isInteger(o.maxConcurrency) || o.maxConcurrency < 1)) throw new UsageError('--max-concurrency must be a whole number of at least 1');
+}

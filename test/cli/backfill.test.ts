@@ -1,0 +1,84 @@
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { deployedTarget } from '../../cli/target';
+import { startTestCloud, type TestCloud } from '../support/localCloud';
+import { putRawEvents, sql } from '../support/pipeline';
+import { REPO_ROOT } from '../support/synth';
+
+/** `npx clickstream …` as an operator runs it, against the local stack of `dataDir`. */
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'clickstream.cjs'), ...args], { cwd: REPO_ROOT, env: { ...process.env, AWS_ENDPOINT_URL: '' } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+describe('npx clickstream backfill', () => {
+  let t: TestCloud;
+  const START = Date.parse('2026-09-01T00:00:00Z');
+  beforeAll(async () => {
+    t = await startTestCloud({ bufferIntervalSeconds: 3600 });
+    for (let h = 0; h < 4; h++) await putRawEvents(t, 'app', new Date(START + h * 3_600_000).toISOString(), 'p', [{ type: 'track', event: 'Cli Event', userId: 'u', messageId: `cli-${h}` }]);
+  });
+  afterAll(() => t.stop());
+
+  it('starts the backfill workflow, follows it and prints the summary (JSON)', async () => {
+    const res = await cli(['backfill', '--data-dir', t.dataDir, '--source', 'app', '--from', '2026-09-01T00:00Z', '--to', '2026-09-02T00:00Z', '--max-concurrency', '2', '--json']);
+    expect(res.code).toBe(0);
+    expect(JSON.parse(res.stdout)).toMatchObject({ status: 'SUCCEEDED', totals: { windows: 4, succeeded: 4, events: 4 } });
+    expect(await sql(t, "SELECT COUNT(*) FROM app.cli_event")).toEqual([[4]]);
+  }, 120_000);
+
+  it('shows progress and a summary table, and a test run says it wrote nothing', async () => {
+    const res = await cli(['backfill', '--data-dir', t.dataDir, '--source', 'app', '--from', '2026-09-01T00:00Z', '--to', '2026-09-02T00:00Z', '--dry-run']);
+    expect(res.code).toBe(0);
+    expect(res.stderr).toMatch(/\[#+\] 4\/4 windows, 0 failed, [\d,]+ events\/s/);
+    expect(res.stdout).toContain('SUCCEEDED (test run: nothing was written)');
+    expect(res.stdout).toMatch(/windows\s+succeeded\s+failed\s+not run\s+objects\s+events\s+rows loaded\s+rows discarded\s+seconds\n\s*4\s+4\s+0\s+0\s+4\s+4\s+8\s+0/);
+  }, 120_000);
+
+  it('explains a bad input and exits 2', async () => {
+    const res = await cli(['backfill', '--data-dir', t.dataDir, '--source', 'nope', '--from', '2026-09-01T00:00Z', '--to', '2026-09-02T00:00Z']);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('Unknown source "nope": configured sources are web, app (or use "*")');
+    const usage = await cli(['backfill', '--data-dir', t.dataDir, '--from', 'x']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('--source is required');
+  }, 120_000);
+
+  it('says how to start a local stack when there is none', async () => {
+    const res = await cli(['backfill', '--data-dir', '/nonexistent-dir', '--source', 'app', '--from', '2026-09-01T00:00Z', '--to', '2026-09-02T00:00Z']);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('No local stack found: /nonexistent-dir/endpoints.json does not exist. Start one with "npm start"');
+  }, 60_000);
+});
+
+describe('--env resolution', () => {
+  it('reads the state machines and buckets from the outputs of stack Clickstream-<env>', async () => {
+    const requests: string[] = [];
+    const client = new CloudFormationClient({
+      region: 'eu-west-1',
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+      // The one place a canned answer is right: there is no CloudFormation here; the real client serializes and parses.
+      requestHandler: {
+        handle: async (request: { body: string }) => {
+          requests.push(String(request.body));
+          const out = (k: string, v: string) => `<member><OutputKey>${k}</OutputKey><OutputValue>${v}</OutputValue></member>`;
+          const body = `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member><StackName>Clickstream-prod</StackName><StackStatus>UPDATE_COMPLETE</StackStatus><CreationTime>2026-11-01T00:00:00Z</CreationTime><Outputs>${out('LoadStateMachineArn', 'arn:aws:states:eu-west-1:123456789012:stateMachine:clickstream-prod-load')}${out('BackfillStateMachineArn', 'arn:aws:states:eu-west-1:123456789012:stateMachine:clickstream-prod-backfill')}${out('RawBucketName', 'raw-bucket')}${out('StagedBucketName', 'staged-bucket')}</Outputs></member></Stacks></DescribeStacksResult></DescribeStacksResponse>`;
+          const { Readable } = await import('node:stream');
+          return { response: { statusCode: 200, headers: { 'content-type': 'text/xml' }, body: Readable.from([Buffer.from(body)]) } };
+        },
+      } as never,
+    });
+    const target = await deployedTarget('prod', client);
+    expect(requests).toEqual(["Action=DescribeStacks&Version=2010-05-15&StackName=Clickstream-prod"]);
+    expect(target).toEqual({
+      kind: 'deployed', region: 'eu-west-1',
+      stateMachines: { load: 'arn:aws:states:eu-west-1:123456789012:stateMachine:clickstream-prod-load', backfill: 'arn:aws:states:eu-west-1:123456789012:stateMachine:clickstream-prod-backfill' },
+      buckets: { raw: 'raw-bucket', staged: 'staged-bucket' },
+    });
+  });
+});
