@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import * as http from 'node:http';
-import { closeServer, listen, readBody } from '../edge/http';
+import type * as http from 'node:http';
+import { LocalHttpServer, readBody } from '../edge/http';
 import { LambdaFunctionError, type LambdaRuntime } from '../lambda/LambdaRuntime';
 
 /** CORS as the deployed endpoint (function URL or HTTP API) is configured to answer it. */
@@ -34,22 +34,10 @@ const MAX_PAYLOAD = 6 * 1024 * 1024;
  * (payload format 2.0) that the deployed endpoint would deliver, handled by the collect function;
  * CORS preflights are answered as the endpoint's CORS configuration says, before the function.
  */
-export class CollectorServer {
-  private readonly server: http.Server;
+export class CollectorServer extends LocalHttpServer {
 
   constructor(private readonly options: CollectorServerOptions) {
-    this.server = http.createServer((req, res) => {
-      void this.serve(req, res);
-    });
-    this.server.keepAliveTimeout = 65_000;
-  }
-
-  listen(port: number, host = '127.0.0.1'): Promise<number> {
-    return listen(this.server, port, host);
-  }
-
-  close(): Promise<void> {
-    return closeServer(this.server);
+    super();
   }
 
   private corsHeaders(origin: string | undefined): Record<string, string> {
@@ -60,7 +48,7 @@ export class CollectorServer {
     return { 'access-control-allow-origin': allowed, ...(allowed === '*' ? {} : { vary: 'Origin' }) };
   }
 
-  private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  protected async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://collector');
     const method = (req.method ?? 'GET').toUpperCase();
     const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;

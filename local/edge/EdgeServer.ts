@@ -1,7 +1,7 @@
-import * as http from 'node:http';
+import type * as http from 'node:http';
 import type { StepFunctionsService } from '../stepfunctions/StepFunctionsService';
 import type { FirehoseService } from './firehose';
-import { AwsError, closeServer, type EdgeRequest, type EdgeResponse, jsonError, listen, readBody, send, signedService } from './http';
+import { AwsError, type EdgeRequest, type EdgeResponse, jsonError, LocalHttpServer, readBody, send, signedService } from './http';
 import type { RedshiftDataService } from './redshiftData';
 import type { S3Service } from './s3';
 
@@ -17,27 +17,15 @@ export interface EdgeServices {
  * `X-Amz-Target` (Firehose_20150804.*, AWSStepFunctions.*, RedshiftData.*); everything else is
  * S3 (path-style), also recognized by the SigV4 credential scope. Credentials are not checked.
  */
-export class EdgeServer {
-  private readonly server: http.Server;
+export class EdgeServer extends LocalHttpServer {
   /** Requests served per service and operation, for the cost model and tests. */
   public readonly requestCounts = new Map<string, number>();
 
   constructor(public readonly services: EdgeServices) {
-    this.server = http.createServer((req, res) => {
-      void this.serve(req, res);
-    });
-    this.server.keepAliveTimeout = 65_000;
+    super();
   }
 
-  listen(port: number, host = '127.0.0.1'): Promise<number> {
-    return listen(this.server, port, host);
-  }
-
-  close(): Promise<void> {
-    return closeServer(this.server);
-  }
-
-  private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  protected async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     let response: EdgeResponse;
     try {
       const body = await readBody(req);

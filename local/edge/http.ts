@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** A request as the edge services see it: method, parsed URL, headers and the whole body. */
@@ -68,17 +68,31 @@ export function epochSeconds(date: Date): number {
   return date.getTime() / 1000;
 }
 
-/** Listens on `port` (0 = any free one) and resolves with the port. */
-export async function listen(server: Server, port: number, host = '127.0.0.1'): Promise<number> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  return (server.address() as AddressInfo).port;
-}
+/** An HTTP server of the local cloud: loopback by default, a free port with 0, every connection closed on close. */
+export abstract class LocalHttpServer {
+  private readonly server: Server;
 
-/** Closes the server and every open connection. */
-export async function closeServer(server: Server): Promise<void> {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  constructor() {
+    this.server = createServer((req, res) => {
+      void this.serve(req, res);
+    });
+    this.server.keepAliveTimeout = 65_000;
+  }
+
+  protected abstract serve(req: IncomingMessage, res: ServerResponse): Promise<void>;
+
+  /** Listens on `port` (0 = any free one) and resolves with the port. */
+  async listen(port: number, host = '127.0.0.1'): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => resolve());
+    });
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Closes the server and every open connection. */
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
 }
