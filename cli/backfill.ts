@@ -39,11 +39,15 @@ function bar(done: number, total: number, width = 24): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
 }
 
-/** A plain text table: columns padded to their widest cell. */
+/** A plain text table: columns padded to their widest cell; number columns aligned right. */
 export function table(rows: Array<Array<string | number>>): string {
   const cells = rows.map((r) => r.map(String));
   const widths = cells[0].map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  return cells.map((r) => r.map((c, i) => (typeof rows[0][i] === 'number' || /^\d[\d,]*$/.test(c) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd()).join('\n');
+  const numeric = cells[0].map((_, i) => {
+    const body = cells.slice(1).map((r) => r[i] ?? '');
+    return body.some((c) => /^-?[\d,]+(\.\d+)?$/.test(c)) && body.every((c) => /^-?[\d,]+(\.\d+)?$/.test(c) || c === 'NULL');
+  });
+  return cells.map((r) => r.map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd()).join('\n');
 }
 
 export async function runBackfill(target: Target, options: BackfillOptions, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {

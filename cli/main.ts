@@ -1,11 +1,13 @@
 import { parseArgs } from 'node:util';
 import { BACKFILL_HELP, checkBackfillOptions, runBackfill } from './backfill';
+import { runSql, SQL_HELP } from './sql';
 import { deployedTarget, localTarget, type Target, UsageError } from './target';
 
 const HELP = `Usage: npx clickstream <command> [options]
 
 Commands:
   backfill   reload or fill a time range, with progress and a summary
+  sql        run one statement through the Data API and print the result
 
 Every command talks to the local stack (--data-dir DIR, default .clickstream) or to a deployed
 environment (--env NAME: the outputs of stack Clickstream-NAME, standard AWS credentials).
@@ -42,6 +44,20 @@ async function main(argv: string[]): Promise<number> {
       };
       checkBackfillOptions(options);
       return runBackfill(await target(values), options);
+    }
+    case 'sql': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { json: { type: 'boolean' }, env: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+        allowPositionals: true,
+        strict: true,
+      });
+      if (values.help) {
+        console.log(SQL_HELP);
+        return 0;
+      }
+      if (positionals.length !== 1 || !positionals[0].trim()) throw new UsageError(`Give exactly one statement, quoted\n\n${SQL_HELP}`);
+      return runSql(await target(values), positionals[0], Boolean(values.json));
     }
     default:
       throw new UsageError(`Unknown command "${command}"\n\n${HELP}`);

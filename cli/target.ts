@@ -12,6 +12,8 @@ export interface Target {
   readonly credentials?: { accessKeyId: string; secretAccessKey: string };
   readonly stateMachines: { readonly load: string; readonly backfill: string };
   readonly buckets: { readonly raw: string; readonly staged: string };
+  /** The warehouse the Data API reaches: a workgroup (name or ARN) or a cluster. */
+  readonly warehouse?: { readonly workgroupName?: string; readonly clusterIdentifier?: string; readonly database: string };
 }
 
 export class UsageError extends Error {
@@ -33,6 +35,7 @@ export function localTarget(dataDir: string): Target {
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     stateMachines: e.stateMachines,
     buckets: e.buckets,
+    warehouse: { workgroupName: e.warehouse.workgroupName, database: e.warehouse.database },
   };
 }
 
@@ -55,6 +58,11 @@ export async function deployedTarget(envName: string, client = new CloudFormatio
     region: await client.config.region(),
     stateMachines: { load: need(STACK_OUTPUTS.loadStateMachineArn), backfill: need(STACK_OUTPUTS.backfillStateMachineArn) },
     buckets: { raw: need(STACK_OUTPUTS.rawBucket), staged: need(STACK_OUTPUTS.stagedBucket) },
+    warehouse: outputs[STACK_OUTPUTS.warehouse]
+      ? outputs[STACK_OUTPUTS.warehouseKind] === 'cluster'
+        ? { clusterIdentifier: outputs[STACK_OUTPUTS.warehouse], database: outputs[STACK_OUTPUTS.database] }
+        : { workgroupName: outputs[STACK_OUTPUTS.warehouse], database: outputs[STACK_OUTPUTS.database] }
+      : undefined,
   };
 }
 

@@ -25,6 +25,7 @@ export const STACK_OUTPUTS = {
   rawBucket: 'RawBucketName',
   stagedBucket: 'StagedBucketName',
   warehouse: 'WarehouseTarget',
+  warehouseKind: 'WarehouseKind',
   database: 'WarehouseDatabase',
   copyRoleArn: 'CopyRoleArn',
   alarmTopicArn: 'AlarmTopicArn',
@@ -96,6 +97,7 @@ export class ClickstreamStack extends Stack {
     out(STACK_OUTPUTS.rawBucket, storage.rawBucket.bucketName, 'Raw events');
     out(STACK_OUTPUTS.stagedBucket, storage.stagedBucket.bucketName, 'Staged COPY files and plans');
     out(STACK_OUTPUTS.warehouse, warehouse.target, 'Redshift Serverless workgroup (name or ARN) or cluster identifier');
+    out(STACK_OUTPUTS.warehouseKind, warehouse.kind, 'What WarehouseTarget names: workgroup or cluster');
     out(STACK_OUTPUTS.database, warehouse.database, 'Warehouse database');
     out(STACK_OUTPUTS.copyRoleArn, warehouse.copyRole.roleArn, 'Role COPY uses; associate it with an imported workgroup or cluster');
     out(STACK_OUTPUTS.alarmTopicArn, monitoring.topic.topicArn, 'Alarm topic');

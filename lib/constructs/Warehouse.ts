@@ -33,6 +33,8 @@ export class Warehouse extends Construct {
   public readonly target: string;
   /** Database name. */
   public readonly database: string;
+  /** What `target` names: a Serverless workgroup or a provisioned cluster. */
+  public readonly kind: 'workgroup' | 'cluster';
   private readonly executeResourceArn: string;
   private readonly credentialsStatement: iam.PolicyStatement;
 
@@ -41,6 +43,7 @@ export class Warehouse extends Construct {
     const stack = Stack.of(this);
     const config = props.config;
     this.database = config.database;
+    this.kind = config.type === 'existing-cluster' ? 'cluster' : 'workgroup';
 
     this.copyRole = new iam.Role(this, 'CopyRole', {
       assumedBy: new iam.CompositePrincipal(

@@ -253,7 +253,7 @@ describe('ClickstreamStack', () => {
   });
 
   it('outputs what operators and the CLI need', () => {
-    for (const key of ['CollectorUrl', 'LoadStateMachineArn', 'BackfillStateMachineArn', 'RawBucketName', 'StagedBucketName', 'WarehouseTarget', 'WarehouseDatabase']) {
+    for (const key of ['CollectorUrl', 'LoadStateMachineArn', 'BackfillStateMachineArn', 'RawBucketName', 'StagedBucketName', 'WarehouseTarget', 'WarehouseKind', 'WarehouseDatabase']) {
       prod.template.hasOutput(key, {});
     }
   });

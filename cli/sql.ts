@@ -1,0 +1,48 @@
+import { DescribeStatementCommand, ExecuteStatementCommand, type Field, GetStatementResultCommand, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
+import { table } from './backfill';
+import { clientConfig, type Target } from './target';
+
+export const SQL_HELP = `Usage: npx clickstream sql "SELECT …" [--json] [--data-dir DIR | --env NAME]
+
+Runs one statement through the Redshift Data API and prints the result as a table (or JSON).
+Exit codes: 0 done, 2 bad input, 4 the statement failed (its error is printed), 1 other errors.`;
+
+const value = (f: Field) => (f.isNull ? null : (f.stringValue ?? f.longValue ?? f.doubleValue ?? f.booleanValue ?? null));
+
+export async function runSql(target: Target, statement: string, json: boolean, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+  if (!target.warehouse) throw new Error('This target does not name its warehouse');
+  const client = new RedshiftDataClient(clientConfig(target));
+  try {
+    const where = target.warehouse.workgroupName ? { WorkgroupName: target.warehouse.workgroupName } : { ClusterIdentifier: target.warehouse.clusterIdentifier };
+    const { Id } = await client.send(new ExecuteStatementCommand({ ...where, Database: target.warehouse.database, Sql: statement }));
+    for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
+      const d = await client.send(new DescribeStatementCommand({ Id }));
+      if (d.Status === 'FAILED' || d.Status === 'ABORTED') {
+        err.write(`${d.Error ?? d.Status}\n`);
+        return 4;
+      }
+      if (d.Status === 'FINISHED') {
+        if (!d.HasResultSet) {
+          if (json) out.write(`${JSON.stringify({ rows: d.ResultRows })}\n`);
+          else out.write(`${d.ResultRows ?? 0} rows\n`);
+          return 0;
+        }
+        const rows: unknown[][] = [];
+        let names: string[] = [];
+        let NextToken: string | undefined;
+        do {
+          const page = await client.send(new GetStatementResultCommand({ Id, NextToken }));
+          names = (page.ColumnMetadata ?? []).map((c) => c.name as string);
+          for (const r of page.Records ?? []) rows.push(r.map(value));
+          NextToken = page.NextToken;
+        } while (NextToken);
+        if (json) out.write(`${JSON.stringify(rows.map((r) => Object.fromEntries(r.map((v, i) => [names[i], v]))), null, 2)}\n`);
+        else out.write(`${table([names, ...rows.map((r) => r.map((v) => (v === null ? 'NULL' : String(v))))])}\n(${rows.length} rows)\n`);
+        return 0;
+      }
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  } finally {
+    client.destroy();
+  }
+}
