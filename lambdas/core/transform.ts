@@ -150,17 +150,6 @@ export function tagValue(v: unknown): Tagged | undefined {
   }
 }
 
-/** Flattens nested objects into `a_b_c` keys (original path kept for messages); arrays stay whole. */
-export function flatten(obj: unknown, prefix: string[] = [], out: Array<{ path: string[]; value: unknown }> = [], depth = 0): Array<{ path: string[]; value: unknown }> {
-  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return out;
-  for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
-    const path = [...prefix, k];
-    if (v !== null && typeof v === 'object' && !Array.isArray(v) && depth < MAX_DEPTH) flatten(v, path, out, depth + 1);
-    else out.push({ path, value: v });
-  }
-  return out;
-}
-
 export interface Row {
   readonly table: string;
   readonly id: string;

@@ -64,9 +64,6 @@ export class LambdaRuntime {
     return this.functions.has(arn);
   }
 
-  byName(name: string): LocalFunction | undefined {
-    return [...this.functions.values()].find((f) => f.name === name);
-  }
 
   /** Invokes a function like Lambda does: resolves with its result or rejects with its error. */
   async invoke(arn: string, event: unknown): Promise<unknown> {
