@@ -37,6 +37,11 @@ export function hourPrefix(source: string, hour: Date): string {
   return `${source}/${iso.slice(0, 4)}/${iso.slice(5, 7)}/${iso.slice(8, 10)}/${iso.slice(11, 13)}/`;
 }
 
+/** A time as the warehouse's TIMESTAMP text (`YYYY-MM-DD HH:MM:SS.mmm`, UTC), for bound parameters and COPY files. */
+export function sqlTime(d: Date | string): string {
+  return (typeof d === 'string' ? new Date(d) : d).toISOString().replace('T', ' ').replace('Z', '');
+}
+
 export function floorHour(d: Date): Date {
   return new Date(Math.floor(d.getTime() / 3_600_000) * 3_600_000);
 }

@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { type BackfillRequest, BackfillRequestSchema, hoursBetween, type Window, windowsPerBatch } from '../core/backfill';
 import { InvalidInputError } from '../core/errors';
-import { hourOfKey, hourPrefix } from '../core/layout';
+import { hourOfKey, hourPrefix, sqlTime } from '../core/layout';
 import { CALL_TABLES, LEDGER_EXISTS_QUERY, ledgerKeysQuery, missingRowsQuery } from '../core/sql';
 import { loaderContext } from '../io/context';
 
@@ -23,7 +23,6 @@ export interface BackfillPlan {
   readonly estimate: { readonly childExecutions: number; readonly loadExecutions: number; readonly stateTransitions: number; readonly dataApiCalls: number };
 }
 
-const sqlTime = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
 const TABLES_QUERY = 'SELECT table_name FROM information_schema.tables WHERE table_schema = :schema';
 
 /**

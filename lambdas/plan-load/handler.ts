@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { batchBy } from '../core/batching';
 import { InvalidInputError } from '../core/errors';
-import { floorHour, hourOfKey, hourPrefix, layout } from '../core/layout';
+import { floorHour, hourOfKey, hourPrefix, layout, sqlTime } from '../core/layout';
 import { type LoadPlan, type LoadRequest, LoadRequestSchema, type PlanOutput, type PlannedObject } from '../core/loadTypes';
 import { METRICS_NAMESPACE, METRIC_NAMES } from '../core/metrics';
 import { schemaName } from '../core/naming';
@@ -75,7 +75,7 @@ export async function handler(event: PlanLoadEvent): Promise<PlanOutput> {
   if (request.mode === 'pending' && ledgerExists && candidates.length > 0) {
     const first = candidates[0].hour;
     const last = candidates[candidates.length - 1].hour;
-    const loaded = await warehouse.query(ledgerKeysQuery(schema), { from: first.replace('T', ' ').replace('Z', ''), to: new Date(Date.parse(last) + 3_600_000).toISOString().replace('T', ' ').replace('Z', '') }, 'ledger keys');
+    const loaded = await warehouse.query(ledgerKeysQuery(schema), { from: sqlTime(first), to: sqlTime(new Date(Date.parse(last) + 3_600_000)) }, 'ledger keys');
     const done = new Set(loaded.map((r) => String(r.object_key)));
     candidates = candidates.filter((o) => !done.has(o.key));
   }

@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { VerificationFailedError } from '../core/errors';
-import { layout, manifestOf } from '../core/layout';
+import { layout, manifestOf, sqlTime } from '../core/layout';
 import type { LoadPlan, LoadSummary, TablesFile } from '../core/loadTypes';
 import { METRICS_NAMESPACE, METRIC_NAMES } from '../core/metrics';
 import { ledgerStatements, loadTablesQuery } from '../core/sql';
@@ -62,7 +62,7 @@ export async function handler(event: VerifyEvent): Promise<LoadSummary> {
     if (mismatches.length > 0) throw new VerificationFailedError(`Load ${event.loadId} of ${event.source} does not add up: ${mismatches.join('; ')}`, { loadId: event.loadId });
 
     const ledgerRows = chunks.flatMap((c) => c.objects).map((o) =>
-      JSON.stringify({ object_key: o.key, load_id: event.loadId, hour: o.hour.replace('T', ' ').replace('.000Z', ''), events: o.events, discarded_events: o.discardedEvents }),
+      JSON.stringify({ object_key: o.key, load_id: event.loadId, hour: sqlTime(o.hour), events: o.events, discarded_events: o.discardedEvents }),
     );
     const fileKey = layout.ledgerFile(event.source, event.loadId);
     const bytes = await objects.putGzip(config.STAGED_BUCKET, fileKey, `${ledgerRows.join('\n')}\n`);
