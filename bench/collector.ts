@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { generateEvents } from './events';
+import { generateEvents } from '../cli/traffic';
 
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 300);
 const PER_BATCH = 100;

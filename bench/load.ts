@@ -15,7 +15,7 @@ import { startLocalCloud } from '../local/LocalCloud';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { layout } from '../lambdas/core/layout';
 import { mapEvent } from '../lambdas/core/transform';
-import { enrichedForRaw, generateEvents } from './events';
+import { enrichedForRaw, generateEvents } from '../cli/traffic';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
 const PER_OBJECT = 5000;

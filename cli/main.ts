@@ -1,67 +1,104 @@
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { BACKFILL_HELP, checkBackfillOptions, runBackfill } from './backfill';
+import { LOAD_HELP, runLoad } from './load';
+import { runSend, SEND_HELP } from './send';
 import { runSql, SQL_HELP } from './sql';
+import { runStatus, STATUS_HELP } from './status';
 import { deployedTarget, localTarget, type Target, UsageError } from './target';
+import { runVerify, VERIFY_HELP } from './verify';
 
 const HELP = `Usage: npx clickstream <command> [options]
 
 Commands:
+  status     per source: flags, last load, lag, events loaded, failed loads, discards
+  verify     prove accepted = loaded + discarded hour by hour; --repair fills the gaps
+  load       start a load now and follow it to the end
   backfill   reload or fill a time range, with progress and a summary
   sql        run one statement through the Data API and print the result
+  send       send synthetic Segment traffic through the collector API
 
 Every command talks to the local stack (--data-dir DIR, default .clickstream) or to a deployed
 environment (--env NAME: the outputs of stack Clickstream-NAME, standard AWS credentials).
 Run "npx clickstream <command> --help" for its options.`;
 
-async function target(values: { env?: string; 'data-dir'?: string }): Promise<Target> {
-  return values.env ? deployedTarget(values.env) : localTarget(values['data-dir'] ?? '.clickstream');
+type Options = NonNullable<ParseArgsConfig['options']>;
+type Values = Record<string, string | boolean | undefined>;
+
+const COMMON: Options = { json: { type: 'boolean' }, env: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } };
+const str = { type: 'string' } as const;
+const bool = { type: 'boolean' } as const;
+const s = (v: Values, k: string) => v[k] as string | undefined;
+const b = (v: Values, k: string) => Boolean(v[k]);
+
+interface Command {
+  readonly help: string;
+  readonly options: Options;
+  readonly positionals?: boolean;
+  run(target: () => Promise<Target>, values: Values, positionals: string[]): Promise<number>;
 }
 
-async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === '-h') {
-    console.log(HELP);
-    return command ? 0 : 2;
-  }
-  switch (command) {
-    case 'backfill': {
-      const { values } = parseArgs({
-        args: rest,
-        options: {
-          source: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, windows: { type: 'string' }, mode: { type: 'string' },
-          'dry-run': { type: 'boolean' }, 'max-concurrency': { type: 'string' }, json: { type: 'boolean' },
-          env: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' },
-        },
-        strict: true,
-      });
-      if (values.help) {
-        console.log(BACKFILL_HELP);
-        return 0;
-      }
+const COMMANDS: Record<string, Command> = {
+  status: {
+    help: STATUS_HELP,
+    options: { source: str },
+    run: async (target, v) => runStatus(await target(), { source: s(v, 'source'), json: b(v, 'json') }),
+  },
+  verify: {
+    help: VERIFY_HELP,
+    options: { source: str, from: str, to: str, repair: bool },
+    run: async (target, v) => runVerify(await target(), { source: s(v, 'source'), from: s(v, 'from'), to: s(v, 'to'), repair: b(v, 'repair'), json: b(v, 'json') }),
+  },
+  load: {
+    help: LOAD_HELP,
+    options: { source: str, from: str, to: str, 'dry-run': bool },
+    run: async (target, v) => runLoad(await target(), { source: s(v, 'source'), from: s(v, 'from'), to: s(v, 'to'), dryRun: b(v, 'dry-run'), json: b(v, 'json') }),
+  },
+  backfill: {
+    help: BACKFILL_HELP,
+    options: { source: str, from: str, to: str, windows: str, mode: str, 'dry-run': bool, 'max-concurrency': str },
+    run: async (target, v) => {
+      const maxConcurrency = s(v, 'max-concurrency');
       const options = {
-        source: values.source, from: values.from, to: values.to, windows: values.windows, mode: values.mode, dryRun: values['dry-run'], json: values.json,
-        maxConcurrency: values['max-concurrency'] === undefined ? undefined : Number(values['max-concurrency']),
+        source: s(v, 'source'), from: s(v, 'from'), to: s(v, 'to'), windows: s(v, 'windows'), mode: s(v, 'mode'), dryRun: b(v, 'dry-run'), json: b(v, 'json'),
+        maxConcurrency: maxConcurrency === undefined ? undefined : Number(maxConcurrency),
       };
       checkBackfillOptions(options);
-      return runBackfill(await target(values), options);
-    }
-    case 'sql': {
-      const { values, positionals } = parseArgs({
-        args: rest,
-        options: { json: { type: 'boolean' }, env: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-        allowPositionals: true,
-        strict: true,
-      });
-      if (values.help) {
-        console.log(SQL_HELP);
-        return 0;
-      }
+      return runBackfill(await target(), options);
+    },
+  },
+  sql: {
+    help: SQL_HELP,
+    options: {},
+    positionals: true,
+    run: async (target, v, positionals) => {
       if (positionals.length !== 1 || !positionals[0].trim()) throw new UsageError(`Give exactly one statement, quoted\n\n${SQL_HELP}`);
-      return runSql(await target(values), positionals[0], Boolean(values.json));
-    }
-    default:
-      throw new UsageError(`Unknown command "${command}"\n\n${HELP}`);
+      return runSql(await target(), positionals[0], b(v, 'json'));
+    },
+  },
+  send: {
+    help: SEND_HELP,
+    options: { source: str, events: str, rate: str, duplicates: str, skew: str, seed: str, 'write-key': str },
+    run: async (target, v) => runSend(await target(), {
+      source: s(v, 'source'), events: s(v, 'events'), rate: s(v, 'rate'), duplicates: s(v, 'duplicates'), skew: s(v, 'skew'), seed: s(v, 'seed'), writeKey: s(v, 'write-key'), json: b(v, 'json'),
+    }),
+  },
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h') {
+    console.log(HELP);
+    return name ? 0 : 2;
   }
+  const command = COMMANDS[name];
+  if (!command) throw new UsageError(`Unknown command "${name}"\n\n${HELP}`);
+  const { values, positionals } = parseArgs({ args: rest, options: { ...COMMON, ...command.options }, allowPositionals: Boolean(command.positionals), strict: true });
+  if (values.help) {
+    console.log(command.help);
+    return 0;
+  }
+  const target = async () => (values.env ? deployedTarget(String(values.env)) : localTarget(String(values['data-dir'] ?? '.clickstream')));
+  return command.run(target, values as Values, positionals);
 }
 
 main(process.argv.slice(2)).then(

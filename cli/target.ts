@@ -1,7 +1,20 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
+import { S3Client } from '@aws-sdk/client-s3';
+import { ObjectStore } from '../lambdas/io/objects';
+import { Warehouse } from '../lambdas/io/warehouse';
 import { STACK_OUTPUTS } from '../lib/ClickstreamStack';
+
+export interface SourceInfo {
+  readonly name: string;
+  readonly collect?: boolean;
+  readonly load?: boolean;
+  readonly dryRun?: boolean;
+  /** Known locally only (a deployed stack does not publish its write keys). */
+  readonly writeKeys?: ReadonlyArray<string>;
+}
 
 /** Where the CLI sends its calls: the local stack's edge, or a deployed environment. */
 export interface Target {
@@ -10,7 +23,9 @@ export interface Target {
   readonly endpoint?: string;
   readonly region?: string;
   readonly credentials?: { accessKeyId: string; secretAccessKey: string };
-  readonly stateMachines: { readonly load: string; readonly backfill: string };
+  readonly stateMachines: { readonly load: string; readonly backfill: string; readonly verify?: string };
+  readonly collector?: string;
+  readonly sources: ReadonlyArray<SourceInfo>;
   readonly buckets: { readonly raw: string; readonly staged: string };
   /** The warehouse the Data API reaches: a workgroup (name or ARN) or a cluster. */
   readonly warehouse?: { readonly workgroupName?: string; readonly clusterIdentifier?: string; readonly database: string };
@@ -34,6 +49,8 @@ export function localTarget(dataDir: string): Target {
     region: e.region,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     stateMachines: e.stateMachines,
+    collector: e.collector,
+    sources: e.sources,
     buckets: e.buckets,
     warehouse: { workgroupName: e.warehouse.workgroupName, database: e.warehouse.database },
   };
@@ -56,7 +73,9 @@ export async function deployedTarget(envName: string, client = new CloudFormatio
   return {
     kind: 'deployed',
     region: await client.config.region(),
-    stateMachines: { load: need(STACK_OUTPUTS.loadStateMachineArn), backfill: need(STACK_OUTPUTS.backfillStateMachineArn) },
+    stateMachines: { load: need(STACK_OUTPUTS.loadStateMachineArn), backfill: need(STACK_OUTPUTS.backfillStateMachineArn), verify: outputs[STACK_OUTPUTS.verifyStateMachineArn] },
+    collector: outputs[STACK_OUTPUTS.collectorUrl],
+    sources: outputs[STACK_OUTPUTS.sources] ? (JSON.parse(outputs[STACK_OUTPUTS.sources]) as SourceInfo[]) : [],
     buckets: { raw: need(STACK_OUTPUTS.rawBucket), staged: need(STACK_OUTPUTS.stagedBucket) },
     warehouse: outputs[STACK_OUTPUTS.warehouse]
       ? outputs[STACK_OUTPUTS.warehouseKind] === 'cluster'
@@ -71,4 +90,39 @@ export function clientConfig(target: Target): Record<string, unknown> {
   return target.kind === 'local'
     ? { endpoint: target.endpoint, region: target.region, credentials: target.credentials, forcePathStyle: true }
     : { region: target.region };
+}
+
+/** The source named on the command line, checked against the target's sources. */
+export function sourceOf(target: Target, name: string | undefined, help: string): SourceInfo {
+  if (!name) throw new UsageError(`--source is required\n\n${help}`);
+  const source = target.sources.find((s) => s.name === name);
+  if (!source && target.sources.length > 0) throw new UsageError(`Unknown source "${name}": configured sources are ${target.sources.map((s) => s.name).join(', ')}`);
+  return source ?? { name };
+}
+
+/** The object store and warehouse of a target, as the functions use them; `close` when done. */
+export function targetIo(target: Target): { objects: ObjectStore; warehouse: Warehouse; close(): void } {
+  if (!target.warehouse) throw new Error('This target does not name its warehouse');
+  const config = clientConfig(target);
+  const s3 = new S3Client({ ...config, forcePathStyle: true });
+  const data = new RedshiftDataClient(config);
+  return {
+    objects: new ObjectStore(s3),
+    warehouse: new Warehouse(data, { workgroup: target.warehouse.workgroupName, cluster: target.warehouse.clusterIdentifier, database: target.warehouse.database }),
+    close() {
+      s3.destroy();
+      data.destroy();
+    },
+  };
+}
+
+/** An ISO date-time option, or a UsageError naming it. */
+export function dateOption(name: string, value: string | undefined, fallback?: Date): Date {
+  if (value === undefined) {
+    if (fallback) return fallback;
+    throw new UsageError(`--${name} is required (an ISO date-time such as 2026-11-01T00:00Z)`);
+  }
+  const t = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(t)) throw new UsageError(`--${name} must be an ISO date-time such as 2026-11-01T00:00Z, not "${value}"`);
+  return new Date(t);
 }

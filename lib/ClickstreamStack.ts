@@ -22,6 +22,8 @@ export const STACK_OUTPUTS = {
   collectorUrl: 'CollectorUrl',
   loadStateMachineArn: 'LoadStateMachineArn',
   backfillStateMachineArn: 'BackfillStateMachineArn',
+  verifyStateMachineArn: 'VerifyStateMachineArn',
+  sources: 'Sources',
   rawBucket: 'RawBucketName',
   stagedBucket: 'StagedBucketName',
   warehouse: 'WarehouseTarget',

@@ -37,7 +37,7 @@ export interface Endpoints {
   readonly edge: string;
   readonly collector: string;
   readonly region: string;
-  readonly sources: ReadonlyArray<{ readonly name: string; readonly writeKeys: ReadonlyArray<string> }>;
+  readonly sources: ReadonlyArray<{ readonly name: string; readonly writeKeys: ReadonlyArray<string>; readonly collect: boolean; readonly load: boolean; readonly dryRun: boolean }>;
   readonly warehouse: { readonly workgroupName: string; readonly database: string };
   readonly buckets: { readonly raw: string; readonly staged: string };
   readonly stateMachines: { readonly load: string; readonly backfill: string };
@@ -144,11 +144,15 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   scheduler.start();
 
   const collectorSources = JSON.parse(collectFn.environment.COLLECTOR_SOURCES ?? '[]') as Array<{ name: string; writeKeys: string[] }>;
+  const flags = JSON.parse(envOf('SOURCES') ?? '[]') as Array<{ name: string; collect: boolean; load: boolean; dryRun: boolean }>;
   const endpoints: Endpoints = {
     edge: edgeUrl,
     collector: `http://127.0.0.1:${collectorPort}`,
     region: LOCAL_REGION,
-    sources: collectorSources.map(({ name, writeKeys }) => ({ name, writeKeys })),
+    sources: collectorSources.map(({ name, writeKeys }) => {
+      const f = flags.find((x) => x.name === name);
+      return { name, writeKeys, collect: f?.collect ?? true, load: f?.load ?? true, dryRun: f?.dryRun ?? false };
+    }),
     warehouse: { workgroupName, database },
     buckets: { raw: output(STACK_OUTPUTS.rawBucket), staged: output(STACK_OUTPUTS.stagedBucket) },
     stateMachines: { load: output(STACK_OUTPUTS.loadStateMachineArn), backfill: output(STACK_OUTPUTS.backfillStateMachineArn) },

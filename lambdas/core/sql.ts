@@ -72,15 +72,16 @@ export function ledgerTables(schema: string): string[] {
 export const CALL_TABLES = ['tracks', 'pages', 'screens', 'identifies', 'group_calls', 'aliases'] as const;
 
 /**
- * Hours (of raw objects) with registered messages that a call table no longer has — rows deleted
- * or lost after their load. Bind `:from` and `:to`; pass only call tables that exist.
+ * Per raw-object hour and call table: the messages the loads registered in `_ids`, and how many
+ * of them the table no longer has (rows deleted or lost after their load). What `verify` and
+ * `missing` backfills compare. Bind `:from` and `:to`; pass only call tables that exist.
  */
-export function missingRowsQuery(schema: string, tables: ReadonlyArray<string>): string {
+export function registeredIdsQuery(schema: string, tables: ReadonlyArray<string>): string {
   const ids = tableRef(schema, '_ids');
   const branches = tables.map((t) =>
-    `SELECT r.object_hour FROM ${ids} r WHERE r.table_name = ${literal(t, 'name')} AND r.object_hour >= CAST(:from AS TIMESTAMP) AND r.object_hour < CAST(:to AS TIMESTAMP) AND NOT EXISTS (SELECT 1 FROM ${tableRef(schema, t)} c WHERE c.${q('id')} = r.id)`,
+    `SELECT r.object_hour, ${literal(t, 'name')} AS table_name, COUNT(*) AS registered, SUM(CASE WHEN c.${q('id')} IS NULL THEN 1 ELSE 0 END) AS missing FROM ${ids} r LEFT JOIN ${tableRef(schema, t)} c ON c.${q('id')} = r.id WHERE r.table_name = ${literal(t, 'name')} AND r.object_hour >= CAST(:from AS TIMESTAMP) AND r.object_hour < CAST(:to AS TIMESTAMP) GROUP BY r.object_hour`,
   );
-  return check([`SELECT object_hour, COUNT(*) AS missing FROM (${branches.join(' UNION ALL ')}) m GROUP BY object_hour ORDER BY object_hour`])[0];
+  return check([`SELECT * FROM (${branches.join(' UNION ALL ')}) v ORDER BY object_hour, table_name`])[0];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -307,9 +308,19 @@ export function ledgerStatements(schema: string, manifestUri: string, copyRoleAr
   ]);
 }
 
-/** Objects of the given hours already in the ledger; bind `:schema`-free, `:from` and `:to` (hour timestamps). */
+/** Objects of the given hours already in the ledger, with their transform counts; bind `:from` and `:to` (hour timestamps). */
 export function ledgerKeysQuery(schema: string): string {
-  return `SELECT object_key FROM ${tableRef(schema, '_loads')} WHERE hour >= CAST(:from AS TIMESTAMP) AND hour < CAST(:to AS TIMESTAMP)`;
+  return `SELECT object_key, hour, events, discarded_events FROM ${tableRef(schema, '_loads')} WHERE hour >= CAST(:from AS TIMESTAMP) AND hour < CAST(:to AS TIMESTAMP)`;
+}
+
+/** What `status` shows of a source's ledger: the last load, events loaded since `:hourAgo` and `:dayAgo`. */
+export function loadActivityQuery(schema: string): string {
+  return `SELECT MAX(loaded_at) AS last_loaded_at, COALESCE(SUM(CASE WHEN loaded_at >= CAST(:hourAgo AS TIMESTAMP) THEN events END), 0) AS events_hour, COALESCE(SUM(CASE WHEN loaded_at >= CAST(:dayAgo AS TIMESTAMP) THEN events END), 0) AS events_day FROM ${tableRef(schema, '_loads')}`;
+}
+
+/** Discarded values in total and since `:dayAgo`. */
+export function discardActivityQuery(schema: string): string {
+  return `SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN uuid_ts >= CAST(:dayAgo AS TIMESTAMP) THEN 1 END), 0) AS day FROM ${tableRef(schema, '_discards')}`;
 }
 
 /** The newest hour in the ledger (pending loads list from a little before it). */

@@ -1,9 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { type BackfillRequest, BackfillRequestSchema, hoursBetween, type Window, windowsPerBatch } from '../core/backfill';
 import { InvalidInputError } from '../core/errors';
-import { hourOfKey, hourPrefix, sqlTime } from '../core/layout';
-import { CALL_TABLES, LEDGER_EXISTS_QUERY, ledgerKeysQuery, missingRowsQuery } from '../core/sql';
 import { loaderContext } from '../io/context';
+import { listHours, warehouseSide } from '../io/verification';
 
 const logger = new Logger({ serviceName: 'plan-backfill' });
 
@@ -22,8 +21,6 @@ export interface BackfillPlan {
   /** What the backfill will cost, before it runs. */
   readonly estimate: { readonly childExecutions: number; readonly loadExecutions: number; readonly stateTransitions: number; readonly dataApiCalls: number };
 }
-
-const TABLES_QUERY = 'SELECT table_name FROM information_schema.tables WHERE table_schema = :schema';
 
 /**
  * PlanBackfill: validates the request (each bad input fails at once with what to change),
@@ -63,26 +60,14 @@ export async function handler(event: { request: unknown; executionId: string; ex
     const hours = hoursBetween(from, to);
     windows = [];
     for (const source of sources) {
-      const listed = await objects.list(config.RAW_BUCKET, `${source}/`, hourPrefix(source, hours[0]).slice(0, -1));
       const byHour = new Map<string, string[]>();
-      for (const o of listed) {
-        const hour = hourOfKey(o.key);
-        if (!hour || Date.parse(hour) < hours[0].getTime() || Date.parse(hour) >= to.getTime()) continue;
-        byHour.set(hour, [...(byHour.get(hour) ?? []), o.key]);
-      }
+      for (const o of await listHours(objects, config.RAW_BUCKET, source, hours[0], to)) byHour.set(o.hour, [...(byHour.get(o.hour) ?? []), o.key]);
       let wanted = [...byHour.keys()];
       if (req.mode === 'missing') {
-        const range = { from: sqlTime(hours[0]), to: sqlTime(to) };
-        const exists = Number((await warehouse.query(LEDGER_EXISTS_QUERY, { schema: source }, 'ledger lookup'))[0]?.n ?? 0) > 0;
-        const loaded = new Set(exists ? (await warehouse.query(ledgerKeysQuery(source), range, 'ledger keys')).map((r) => String(r.object_key)) : []);
-        // Hours whose registered messages a call table no longer has (rows deleted after their load).
-        const tables = (await warehouse.query(TABLES_QUERY, { schema: source }, 'tables')).map((r) => String(r.table_name));
-        const callTables = CALL_TABLES.filter((t) => tables.includes(t));
-        const gaps = new Set(
-          tables.includes('_ids') && callTables.length > 0
-            ? (await warehouse.query(missingRowsQuery(source, callTables), range, 'missing rows')).map((r) => `${String(r.object_hour).slice(0, 13).replace(' ', 'T')}:00:00.000Z`)
-            : [],
-        );
+        // Hours with raw objects not in the ledger, or whose registered messages a call table no longer has.
+        const side = await warehouseSide(warehouse, source, hours[0], to);
+        const loaded = new Set(side.ledger.map((l) => l.key));
+        const gaps = new Set(side.registered.filter((r) => r.missing > 0).map((r) => r.hour));
         wanted = wanted.filter((h) => gaps.has(h) || (byHour.get(h) ?? []).some((k) => !loaded.has(k)));
       }
       for (const hour of wanted.sort()) windows.push({ source, from: hour, to: new Date(Date.parse(hour) + 3_600_000).toISOString() });

@@ -2,12 +2,11 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { batchBy } from '../core/batching';
 import { InvalidInputError } from '../core/errors';
-import { floorHour, hourOfKey, hourPrefix, layout, sqlTime } from '../core/layout';
-import { type LoadPlan, type LoadRequest, LoadRequestSchema, type PlanOutput, type PlannedObject } from '../core/loadTypes';
+import { floorHour, layout } from '../core/layout';
+import { type LoadPlan, type LoadRequest, LoadRequestSchema, type PlanOutput } from '../core/loadTypes';
 import { METRICS_NAMESPACE, METRIC_NAMES } from '../core/metrics';
-import { schemaName } from '../core/naming';
-import { LEDGER_EXISTS_QUERY, latestLedgerHourQuery, ledgerKeysQuery } from '../core/sql';
 import { loaderContext } from '../io/context';
+import { candidateObjects, lagSeconds } from '../io/pending';
 
 const logger = new Logger({ serviceName: 'plan-load' });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'loader' });
@@ -15,8 +14,6 @@ const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'loader
 /** Transform chunks: at most this many objects or compressed bytes each. */
 const CHUNK_OBJECTS = 50;
 const CHUNK_BYTES = 16 * 1024 * 1024;
-/** Pending loads re-list this much before the newest loaded hour (late objects of that hour). */
-const PENDING_SLACK_MS = 2 * 3_600_000;
 
 export interface PlanLoadEvent {
   readonly request: unknown;
@@ -49,7 +46,6 @@ export async function handler(event: PlanLoadEvent): Promise<PlanOutput> {
   if (!flags) throw new InvalidInputError(`Unknown source "${request.source}": configured sources are ${config.SOURCES.map((s) => s.name).join(', ')}`);
   const dryRun = request.dryRun || flags.dryRun;
   if (!flags.load && !dryRun) throw new InvalidInputError(`Source "${request.source}" has its load flag off: run a test load with "dryRun": true, or turn the flag on`);
-  const schema = schemaName(request.source);
   const now = new Date();
 
   let from: Date | undefined;
@@ -58,34 +54,11 @@ export async function handler(event: PlanLoadEvent): Promise<PlanOutput> {
     from = floorHour(new Date(request.window.from));
     to = new Date(Math.ceil(Date.parse(request.window.to) / 3_600_000) * 3_600_000);
   }
-  const ledgerRows = await warehouse.query(LEDGER_EXISTS_QUERY, { schema }, 'ledger lookup');
-  const ledgerExists = Number(ledgerRows[0]?.n ?? 0) > 0;
-  if (!from && ledgerExists && request.mode === 'pending') {
-    const latest = (await warehouse.query(latestLedgerHourQuery(schema), {}, 'latest loaded hour'))[0]?.hour;
-    if (latest) from = new Date(Date.parse(`${String(latest).replace(' ', 'T')}Z`) - PENDING_SLACK_MS);
-  }
-
-  const prefix = `${request.source}/`;
-  const startAfter = from ? hourPrefix(request.source, from).slice(0, -1) : undefined;
-  const listed = await objects.list(config.RAW_BUCKET, prefix, startAfter);
-  let candidates: PlannedObject[] = listed
-    .map((o) => ({ key: o.key, size: o.size, hour: hourOfKey(o.key) ?? '', lastModified: o.lastModified.toISOString() }))
-    .filter((o) => o.hour && (!from || Date.parse(o.hour) >= from.getTime()) && (!to || Date.parse(o.hour) < to.getTime()));
-
-  if (request.mode === 'pending' && ledgerExists && candidates.length > 0) {
-    const first = candidates[0].hour;
-    const last = candidates[candidates.length - 1].hour;
-    const loaded = await warehouse.query(ledgerKeysQuery(schema), { from: sqlTime(first), to: sqlTime(new Date(Date.parse(last) + 3_600_000)) }, 'ledger keys');
-    const done = new Set(loaded.map((r) => String(r.object_key)));
-    candidates = candidates.filter((o) => !done.has(o.key));
-  }
-  // Oldest first: by hour, then by when the object was written, then by key.
-  candidates.sort((a, b) => a.hour.localeCompare(b.hour) || Date.parse(a.lastModified) - Date.parse(b.lastModified) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const candidates = await candidateObjects({ objects, warehouse, rawBucket: config.RAW_BUCKET }, request.source, { from, to, mode: request.mode });
 
   if (request.mode === 'pending' && !request.window) {
-    const oldest = candidates.reduce<number | undefined>((m, o) => (m === undefined ? Date.parse(o.lastModified) : Math.min(m, Date.parse(o.lastModified))), undefined);
     metrics.addDimension('Source', request.source);
-    metrics.addMetric(METRIC_NAMES.oldestPendingObjectAge, MetricUnit.Seconds, oldest === undefined ? 0 : Math.max(0, (now.getTime() - oldest) / 1000));
+    metrics.addMetric(METRIC_NAMES.oldestPendingObjectAge, MetricUnit.Seconds, lagSeconds(candidates, now));
     metrics.publishStoredMetrics();
   }
 

@@ -1,20 +1,8 @@
-import { spawn } from 'node:child_process';
-import * as path from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { deployedTarget } from '../../cli/target';
 import { startTestCloud, type TestCloud } from '../support/localCloud';
 import { putRawEvents, sql } from '../support/pipeline';
-import { REPO_ROOT } from '../support/synth';
-
-/** `npx clickstream …` as an operator runs it, against the local stack of `dataDir`. */
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'clickstream.cjs'), ...args], { cwd: REPO_ROOT, env: { ...process.env, AWS_ENDPOINT_URL: '' } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
+import { cli } from '../support/cli';
 
 describe('npx clickstream backfill', () => {
   let t: TestCloud;
@@ -67,7 +55,7 @@ describe('--env resolution', () => {
         handle: async (request: { body: string }) => {
           requests.push(String(request.body));
           const out = (k: string, v: string) => `<member><OutputKey>${k}</OutputKey><OutputValue>${v}</OutputValue></member>`;
-          const body = `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member><StackName>Clickstream-prod</StackName><StackStatus>UPDATE_COMPLETE</StackStatus><CreationTime>2026-11-01T00:00:00Z</CreationTime><Outputs>${out('LoadStateMachineArn', 'arn:aws:states:eu-west-1:123456789012:stateMachine:clickstream-prod-load')}${out('BackfillStateMachineArn', 'arn:aws:states:eu-west-1:123456789012:stateMachine:clickstream-prod-backfill')}${out('RawBucketName', 'raw-bucket')}${out('StagedBucketName', 'staged-bucket')}</Outputs></member></Stacks></DescribeStacksResult></DescribeStacksResponse>`;
+          const body = `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member><StackName>Clickstream-prod</StackName><StackStatus>UPDATE_COMPLETE</StackStatus><CreationTime>2026-11-01T00:00:00Z</CreationTime><Outputs>${out('LoadStateMachineArn', 'arn:aws:states:eu-west-1:123456789012:stateMachine:clickstream-prod-load')}${out('BackfillStateMachineArn', 'arn:aws:states:eu-west-1:123456789012:stateMachine:clickstream-prod-backfill')}${out('RawBucketName', 'raw-bucket')}${out('StagedBucketName', 'staged-bucket')}${out('VerifyStateMachineArn', 'arn:aws:states:eu-west-1:123456789012:stateMachine:clickstream-prod-verify')}${out('CollectorUrl', 'https://abc.lambda-url.eu-west-1.on.aws/')}${out('Sources', '[{&quot;name&quot;:&quot;web&quot;,&quot;collect&quot;:true,&quot;load&quot;:true,&quot;dryRun&quot;:false}]')}${out('WarehouseTarget', 'clickstream-prod')}${out('WarehouseKind', 'workgroup')}${out('WarehouseDatabase', 'analytics')}</Outputs></member></Stacks></DescribeStacksResult></DescribeStacksResponse>`;
           const { Readable } = await import('node:stream');
           return { response: { statusCode: 200, headers: { 'content-type': 'text/xml' }, body: Readable.from([Buffer.from(body)]) } };
         },
@@ -77,8 +65,15 @@ describe('--env resolution', () => {
     expect(requests).toEqual(["Action=DescribeStacks&Version=2010-05-15&StackName=Clickstream-prod"]);
     expect(target).toEqual({
       kind: 'deployed', region: 'eu-west-1',
-      stateMachines: { load: 'arn:aws:states:eu-west-1:123456789012:stateMachine:clickstream-prod-load', backfill: 'arn:aws:states:eu-west-1:123456789012:stateMachine:clickstream-prod-backfill' },
+      stateMachines: {
+        load: 'arn:aws:states:eu-west-1:123456789012:stateMachine:clickstream-prod-load',
+        backfill: 'arn:aws:states:eu-west-1:123456789012:stateMachine:clickstream-prod-backfill',
+        verify: 'arn:aws:states:eu-west-1:123456789012:stateMachine:clickstream-prod-verify',
+      },
       buckets: { raw: 'raw-bucket', staged: 'staged-bucket' },
+      collector: 'https://abc.lambda-url.eu-west-1.on.aws/',
+      sources: [{ name: 'web', collect: true, load: true, dryRun: false }],
+      warehouse: { workgroupName: 'clickstream-prod', database: 'analytics' },
     });
   });
 });

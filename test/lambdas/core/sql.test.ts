@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { quoteIdent } from '../../../lambdas/core/naming';
 import { planTable } from '../../../lambdas/core/schema';
-import { addColumn, CATALOG_QUERY, createSchema, createTable, ledgerStatements, ledgerTables, literal, MAX_STATEMENT_BYTES, missingRowsQuery, tableLoadStatements } from '../../../lambdas/core/sql';
+import { addColumn, CATALOG_QUERY, createSchema, createTable, ledgerStatements, ledgerTables, literal, MAX_STATEMENT_BYTES, registeredIdsQuery, tableLoadStatements } from '../../../lambdas/core/sql';
 
 const GOLDEN = path.join(__dirname, '..', '..', 'golden', 'sql');
 const ROLE = 'arn:aws:iam::123456789012:role/clickstream-copy';
@@ -58,7 +58,7 @@ describe('SQL module (Redshift dialect)', () => {
   });
 
   it('the hours whose registered messages a call table lost (backfill "missing", verification)', () => {
-    expectGolden('missing-rows', [`${REF}/r_EXISTS_condition.html (NOT EXISTS)`, `${REF}/r_UNION.html (UNION ALL)`], [missingRowsQuery('web', ['tracks', 'pages'])]);
+    expectGolden('registered-ids', [`${REF}/r_Join_examples.html (LEFT JOIN)`, `${REF}/r_UNION.html (UNION ALL)`], [registeredIdsQuery('web', ['tracks', 'pages'])]);
   });
 
   it('the ledger of raw objects', () => {

@@ -44,6 +44,8 @@ export interface GeneratorOptions {
   /** Events are spread over this time range, ending now. @default 1 hour */
   readonly spanMs?: number;
   readonly now?: number;
+  /** messageIds are `<idPrefix>-<n>`. @default `bench-<seed>` */
+  readonly idPrefix?: string;
 }
 
 /** `n` raw Segment messages as a client library would send them (before server enrichment). */
@@ -62,7 +64,7 @@ export function* generateEvents(n: number, options: GeneratorOptions = {}): Gene
     const user = Math.floor(r() * 20_000);
     const at = new Date(now - span + (span * i) / n + (r() - 0.5) * 2 * skew).toISOString();
     const base = {
-      messageId: `bench-${options.seed ?? 42}-${i}`,
+      messageId: `${options.idPrefix ?? `bench-${options.seed ?? 42}`}-${i}`,
       anonymousId: `anon-${user}`,
       ...(r() < 0.6 ? { userId: `user-${user}` } : {}),
       timestamp: at,

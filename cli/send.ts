@@ -1,0 +1,108 @@
+import { Analytics } from '@segment/analytics-node';
+import { generateEvents } from './traffic';
+import { sourceOf, type Target, UsageError } from './target';
+
+export const SEND_HELP = `Usage: npx clickstream send --source NAME --events N [options]
+
+Sends realistic synthetic traffic through the collector's real HTTP API with Segment's own
+@segment/analytics-node: six call types (track, page, screen, identify, group, alias) in a web
+mix, a dozen event names with their own properties, client retries (duplicate messageIds) and
+client clock skew. For demos and benchmarks.
+
+  --source NAME       the source to send to
+  --events N          how many events
+  --rate R            at most R events per second (default: as fast as the collector takes them)
+  --duplicates P      share of events sent again with the same messageId, 0–1 (default 0.05)
+  --skew SECONDS      largest client clock skew, either way (default 120)
+  --seed S            generator seed: the same seed sends the same events and messageIds (default: random)
+  --write-key KEY     the source's write key (default: the local stack's first key of the source)
+  --json              print the result as JSON
+  --data-dir DIR      the local stack (default .clickstream)   --env NAME   a deployed environment
+
+Exit codes: 0 every event was acknowledged, 3 some were not, 2 bad input, 1 other errors.`;
+
+export interface SendOptions {
+  readonly source?: string;
+  readonly events?: string;
+  readonly rate?: string;
+  readonly duplicates?: string;
+  readonly skew?: string;
+  readonly seed?: string;
+  readonly writeKey?: string;
+  readonly json?: boolean;
+}
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+function numberOption(name: string, value: string | undefined, fallback: number, check: (n: number) => boolean, what: string): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || !check(n)) throw new UsageError(`--${name} must be ${what}, not "${value}"`);
+  return n;
+}
+
+type Call = 'track' | 'page' | 'screen' | 'identify' | 'group' | 'alias';
+
+export async function runSend(target: Target, options: SendOptions, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+  const source = sourceOf(target, options.source, SEND_HELP);
+  const events = numberOption('events', options.events, NaN, (n) => Number.isInteger(n) && n > 0, 'a whole number of at least 1');
+  if (Number.isNaN(events)) throw new UsageError(`--events is required\n\n${SEND_HELP}`);
+  const rate = numberOption('rate', options.rate, 0, (n) => n > 0, 'a number of events per second above 0');
+  const duplicates = numberOption('duplicates', options.duplicates, 0.05, (n) => n >= 0 && n <= 1, 'a share between 0 and 1');
+  const skewMs = numberOption('skew', options.skew, 120, (n) => n >= 0, 'a number of seconds') * 1000;
+  const seed = numberOption('seed', options.seed, Math.floor(Math.random() * 1e9), (n) => Number.isInteger(n) && n >= 0, 'a whole number');
+  const writeKey = options.writeKey ?? source.writeKeys?.[0];
+  if (!writeKey) throw new UsageError(`Give the write key of source "${source.name}" with --write-key (a deployed stack does not publish it)`);
+  if (!target.collector) throw new UsageError('This stack does not publish its collector URL (output CollectorUrl): deploy the current version');
+
+  const analytics = new Analytics({ writeKey, host: target.collector, flushAt: 100, flushInterval: 200, maxRetries: 5 });
+  let failed = 0;
+  let lastError = '';
+  analytics.on('error', (e: unknown) => {
+    failed++;
+    lastError = String((e as { reason?: unknown }).reason ?? (e as Error).message ?? e);
+  });
+  const tty = Boolean((err as NodeJS.WriteStream).isTTY);
+  const started = Date.now();
+  let lastLine = 0;
+  let sent = 0;
+  let repeated = 0;
+  const ids = new Set<string>();
+  const progress = (final = false) => {
+    if (options.json) return;
+    const seconds = (Date.now() - started) / 1000;
+    const width = 24;
+    const filled = Math.round((width * sent) / events);
+    const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${fmt(sent)}/${fmt(events)} events, ${fmt(Math.round(sent / Math.max(seconds, 0.001)))} events/s, ${failed} failed`;
+    if (tty) err.write(`\r${line}${final ? '\n' : ''}`);
+    else if (final || Date.now() - lastLine > 5000) {
+      err.write(`${line}\n`);
+      lastLine = Date.now();
+    }
+  };
+
+  for (const msg of generateEvents(events, { seed, duplicates, skewMs, spanMs: 60_000, idPrefix: `send-${seed}` })) {
+    const { type, ...fields } = msg as { type: Call; messageId: string } & Record<string, unknown>;
+    if (ids.has(fields.messageId)) repeated++;
+    else ids.add(fields.messageId);
+    const params = { ...fields, timestamp: new Date(String(fields.timestamp)) } as never;
+    analytics[type](params);
+    sent++;
+    if (sent % 100 === 0) {
+      progress();
+      // Let the client's queue drain; with --rate, hold to the rate.
+      const due = rate > 0 ? started + (sent / rate) * 1000 : Date.now();
+      await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
+    }
+  }
+  await analytics.closeAndFlush({ timeout: 120_000 });
+  progress(true);
+  const seconds = (Date.now() - started) / 1000;
+  const result = { source: source.name, collector: target.collector, events: sent, distinctMessages: ids.size, duplicates: repeated, failed, seconds: Math.round(seconds * 10) / 10, eventsPerSecond: Math.round(sent / Math.max(seconds, 0.001)), seed };
+  if (options.json) out.write(`${JSON.stringify(result, null, 2)}\n`);
+  else {
+    out.write(`Sent ${fmt(sent)} events (${fmt(ids.size)} distinct messages, ${fmt(repeated)} repeats) to ${target.collector} in ${result.seconds} s (${fmt(result.eventsPerSecond)} events/s); ${failed} not acknowledged.\n`);
+    if (failed > 0) out.write(`Last error: ${lastError}\n`);
+  }
+  return failed > 0 ? 3 : 0;
+}

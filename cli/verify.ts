@@ -1,0 +1,88 @@
+import { Writable } from 'node:stream';
+import type { HourCheck, VerifyReport } from '../lambdas/core/verify';
+import { verifySource } from '../lambdas/io/verification';
+import { QUARANTINE_PREFIX } from '../lib/constructs/Storage';
+import { runBackfill, table } from './backfill';
+import { dateOption, sourceOf, type Target, targetIo, UsageError } from './target';
+
+export const VERIFY_HELP = `Usage: npx clickstream verify --source NAME [--from ISO] [--to ISO] [--repair] [--json]
+
+Proves accepted = loaded + discarded, hour by hour (hours of the raw objects, UTC):
+  accepted     distinct messages in the raw objects
+  quarantined  messages the collector rejected (kept under ${QUARANTINE_PREFIX} with their reason)
+  loaded       distinct messages present in the call tables (tracks, pages, screens, identifies, …)
+  discarded    whole events the loads could not load (in _discards with their reason)
+  duplicates   events sent more than once (client retries), loaded once
+Counts come from the load ledger and SQL; raw objects are read only where no load counted them.
+
+  --source NAME   the source to verify
+  --from ISO      start (default: 24 hours before --to)
+  --to ISO        end, exclusive (default: the start of the current hour)
+  --repair        start a "missing" backfill of exactly the hours that do not add up, then verify again
+  --json          print the report as JSON
+  --data-dir DIR  the local stack (default .clickstream)   --env NAME   a deployed environment
+
+Exit codes: 0 every hour adds up, 3 some hours do not (listed), 2 bad input, 1 other errors.`;
+
+export interface VerifyOptions {
+  readonly source?: string;
+  readonly from?: string;
+  readonly to?: string;
+  readonly repair?: boolean;
+  readonly json?: boolean;
+}
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+const shortHour = (iso: string) => `${iso.slice(0, 13)}:00Z`;
+
+export function verifyRange(options: VerifyOptions, now = new Date()): { from: Date; to: Date } {
+  const to = dateOption('to', options.to, new Date(Math.floor(now.getTime() / 3_600_000) * 3_600_000));
+  const from = dateOption('from', options.from, new Date(to.getTime() - 24 * 3_600_000));
+  if (from >= to) throw new UsageError(`--from (${from.toISOString()}) must be before --to (${to.toISOString()})`);
+  return { from, to };
+}
+
+function printReport(r: VerifyReport, out: NodeJS.WritableStream): void {
+  const t = r.totals;
+  const row = (h: Pick<HourCheck, 'accepted' | 'quarantined' | 'loaded' | 'discarded' | 'duplicates'>) => [fmt(h.accepted), fmt(h.quarantined), fmt(h.loaded), fmt(h.discarded), fmt(h.duplicates)];
+  out.write(`Source ${r.source}, ${shortHour(r.from)} to ${shortHour(r.to)}: ${t.hours} hour${t.hours === 1 ? '' : 's'} with data, ${t.hours - t.mismatched} add up, ${t.mismatched} do${t.mismatched === 1 ? 'es' : ''} not.\n`);
+  out.write(`${table([['', 'accepted', 'quarantined', 'loaded', 'discarded', 'duplicates'], ['total', ...row(t)]])}\n`);
+  const bad = r.hours.filter((h) => !h.ok);
+  if (bad.length > 0) {
+    out.write(`\nHours that do not add up (accepted ≠ loaded + discarded):\n`);
+    out.write(`${table([['hour', 'accepted', 'quarantined', 'loaded', 'discarded', 'duplicates', 'problem'], ...bad.map((h) => [shortHour(h.hour), ...row(h), h.problems.join('; ')])])}\n`);
+  }
+}
+
+export async function runVerify(target: Target, options: VerifyOptions, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+  const source = sourceOf(target, options.source, VERIFY_HELP).name;
+  const { from, to } = verifyRange(options);
+  const io = targetIo(target);
+  const verify = () => verifySource({ objects: io.objects, warehouse: io.warehouse, rawBucket: target.buckets.raw, quarantinePrefix: QUARANTINE_PREFIX }, source, from, to);
+  try {
+    let report = await verify();
+    let repair: { windows: number; code: number } | undefined;
+    if (options.repair && !report.ok) {
+      const windows = report.hours.filter((h) => !h.ok).map((h) => ({ source: report.source, from: h.hour, to: new Date(Date.parse(h.hour) + 3_600_000).toISOString() }));
+      if (!options.json) out.write(`Repairing ${windows.length} hour${windows.length === 1 ? '' : 's'} with a "missing" backfill…\n`);
+      const code = await runBackfill(target, { windows: JSON.stringify(windows), mode: 'missing', json: options.json }, options.json ? nullStream() : out, err);
+      repair = { windows: windows.length, code };
+      report = await verify();
+      if (!options.json) out.write('\nAfter the repair:\n');
+    }
+    if (options.json) out.write(`${JSON.stringify(repair ? { ...report, repair } : report, null, 2)}\n`);
+    else {
+      printReport(report, out);
+      if (!report.ok && !options.repair) {
+        out.write(`\nRepair them: npx clickstream verify --source ${report.source} --from ${shortHour(report.from)} --to ${shortHour(report.to)} --repair\n`);
+      }
+    }
+    return report.ok ? 0 : 3;
+  } finally {
+    io.close();
+  }
+}
+
+function nullStream(): NodeJS.WritableStream {
+  return new Writable({ write: (_chunk, _enc, cb) => cb() });
+}

@@ -1,3 +1,0 @@
--- https://docs.aws.amazon.com/redshift/latest/dg/r_EXISTS_condition.html (NOT EXISTS)
--- https://docs.aws.amazon.com/redshift/latest/dg/r_UNION.html (UNION ALL)
-SELECT object_hour, COUNT(*) AS missing FROM (SELECT r.object_hour FROM "web"."_ids" r WHERE r.table_name = 'tracks' AND r.object_hour >= CAST(:from AS TIMESTAMP) AND r.object_hour < CAST(:to AS TIMESTAMP) AND NOT EXISTS (SELECT 1 FROM "web"."tracks" c WHERE c."id" = r.id) UNION ALL SELECT r.object_hour FROM "web"."_ids" r WHERE r.table_name = 'pages' AND r.object_hour >= CAST(:from AS TIMESTAMP) AND r.object_hour < CAST(:to AS TIMESTAMP) AND NOT EXISTS (SELECT 1 FROM "web"."pages" c WHERE c."id" = r.id)) m GROUP BY object_hour ORDER BY object_hour;
