@@ -131,5 +131,5 @@ export async function verifySource(deps: VerificationDeps, source: string, from:
     c.unloadedEvents += (await countMessages(deps.objects, deps.rawBucket, o.key, seen)).messages;
   }
   for (const o of quarantine) hour(o.hour).quarantined += (await countMessages(deps.objects, deps.rawBucket, o.key, new Set())).lines;
-  return verifyReport(source, start, end, [...hours.values()].map(({ keys: _keys, ...c }) => c));
+  return verifyReport(source, start, end, [...hours.values()]);
 }
