@@ -8,6 +8,7 @@ import { Monitoring } from './constructs/Monitoring';
 import { Schedules } from './constructs/Schedules';
 import { SourceStreams } from './constructs/SourceStreams';
 import { QUARANTINE_PREFIX, Storage } from './constructs/Storage';
+import { VerifyWorkflow } from './constructs/VerifyWorkflow';
 import { Warehouse } from './constructs/Warehouse';
 
 export interface ClickstreamStackProps extends StackProps {
@@ -82,11 +83,13 @@ export class ClickstreamStack extends Stack {
       environment,
       stateMachineName: `${namePrefix}-backfill`,
     });
-    new Schedules(this, 'Schedules', { sources: config.sources, loadStateMachine: load.stateMachine, namePrefix });
+    const verify = new VerifyWorkflow(this, 'VerifyWorkflow', { storage, warehouse, environment, stateMachineName: `${namePrefix}-verify` });
+    new Schedules(this, 'Schedules', { sources: config.sources, loadStateMachine: load.stateMachine, verifyStateMachine: verify.stateMachine, namePrefix });
     const monitoring = new Monitoring(this, 'Monitoring', {
       sources: config.sources,
       loadStateMachine: load.stateMachine,
       backfillStateMachine: backfill.stateMachine,
+      verifyStateMachine: verify.stateMachine,
       streams,
       collector5xx: collector.metric5xx,
       alarmEmail: config.alarmEmail,
@@ -96,6 +99,8 @@ export class ClickstreamStack extends Stack {
     out(STACK_OUTPUTS.collectorUrl, collector.url, 'analytics.js apiHost / Segment library host');
     out(STACK_OUTPUTS.loadStateMachineArn, load.stateMachine.stateMachineArn, 'Load workflow');
     out(STACK_OUTPUTS.backfillStateMachineArn, backfill.stateMachine.stateMachineArn, 'Backfill workflow: start it from the console with {"source","from","to","mode"}');
+    out(STACK_OUTPUTS.verifyStateMachineArn, verify.stateMachine.stateMachineArn, 'Verification workflow (daily per source): {"source","from"?,"to"?}');
+    out(STACK_OUTPUTS.sources, JSON.stringify(config.sources.map(({ name, collect, load, dryRun }) => ({ name, collect, load, dryRun }))), 'Sources and their flags (no write keys)');
     out(STACK_OUTPUTS.rawBucket, storage.rawBucket.bucketName, 'Raw events');
     out(STACK_OUTPUTS.stagedBucket, storage.stagedBucket.bucketName, 'Staged COPY files and plans');
     out(STACK_OUTPUTS.warehouse, warehouse.target, 'Redshift Serverless workgroup (name or ARN) or cluster identifier');

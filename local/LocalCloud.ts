@@ -40,7 +40,7 @@ export interface Endpoints {
   readonly sources: ReadonlyArray<{ readonly name: string; readonly writeKeys: ReadonlyArray<string>; readonly collect: boolean; readonly load: boolean; readonly dryRun: boolean }>;
   readonly warehouse: { readonly workgroupName: string; readonly database: string };
   readonly buckets: { readonly raw: string; readonly staged: string };
-  readonly stateMachines: { readonly load: string; readonly backfill: string };
+  readonly stateMachines: { readonly load: string; readonly backfill: string; readonly verify: string };
 }
 
 export interface LocalCloud {
@@ -137,7 +137,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
 
   const schedules: ScheduleSpec[] = t.resourcesOfType('AWS::Scheduler::Schedule').map(([id, res]) => {
     const target = t.resolve(res.Properties?.Target) as { Arn: string; Input?: string };
-    return { name: String(res.Properties?.Name ?? id), stateMachineArn: target.Arn, input: target.Input ?? '{}' };
+    return { name: String(res.Properties?.Name ?? id), stateMachineArn: target.Arn, input: target.Input ?? '{}', expression: String(res.Properties?.ScheduleExpression ?? '') };
   });
   const scheduler = new Scheduler(stepFunctions, schedules, options.loadIntervalSeconds);
   firehose.start();
@@ -155,7 +155,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     }),
     warehouse: { workgroupName, database },
     buckets: { raw: output(STACK_OUTPUTS.rawBucket), staged: output(STACK_OUTPUTS.stagedBucket) },
-    stateMachines: { load: output(STACK_OUTPUTS.loadStateMachineArn), backfill: output(STACK_OUTPUTS.backfillStateMachineArn) },
+    stateMachines: { load: output(STACK_OUTPUTS.loadStateMachineArn), backfill: output(STACK_OUTPUTS.backfillStateMachineArn), verify: output(STACK_OUTPUTS.verifyStateMachineArn) },
   };
   fs.writeFileSync(path.join(dataDir, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`);
 

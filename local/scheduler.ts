@@ -5,6 +5,8 @@ export interface ScheduleSpec {
   readonly stateMachineArn: string;
   /** JSON input, as the schedule's target has it (e.g. `{"source":"web"}`). */
   readonly input: string;
+  /** The schedule's expression: `rate(…)` schedules fire every local interval; `cron(…)` ones (the daily verification) do not fire locally. */
+  readonly expression?: string;
 }
 
 /**
@@ -17,12 +19,15 @@ export class Scheduler {
   private readonly last = new Map<string, string>();
   /** Executions started per schedule. */
   public readonly fired = new Map<string, number>();
+  private readonly schedules: ReadonlyArray<ScheduleSpec>;
 
   constructor(
     private readonly stepFunctions: StepFunctionsService,
-    private readonly schedules: ReadonlyArray<ScheduleSpec>,
+    schedules: ReadonlyArray<ScheduleSpec>,
     private readonly intervalSeconds: number,
-  ) {}
+  ) {
+    this.schedules = schedules.filter((s) => !s.expression?.startsWith('cron('));
+  }
 
   start(): void {
     if (this.intervalSeconds <= 0 || this.schedules.length === 0) return;

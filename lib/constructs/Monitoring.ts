@@ -20,6 +20,8 @@ export interface MonitoringProps {
   readonly sources: ReadonlyArray<MonitoredSource>;
   readonly loadStateMachine: sfn.IStateMachine;
   readonly backfillStateMachine: sfn.IStateMachine;
+  /** The daily verification: a failed execution means some hour does not add up. */
+  readonly verifyStateMachine?: sfn.IStateMachine;
   readonly streams: SourceStreams;
   /** Server errors answered by the collector. */
   readonly collector5xx: cloudwatch.IMetric;
@@ -76,6 +78,17 @@ export class Monitoring extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    if (props.verifyStateMachine) {
+      alarm('VerificationFailed', {
+        alarmDescription: 'The daily verification found hours where accepted ≠ loaded + discarded. The failed execution names them; repair with npx clickstream verify --source NAME --from … --to … --repair.',
+        // A day long, so the alarm stays raised until the next verification passes.
+        metric: props.verifyStateMachine.metricFailed({ period: Duration.days(1), statistic: 'Sum' }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
     alarm('Collector5xx', {
       alarmDescription: 'The collector answered 5xx: clients retry, but a lasting error loses traffic from clients that give up.',
       metric: props.collector5xx,

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, TimeZone } from 'aws-cdk-lib';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -18,6 +18,10 @@ export interface SchedulesProps {
   readonly sources: ReadonlyArray<ScheduledSource>;
   /** The load workflow the schedules start. */
   readonly loadStateMachine: sfn.IStateMachine;
+  /** The verification workflow, started daily per loaded source for the previous UTC day. */
+  readonly verifyStateMachine?: sfn.IStateMachine;
+  /** When the daily verification runs (UTC). @default cron(30 1 * * ? *) */
+  readonly verifySchedule?: string;
   /** Prefix of schedule names, e.g. `clickstream-prod`. */
   readonly namePrefix: string;
 }
@@ -25,7 +29,8 @@ export interface SchedulesProps {
 /**
  * One EventBridge Scheduler schedule per source whose `load` flag is on, starting the load
  * workflow with `{"source": name}` (plus `"dryRun": true` for sources in test mode). A missed
- * tick is not retried for long: the next one loads everything pending anyway.
+ * tick is not retried for long: the next one loads everything pending anyway. And, with a
+ * verification workflow, one daily schedule per such source that verifies the previous UTC day.
  */
 export class Schedules extends Construct {
   /** Schedule per source name (only sources with `load` on). */
@@ -53,5 +58,20 @@ export class Schedules extends Construct {
       );
     }
     this.schedules = schedules;
+    if (props.verifyStateMachine) {
+      for (const source of props.sources) {
+        if (!source.load || source.dryRun) continue;
+        new scheduler.Schedule(this, `Verify-${source.name}`, {
+          scheduleName: `${props.namePrefix}-verify-${source.name}`,
+          description: `Verifies yesterday's hours of source ${source.name}: accepted = loaded + discarded`,
+          schedule: scheduler.ScheduleExpression.expression(props.verifySchedule ?? 'cron(30 1 * * ? *)', TimeZone.ETC_UTC),
+          target: new targets.StepFunctionsStartExecution(props.verifyStateMachine, {
+            input: scheduler.ScheduleTargetInput.fromObject({ source: source.name }),
+            retryAttempts: 2,
+            maxEventAge: Duration.hours(1),
+          }),
+        });
+      }
+    }
   }
 }

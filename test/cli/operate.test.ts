@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import { eventually, startTestCloud, type TestCloud } from '../support/localCloud';
-import { putRawEvents, sql } from '../support/pipeline';
+import { putRawEvents, runExecution, sql } from '../support/pipeline';
 import { cli } from '../support/cli';
 
 /**
@@ -108,6 +108,19 @@ describe('npx clickstream status, load, send, verify', () => {
     expect(json(res.stdout).hours.filter((h: { ok: boolean }) => !h.ok)).toEqual([
       { hour: '2026-09-01T05:00:00.000Z', accepted: 1, quarantined: 0, loaded: 0, discarded: 0, duplicates: 0, objects: 1, objectsLoaded: 0, ok: false, problems: ['1 raw object (1 event) not loaded'] },
     ]);
+  }, 60_000);
+
+  it('the scheduled verification workflow fails on that hour (which raises the alarm) and succeeds on hours that add up', async () => {
+    const bad = await runExecution(t, t.cloud.endpoints.stateMachines.verify, { source: 'web', from: '2026-09-01T00:00Z', to: '2026-09-01T06:00Z' });
+    expect(bad.status).toBe('FAILED');
+    expect(bad.error).toBe('VerificationFailed');
+    expect(bad.cause).toBe('1 hour(s) of web do not add up, first 2026-09-01T05:00:00.000Z: 1 raw object (1 event) not loaded. Repair: npx clickstream verify --source web --from 2026-09-01T00:00:00.000Z --to 2026-09-01T06:00:00.000Z --repair');
+    const good = await runExecution(t, t.cloud.endpoints.stateMachines.verify, { source: 'web', from: '2026-09-01T00:00Z', to: '2026-09-01T05:00Z' });
+    expect(good.status).toBe('SUCCEEDED');
+    const out = JSON.parse(good.output ?? '{}');
+    expect(out).toMatchObject({ ok: true, totals: { hours: 3, accepted: 30, loaded: 27, discarded: 3, mismatched: 0 }, mismatched: [] });
+    const stored = JSON.parse(t.cloud.store.get(t.cloud.endpoints.buckets.staged, out.reportKey).body.toString());
+    expect(stored.hours).toHaveLength(3);
   }, 60_000);
 
   it('explains bad input and exits 2', async () => {

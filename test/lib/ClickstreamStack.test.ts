@@ -56,8 +56,14 @@ describe('ClickstreamStack', () => {
   });
 
   describe('Schedules', () => {
-    it('starts the load workflow per source with its dryRun flag', () => {
-      prod.template.resourceCountIs('AWS::Scheduler::Schedule', 2);
+    it('starts the load workflow per source with its dryRun flag, and verifies yesterday daily per loaded source', () => {
+      prod.template.resourceCountIs('AWS::Scheduler::Schedule', 3);
+      prod.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+        Name: 'clickstream-prod-verify-web',
+        ScheduleExpression: 'cron(30 1 * * ? *)',
+        ScheduleExpressionTimezone: 'Etc/UTC',
+        Target: Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp('^VerifyWorkflowStateMachine') }, Input: '{"source":"web"}' }),
+      });
       prod.template.hasResourceProperties('AWS::Scheduler::Schedule', {
         Name: 'clickstream-prod-load-web',
         ScheduleExpression: 'rate(5 minutes)',
@@ -80,7 +86,8 @@ describe('ClickstreamStack', () => {
           warehouse: { type: 'serverless' },
         },
       });
-      template.resourceCountIs('AWS::Scheduler::Schedule', 1);
+      // web: its load and its daily verification; beta: none.
+      template.resourceCountIs('AWS::Scheduler::Schedule', 2);
       template.resourceCountIs('AWS::KinesisFirehose::DeliveryStream', 2);
     });
   });
@@ -240,12 +247,17 @@ describe('ClickstreamStack', () => {
   });
 
   describe('Monitoring', () => {
-    it('alarms on failed executions, lag per loaded source, delivery errors and collector 5xx', () => {
+    it('alarms on failed executions (a failed verification stays raised for a day), lag per loaded source, delivery errors and collector 5xx', () => {
       const alarms = Object.values(prod.template.findResources('AWS::CloudWatch::Alarm'));
       const metrics = alarms.map((a) => a.Properties.MetricName).sort();
       expect(metrics).toEqual(
-        ['5xx', 'DeliveryToS3.Success', 'DeliveryToS3.Success', 'ExecutionsFailed', 'ExecutionsFailed', 'OldestPendingObjectAgeSeconds', 'OldestPendingObjectAgeSeconds'].sort(),
+        ['5xx', 'DeliveryToS3.Success', 'DeliveryToS3.Success', 'ExecutionsFailed', 'ExecutionsFailed', 'ExecutionsFailed', 'OldestPendingObjectAgeSeconds', 'OldestPendingObjectAgeSeconds'].sort(),
       );
+      prod.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'ExecutionsFailed',
+        Period: 86400,
+        Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: Match.stringLikeRegexp('^VerifyWorkflowStateMachine') } }],
+      });
       for (const a of alarms) expect(a.Properties.AlarmActions).toHaveLength(1);
       prod.template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'data-oncall@example.com' });
       prod.template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
@@ -253,7 +265,8 @@ describe('ClickstreamStack', () => {
   });
 
   it('outputs what operators and the CLI need', () => {
-    for (const key of ['CollectorUrl', 'LoadStateMachineArn', 'BackfillStateMachineArn', 'RawBucketName', 'StagedBucketName', 'WarehouseTarget', 'WarehouseKind', 'WarehouseDatabase']) {
+    prod.template.hasOutput('Sources', { Value: '[{"name":"web","collect":true,"load":true,"dryRun":false},{"name":"ios","collect":true,"load":true,"dryRun":true}]' });
+    for (const key of ['CollectorUrl', 'LoadStateMachineArn', 'BackfillStateMachineArn', 'VerifyStateMachineArn', 'RawBucketName', 'StagedBucketName', 'WarehouseTarget', 'WarehouseKind', 'WarehouseDatabase']) {
       prod.template.hasOutput(key, {});
     }
   });

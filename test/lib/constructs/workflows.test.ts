@@ -136,3 +136,16 @@ describe('BackfillWorkflow', () => {
     expect(JSON.stringify(def)).not.toMatch(/QueryLanguage|JSONata|\{%/);
   });
 });
+
+describe('VerifyWorkflow', () => {
+  const def = definitionOf('VerifyWorkflowStateMachine');
+
+  it('matches the golden ASL (change detector)', () => expectGolden('verify.asl.json', def));
+
+  it('verifies, then fails with the report\'s message when an hour does not add up (the alarm counts failed executions)', () => {
+    expect(def.StartAt).toBe('VerifyHours');
+    expect(def.States.VerifyHours).toMatchObject({ Parameters: { 'request.$': '$', 'executionName.$': '$$.Execution.Name' }, ResultPath: '$.report', Next: 'AllHoursAddUp?' });
+    expect(def.States['AllHoursAddUp?']).toMatchObject({ Choices: [{ Variable: '$.report.ok', BooleanEquals: true, Next: 'Verified' }], Default: 'HoursDoNotAddUp' });
+    expect(def.States.HoursDoNotAddUp).toEqual({ Type: 'Fail', Error: 'VerificationFailed', CausePath: '$.report.message' });
+  });
+});
