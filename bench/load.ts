@@ -4,6 +4,10 @@
  * limit measured in the same run: a plain bulk COPY of the same rows, pre-flattened, typed and
  * without dedupe, into the same embedded warehouse. Goal: ≥ 0.5 of that limit.
  *
+ * The raw objects spread over the 24 hours of yesterday (UTC), as a day of traffic. Then the same
+ * run measures verification of that day: `verify` (ledger, registry and SQL counts) beside
+ * re-reading every raw event to count distinct messages per hour.
+ *
  *   BENCH_EVENTS=1000000 npx tsx bench/load.ts
  */
 import * as fs from 'node:fs';
@@ -13,7 +17,12 @@ import { performance } from 'node:perf_hooks';
 import * as zlib from 'node:zlib';
 import { startLocalCloud } from '../local/LocalCloud';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { layout } from '../lambdas/core/layout';
+import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
+import { S3Client } from '@aws-sdk/client-s3';
+import { ObjectStore } from '../lambdas/io/objects';
+import { verifySource } from '../lambdas/io/verification';
+import { Warehouse } from '../lambdas/io/warehouse';
+import { QUARANTINE_PREFIX } from '../lib/constructs/Storage';
 import { mapEvent } from '../lambdas/core/transform';
 import { enrichedForRaw, generateEvents } from '../cli/traffic';
 
@@ -40,13 +49,17 @@ function untag(text: string): unknown {
 export async function benchLoad(): Promise<Record<string, number | string>> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-load-'));
   const cloud = await startLocalCloud({ dataDir, edgePort: 0, collectorPort: 0, loadIntervalSeconds: 0, bufferIntervalSeconds: 3600, timeScale: 0.001 });
-  const sfn = new SFNClient({ endpoint: cloud.endpoints.edge, region: 'us-east-1', credentials: { accessKeyId: 'b', secretAccessKey: 'b' } });
+  const config = { endpoint: cloud.endpoints.edge, region: 'us-east-1', credentials: { accessKeyId: 'b', secretAccessKey: 'b' } };
+  const sfn = new SFNClient(config);
+  const s3 = new S3Client({ ...config, forcePathStyle: true });
+  const data = new RedshiftDataClient(config);
   try {
     const raw = cloud.endpoints.buckets.raw;
     const staged = cloud.endpoints.buckets.staged;
-    const hour = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000);
-    const prefix = `web/${hour.toISOString().slice(0, 13).replace(/-/g, '/').replace('T', '/')}/`;
-    const receivedAt = new Date(hour.getTime() + 1_800_000).toISOString();
+    const day = new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000 - 86_400_000);
+    const objectCount = Math.ceil(EVENTS / PER_OBJECT);
+    const hourOf = (object: number) => new Date(day.getTime() + Math.floor((object * 24) / objectCount) * 3_600_000);
+    const prefixOf = (object: number) => `web/${hourOf(object).toISOString().slice(0, 13).replace(/-/g, '/').replace('T', '/')}/`;
 
     // Raw objects as Firehose delivers them, and the same rows pre-flattened for the baseline COPY.
     const baseline = new Map<string, string[]>();
@@ -65,7 +78,7 @@ export async function benchLoad(): Promise<Record<string, number | string>> {
     let rawBytes = 0;
     let i = 0;
     for (const msg of generateEvents(EVENTS, { seed: 7, duplicates: 0.05 })) {
-      const enriched = enrichedForRaw(msg, receivedAt);
+      const enriched = enrichedForRaw(msg, new Date(hourOf(objects).getTime() + 1_800_000).toISOString());
       const line = JSON.stringify(enriched);
       rawBytes += line.length + 1;
       lines.push(line);
@@ -79,11 +92,11 @@ export async function benchLoad(): Promise<Record<string, number | string>> {
       }
       i++;
       if (lines.length === PER_OBJECT) {
-        cloud.store.put(raw, `${prefix}bench-${String(objects++).padStart(6, '0')}.gz`, zlib.gzipSync(`${lines.join('\n')}\n`));
+        cloud.store.put(raw, `${prefixOf(objects)}bench-${String(objects++).padStart(6, '0')}.gz`, zlib.gzipSync(`${lines.join('\n')}\n`));
         lines = [];
       }
     }
-    if (lines.length) cloud.store.put(raw, `${prefix}bench-${String(objects++).padStart(6, '0')}.gz`, zlib.gzipSync(`${lines.join('\n')}\n`));
+    if (lines.length) cloud.store.put(raw, `${prefixOf(objects)}bench-${String(objects++).padStart(6, '0')}.gz`, zlib.gzipSync(`${lines.join('\n')}\n`));
     for (const table of baseline.keys()) flushBaseline(table);
 
     // The pipeline: load workflow executions until nothing is pending.
@@ -128,7 +141,20 @@ export async function benchLoad(): Promise<Record<string, number | string>> {
       await runSql(cloud, [`COPY bench_copy."${t}" FROM 's3://${staged}/bench/baseline/${t}.manifest' IAM_ROLE 'arn:aws:iam::000000000000:role/bench' MANIFEST FORMAT AS JSON 'auto' GZIP`]);
     }
     const copyMs = performance.now() - copyStart;
-    void layout;
+
+    // Verification of the day: verify's counts beside re-reading every raw event.
+    const io = { objects: new ObjectStore(s3), warehouse: new Warehouse(data, { workgroup: cloud.endpoints.warehouse.workgroupName, database: cloud.endpoints.warehouse.database }) };
+    const verifyStart = performance.now();
+    const report = await verifySource({ ...io, rawBucket: raw, quarantinePrefix: QUARANTINE_PREFIX }, 'web', day, new Date(day.getTime() + 86_400_000));
+    const verifyMs = performance.now() - verifyStart;
+    if (!report.ok) throw new Error(`verify found mismatches: ${JSON.stringify(report.hours.filter((h) => !h.ok).slice(0, 3))}`);
+    const rereadStart = performance.now();
+    const distinct = new Set<string>();
+    for (const o of await io.objects.list(raw, 'web/')) {
+      for (const line of (await io.objects.getGunzipped(raw, o.key)).toString('utf8').split('\n')) if (line) distinct.add(String(JSON.parse(line).messageId));
+    }
+    const rereadMs = performance.now() - rereadStart;
+    if (distinct.size !== report.totals.accepted) throw new Error(`re-reading counts ${distinct.size} distinct messages, verify ${report.totals.accepted}`);
     return {
       events: EVENTS,
       rawObjects: objects,
@@ -141,9 +167,16 @@ export async function benchLoad(): Promise<Record<string, number | string>> {
       plainCopySeconds: Number((copyMs / 1000).toFixed(1)),
       plainCopyEventsPerSecond: Math.round(EVENTS / (copyMs / 1000)),
       ratioToPlainCopy: Number((copyMs / pipelineMs).toFixed(3)),
+      verifyHours: report.totals.hours,
+      verifyAccepted: report.totals.accepted,
+      verifySeconds: Number((verifyMs / 1000).toFixed(2)),
+      rereadAllEventsSeconds: Number((rereadMs / 1000).toFixed(2)),
+      verifyRatioToReread: Number((verifyMs / rereadMs).toFixed(3)),
     };
   } finally {
     sfn.destroy();
+    s3.destroy();
+    data.destroy();
     await cloud.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
