@@ -4,6 +4,8 @@
  * Sizes: BENCH_EVENTS (load, default 200000), BENCH_BATCHES (collector, default 300).
  */
 import { benchCollector } from './collector';
+import { benchCostProfile } from './costProfile';
+import { benchFreshness } from './freshness';
 import { benchLoad } from './load';
 import { benchLocalStart } from './localStart';
 
@@ -11,6 +13,8 @@ const BENCHES: Record<string, () => Promise<Record<string, number | string>>> = 
   'local-start': benchLocalStart,
   collector: benchCollector,
   load: benchLoad,
+  cost: benchCostProfile,
+  freshness: benchFreshness,
 };
 
 async function main(): Promise<void> {

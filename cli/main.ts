@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { BACKFILL_HELP, checkBackfillOptions, runBackfill } from './backfill';
+import { COST_HELP, runCost } from './cost';
 import { LOAD_HELP, runLoad } from './load';
 import { runSend, SEND_HELP } from './send';
 import { runSql, SQL_HELP } from './sql';
@@ -16,6 +17,7 @@ Commands:
   backfill   reload or fill a time range, with progress and a summary
   sql        run one statement through the Data API and print the result
   send       send synthetic Segment traffic through the collector API
+  cost       estimate the AWS spend per million events for your traffic
 
 Every command talks to the local stack (--data-dir DIR, default .clickstream) or to a deployed
 environment (--env NAME: the outputs of stack Clickstream-NAME, standard AWS credentials).
@@ -80,6 +82,19 @@ const COMMANDS: Record<string, Command> = {
     options: { source: str, events: str, rate: str, duplicates: str, skew: str, seed: str, 'write-key': str },
     run: async (target, v) => runSend(await target(), {
       source: s(v, 'source'), events: s(v, 'events'), rate: s(v, 'rate'), duplicates: s(v, 'duplicates'), skew: s(v, 'skew'), seed: s(v, 'seed'), writeKey: s(v, 'write-key'), json: b(v, 'json'),
+    }),
+  },
+  cost: {
+    help: COST_HELP,
+    options: {
+      'events-per-day': str, 'events-per-request': str, 'avg-bytes': str, sources: str, 'load-interval': str, endpoint: str,
+      'firehose-buffer': str, 'raw-retention-days': str, rpu: str, 'collector-tracing': bool,
+    },
+    // A model: it needs no stack.
+    run: async (_target, v) => runCost({
+      eventsPerDay: s(v, 'events-per-day'), eventsPerRequest: s(v, 'events-per-request'), avgBytes: s(v, 'avg-bytes'), sources: s(v, 'sources'),
+      loadInterval: s(v, 'load-interval'), endpoint: s(v, 'endpoint'), firehoseBuffer: s(v, 'firehose-buffer'), rawRetentionDays: s(v, 'raw-retention-days'),
+      rpu: s(v, 'rpu'), collectorTracing: b(v, 'collector-tracing'), json: b(v, 'json'),
     }),
   },
 };

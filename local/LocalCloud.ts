@@ -51,6 +51,9 @@ export interface LocalCloud {
   readonly warehouse: EmbeddedWarehouse;
   readonly lambdas: LambdaRuntime;
   readonly edge: EdgeServer;
+  /** The S3 and Data API endpoints of the edge (their request counters). */
+  readonly s3: S3Service;
+  readonly redshiftData: RedshiftDataService;
   readonly scheduler: Scheduler;
   stop(): Promise<void>;
 }
@@ -124,7 +127,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     dynamicWaitMs: 100,
   });
 
-  const edge = new EdgeServer({ s3: new S3Service(store, path.join(dataDir, 's3-work')), firehose, stepFunctions, redshiftData });
+  const s3 = new S3Service(store, path.join(dataDir, 's3-work'));
+  const edge = new EdgeServer({ s3, firehose, stepFunctions, redshiftData });
   const edgePort = await edge.listen(options.edgePort);
   const edgeUrl = `http://127.0.0.1:${edgePort}`;
   // The unchanged handlers reach "AWS" through the standard endpoint override of the SDK.
@@ -161,7 +165,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
 
   let stopped = false;
   return {
-    endpoints, store, firehose, stepFunctions, warehouse, lambdas, edge, scheduler,
+    endpoints, store, s3, firehose, stepFunctions, warehouse, redshiftData, lambdas, edge, scheduler,
     async stop() {
       if (stopped) return;
       stopped = true;

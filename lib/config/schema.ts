@@ -89,6 +89,11 @@ export const CollectorConfigSchema = z
     /** HTTP API only: a custom domain and its ACM certificate (in the stack's region). */
     domainName: z.string().optional(),
     certificateArn: z.string().optional(),
+    /**
+     * X-Ray tracing of the collector function. Off by default: at 1,000+ requests a second its
+     * sampled traces cost more than everything else outside the warehouse (see docs/performance.md).
+     */
+    tracing: z.boolean().default(false),
     /** Reserved concurrency of the collector function; caps cost and downstream pressure. */
     reservedConcurrency: z.number().int().positive().optional(),
   })

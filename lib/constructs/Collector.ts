@@ -3,8 +3,8 @@ import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { acknowledge } from '../nag';
 import { COLLECTOR_PATHS } from '../../lambdas/core/routes';
@@ -53,6 +53,9 @@ export class Collector extends Construct {
       memorySize: 1024,
       timeout: Duration.seconds(15),
       reservedConcurrentExecutions: config.reservedConcurrency,
+      tracing: config.tracing,
+      // The hot path: no START/END/REPORT lines per request (its metrics still reach CloudWatch).
+      quietLogs: true,
       environment: {
         COLLECTOR_SOURCES: JSON.stringify(
           props.sources.map((s) => ({

@@ -66,8 +66,12 @@ export class RedshiftDataService {
     this.aliases = new IdentifierAliases(aliasFile && fs.existsSync(aliasFile) ? (JSON.parse(fs.readFileSync(aliasFile, 'utf8')) as Array<[string, string]>) : []);
   }
 
+  /** Data API calls by action: what the cost model counts (the Data API itself has no charge). */
+  public readonly counters = new Map<string, number>();
+
   async handle(req: EdgeRequest): Promise<EdgeResponse> {
     const op = String(req.headers['x-amz-target']).split('.')[1];
+    this.counters.set(op, (this.counters.get(op) ?? 0) + 1);
     try {
       const input = JSON.parse(req.body.toString('utf8') || '{}');
       switch (op) {

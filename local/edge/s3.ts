@@ -28,7 +28,16 @@ export class S3Service {
     fs.mkdirSync(this.uploadsDir, { recursive: true });
   }
 
+  /**
+   * Requests by S3's price tiers: PUT, COPY, POST and LIST (tier 1); GET, HEAD and the rest (tier 2);
+   * DELETE is free. What the cost model counts.
+   */
+  public readonly counters = { tier1: 0, tier2: 0 };
+
   handle(req: EdgeRequest): EdgeResponse {
+    const key = req.url.pathname.split('/').slice(2).join('/');
+    if (req.method === 'PUT' || req.method === 'POST' || (req.method === 'GET' && !key)) this.counters.tier1++;
+    else if (req.method !== 'DELETE') this.counters.tier2++;
     try {
       return this.route(req);
     } catch (e) {

@@ -43,6 +43,11 @@ export class LambdaRuntime {
   private readonly handlers = new Map<string, Handler>();
   public readonly counters = new Map<string, FunctionCounters>();
 
+  /** The functions this runtime runs (module paths, memory sizes). */
+  get functionList(): LocalFunction[] {
+    return [...this.functions.values()];
+  }
+
   constructor(functions: ReadonlyArray<LocalFunction>, baseEnvironment: Readonly<Record<string, string>>) {
     const merged: Record<string, string> = {};
     const owner: Record<string, string> = {};

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 
@@ -32,7 +33,7 @@ export class EmbeddedWarehouse {
   private readonly pending = new Map<number, (outcome: BatchOutcome) => void>();
   private queue: Promise<unknown> = Promise.resolve();
   /** Batches run, for the cost model and tests. */
-  public readonly counters = { batches: 0, statements: 0 };
+  public readonly counters = { batches: 0, statements: 0, busyMs: 0 };
 
   private constructor(private readonly worker: Worker) {
     worker.on('message', (msg: BatchOutcome & { id: number }) => {
@@ -60,7 +61,11 @@ export class EmbeddedWarehouse {
     const run = () =>
       new Promise<BatchOutcome>((resolve) => {
         const id = this.nextId++;
-        this.pending.set(id, resolve);
+        const started = performance.now();
+        this.pending.set(id, (outcome) => {
+          this.counters.busyMs += performance.now() - started;
+          resolve(outcome);
+        });
         this.counters.batches++;
         this.counters.statements += statements.filter((s) => !s.internal).length;
         const payload = statements.map((s) => ({
