@@ -1,3 +1,4 @@
+import { checksFor } from '../lambdas/core/polling';
 import { PRICES } from './prices';
 
 /**
@@ -15,6 +16,8 @@ export interface Counts {
   readonly s3Tier2: number;
   readonly dataApiCalls: number;
   readonly warehouseSeconds: number;
+  /** Table loads (warehouse transactions) of the load. */
+  readonly tableLoads: number;
 }
 
 export interface CollectorSample {
@@ -35,10 +38,16 @@ export interface CostProfile {
   readonly rawGzBytesPerEvent: number;
   readonly stagedGzBytesPerEvent: number;
   readonly collector: { readonly memoryMb: number; readonly samples: ReadonlyArray<CollectorSample> };
-  /** A load: fixed counts plus counts per event (a straight line through two measured loads). */
+  /**
+   * A load: fixed counts plus counts per event (a straight line through two measured loads),
+   * without the statement checks: local Wait states take 100 ms, so local checks say nothing of
+   * AWS. The model adds the checks the workflow's backoff makes for each table's transaction.
+   */
   readonly load: { readonly fixed: Counts; readonly perEvent: Counts; readonly measured: ReadonlyArray<{ events: number; counts: Counts }> };
   /** A scheduled load that finds nothing pending. */
   readonly emptyLoad: Counts;
+  /** One statement check: CheckStatement's GB-seconds (3 transitions, 1 invocation, 1 Data API call each). */
+  readonly checkGbSeconds: number;
 }
 
 export interface CostInput {
@@ -111,7 +120,22 @@ const add = (a: Counts, b: Counts, k = 1): Counts => ({
   s3Tier2: a.s3Tier2 + b.s3Tier2 * k,
   dataApiCalls: a.dataApiCalls + b.dataApiCalls * k,
   warehouseSeconds: a.warehouseSeconds + b.warehouseSeconds * k,
+  tableLoads: a.tableLoads + b.tableLoads * k,
 });
+
+const ZERO: Counts = { transitions: 0, lambdaInvocations: 0, lambdaGbSeconds: 0, s3Tier1: 0, s3Tier2: 0, dataApiCalls: 0, warehouseSeconds: 0, tableLoads: 0 };
+
+/** A load of `events` events on AWS: the measured line plus the statement checks of its table loads. */
+export function loadCounts(profile: CostProfile, events: number): Counts & { checks: number } {
+  if (events < 1) return { ...profile.emptyLoad, checks: 0 };
+  const base = add(profile.load.fixed, profile.load.perEvent, events);
+  const tables = Math.max(1, Math.round(base.tableLoads));
+  const checks = tables * checksFor(base.warehouseSeconds / tables);
+  return {
+    ...add(base, { ...ZERO, transitions: 3, lambdaInvocations: 1, lambdaGbSeconds: profile.checkGbSeconds, dataApiCalls: 1 }, checks),
+    checks,
+  };
+}
 
 export function estimateCost(profile: CostProfile, input: CostInput): CostEstimate {
   const N = input.eventsPerDay;
@@ -148,11 +172,11 @@ export function estimateCost(profile: CostProfile, input: CostInput): CostEstima
   // Loads
   const loadsPerDay = input.sources * (86_400 / input.loadIntervalSeconds);
   const eventsPerLoad = N / loadsPerDay;
-  const perLoad = eventsPerLoad >= 1 ? add(profile.load.fixed, profile.load.perEvent, eventsPerLoad) : profile.emptyLoad;
-  const day = add({ transitions: 0, lambdaInvocations: 0, lambdaGbSeconds: 0, s3Tier1: 0, s3Tier2: 0, dataApiCalls: 0, warehouseSeconds: 0 }, perLoad, loadsPerDay);
+  const perLoad = loadCounts(profile, eventsPerLoad);
+  const day = add(ZERO, perLoad, loadsPerDay);
   line('Lambda: loader requests', (day.lambdaInvocations * PRICES.lambda.perMillionRequests) / 1e6, `${fmt(day.lambdaInvocations)} invocations/day (${fmt(loadsPerDay)} loads of ${fmt(eventsPerLoad)} events)`);
   line('Lambda: loader duration', day.lambdaGbSeconds * PRICES.lambda.perGbSecondArm, `${fmt(day.lambdaGbSeconds)} GB-s/day (measured per load + per event)`);
-  line('Step Functions transitions', (day.transitions * PRICES.stepFunctions.perThousandTransitions) / 1000, `${fmt(day.transitions)} transitions/day`);
+  line('Step Functions transitions', (day.transitions * PRICES.stepFunctions.perThousandTransitions) / 1000, `${fmt(day.transitions)} transitions/day (${fmt(perLoad.transitions)} per load, ${fmt(perLoad.checks)} statement checks)`);
   line('EventBridge Scheduler', ((loadsPerDay + input.sources) * PRICES.scheduler.perMillionInvocations) / 1e6, `${fmt(loadsPerDay + input.sources)} invocations/day (loads + daily verification)`);
   line('S3 requests', ((rawObjects + day.s3Tier1) * PRICES.s3.perThousandTier1) / 1000 + (day.s3Tier2 * PRICES.s3.perThousandTier2) / 1000, `${fmt(rawObjects)} Firehose PUTs + ${fmt(day.s3Tier1)} PUT/LIST + ${fmt(day.s3Tier2)} GET per day`);
   const rawGb = (N * profile.rawGzBytesPerEvent * sizeFactor) / 1024 ** 3;

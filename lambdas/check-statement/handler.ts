@@ -1,9 +1,8 @@
+import { nextWaitSeconds } from '../core/polling';
 import { loaderContext } from '../io/context';
 import { statementError } from '../io/warehouse';
 import type { StatementState } from '../submit-load/handler';
 
-/** Waits grow by half each check, up to this many seconds (the workflow's Wait state uses them). */
-const MAX_WAIT_SECONDS = 30;
 
 /**
  * CheckStatement: one DescribeStatement. FINISHED → done; FAILED → a typed error carrying
@@ -16,5 +15,5 @@ export async function handler(event: { statement: StatementState }): Promise<Sta
   const d = await warehouse.describe(s.statementId);
   if (d.Status === 'FINISHED') return { ...s, finished: true };
   if (d.Status === 'FAILED' || d.Status === 'ABORTED') throw statementError(d, `loading ${s.table}`);
-  return { ...s, finished: false, attempt: s.attempt + 1, waitSeconds: Math.min(MAX_WAIT_SECONDS, Math.ceil(s.waitSeconds * 1.5)) };
+  return { ...s, finished: false, attempt: s.attempt + 1, waitSeconds: nextWaitSeconds(s.waitSeconds) };
 }

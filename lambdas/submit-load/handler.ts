@@ -3,6 +3,7 @@ import { InvalidInputError } from '../core/errors';
 import { layout } from '../core/layout';
 import type { TablesFile } from '../core/loadTypes';
 import { tableLoadStatements } from '../core/sql';
+import { FIRST_WAIT_SECONDS } from '../core/polling';
 import { loaderContext } from '../io/context';
 
 const logger = new Logger({ serviceName: 'submit-load' });
@@ -42,5 +43,5 @@ export async function handler(event: SubmitLoadEvent): Promise<StatementState> {
   if (statements.length > 40) throw new InvalidInputError(`Loading ${load.plan.table} takes ${statements.length} statements; one transaction holds at most 40`);
   const statementId = await warehouse.submit(statements, `load ${event.source}.${load.plan.table} (${event.loadId})`);
   logger.info('table load submitted', { loadId: event.loadId, table: load.plan.table, statements: statements.length, statementId });
-  return { statementId, table: load.plan.table, waitSeconds: 1, attempt: 0, finished: false };
+  return { statementId, table: load.plan.table, waitSeconds: FIRST_WAIT_SECONDS, attempt: 0, finished: false };
 }
