@@ -8,6 +8,7 @@ import { EdgeServer } from './edge/EdgeServer';
 import { type DeliveryStreamSpec, FirehoseService } from './edge/firehose';
 import { ObjectStore } from './edge/objectStore';
 import { RedshiftDataService } from './edge/redshiftData';
+import { Countdown, type FaultPlan } from './faults';
 import { S3Service } from './edge/s3';
 import { type LocalFunction, LambdaRuntime } from './lambda/LambdaRuntime';
 import { Scheduler, type ScheduleSpec } from './scheduler';
@@ -30,6 +31,8 @@ export interface LocalCloudOptions {
   readonly timeScale?: number;
   /** A template to run instead of synthesizing the `local` environment (tests). */
   readonly template?: CfnTemplate;
+  /** Faults to inject (see `faults.ts`). @default none */
+  readonly faults?: FaultPlan;
 }
 
 /** The contract other tools read: `DIR/endpoints.json`. */
@@ -144,6 +147,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     return { name: String(res.Properties?.Name ?? id), stateMachineArn: target.Arn, input: target.Input ?? '{}', expression: String(res.Properties?.ScheduleExpression ?? '') };
   });
   const scheduler = new Scheduler(stepFunctions, schedules, options.loadIntervalSeconds);
+  if (options.faults) injectFaults({ s3, firehose, redshiftData, lambdas }, options.faults);
   firehose.start();
   scheduler.start();
 
@@ -190,4 +194,13 @@ function collectorEndpoint(t: LocalTemplate): { cors: CorsConfig; routes?: Reado
   const [url] = t.resourcesOfType('AWS::Lambda::Url');
   const c = (url?.[1].Properties?.Cors ?? {}) as { AllowOrigins?: string[]; AllowMethods?: string[]; AllowHeaders?: string[]; MaxAge?: number };
   return { cors: { allowOrigins: c.AllowOrigins ?? [], allowMethods: c.AllowMethods ?? [], allowHeaders: c.AllowHeaders ?? [], maxAgeSeconds: c.MaxAge ?? 0 } };
+}
+
+/** Arms the services of a local stack with a fault plan (adds to what is armed already). */
+export function injectFaults(services: Pick<LocalCloud, 's3' | 'firehose' | 'redshiftData' | 'lambdas'>, plan: FaultPlan): void {
+  for (const rule of plan.s3 ?? []) services.s3.faults.rules.push(new Countdown(rule));
+  if (plan.firehoseFailRecords) services.firehose.faults.failRecords += plan.firehoseFailRecords;
+  for (const rule of plan.dataApiStatements ?? []) services.redshiftData.faults.statements.push(new Countdown(rule));
+  if (plan.warehouseUnavailableCalls) services.redshiftData.faults.unavailable = new Countdown({ times: plan.warehouseUnavailableCalls });
+  for (const rule of plan.lambda ?? []) services.lambdas.faults.push(new Countdown(rule));
 }

@@ -2,6 +2,7 @@ import './polyfills';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import type { FaultPlan } from './faults';
 import { startLocalCloud } from './LocalCloud';
 
 const USAGE = `Usage: npm start -- [options]
@@ -14,6 +15,7 @@ Runs the whole Clickstream ETL stack locally, from the synthesized "local" envir
   --load-interval SECONDS   scheduled loads per source; 0 = none          [60]
   --buffer-interval SECONDS local Firehose buffer interval                [5]
   --time-scale FACTOR       factor on Wait states and retry intervals     [0.01]
+  --faults FILE             inject faults (JSON; see docs/reliability.md) [none]
   -h, --help`;
 
 function positiveNumber(name: string, value: string | undefined, fallback: number, allowZero = true): number {
@@ -37,6 +39,7 @@ async function main(): Promise<void> {
         'load-interval': { type: 'string' },
         'buffer-interval': { type: 'string' },
         'time-scale': { type: 'string' },
+        faults: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -50,6 +53,15 @@ async function main(): Promise<void> {
     return;
   }
   const dataDir = path.resolve(values['data-dir'] ?? '.clickstream');
+  let faults: FaultPlan | undefined;
+  if (values.faults) {
+    try {
+      faults = JSON.parse(fs.readFileSync(values.faults, 'utf8')) as FaultPlan;
+    } catch (e) {
+      console.error(`--faults ${values.faults}: ${(e as Error).message}\n\n${USAGE}`);
+      process.exit(2);
+    }
+  }
   const started = Date.now();
   console.log(`clickstream local: synthesizing the "local" environment and starting in ${dataDir} …`);
   let cloud;
@@ -61,6 +73,7 @@ async function main(): Promise<void> {
       loadIntervalSeconds: positiveNumber('load-interval', values['load-interval'], 60),
       bufferIntervalSeconds: positiveNumber('buffer-interval', values['buffer-interval'], 5),
       timeScale: positiveNumber('time-scale', values['time-scale'], 0.01),
+      faults,
     });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;

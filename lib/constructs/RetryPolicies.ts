@@ -16,6 +16,18 @@ export const RetryPolicies = {
     maxDelay: Duration.seconds(60),
     jitterStrategy: sfn.JitterType.FULL,
   },
+  /**
+   * A function that crashed or timed out, perhaps after its side effects: every handler of ours is
+   * idempotent (same input, same outcome), so it runs again — twice at most, in case the cause stays.
+   */
+  lambdaCrash: {
+    errors: ['Sandbox.Timedout', 'Runtime.ExitError'],
+    interval: Duration.seconds(2),
+    maxAttempts: 2,
+    backoffRate: 2,
+    maxDelay: Duration.seconds(30),
+    jitterStrategy: sfn.JitterType.FULL,
+  },
   /** Our TransientError: throttled or briefly unavailable S3, Firehose or Data API. */
   transient: {
     errors: [ERROR_NAMES.transient, 'States.Timeout'],
@@ -36,9 +48,10 @@ export const RetryPolicies = {
   },
 } as const satisfies Record<string, sfn.RetryProps>;
 
-/** Adds the Lambda-service and transient retries to a task. */
+/** Adds the Lambda-service, crash and transient retries to a task. */
 export function withTaskRetries<T extends sfn.TaskStateBase>(task: T): T {
   task.addRetry(RetryPolicies.lambdaService);
+  task.addRetry(RetryPolicies.lambdaCrash);
   task.addRetry(RetryPolicies.transient);
   return task;
 }

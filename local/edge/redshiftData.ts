@@ -5,6 +5,7 @@ import type { EmbeddedWarehouse, WarehouseResult, WarehouseStatement } from '../
 import { type CopyCommand, IdentifierAliases, segments, translate, UnsupportedSqlError } from '../warehouse/translate';
 import { AwsError, type EdgeRequest, type EdgeResponse, epochSeconds, jsonError, jsonResponse } from './http';
 import type { ObjectStore } from './objectStore';
+import { Countdown } from '../faults';
 
 type Status = 'SUBMITTED' | 'STARTED' | 'FINISHED' | 'FAILED' | 'ABORTED';
 
@@ -66,12 +67,16 @@ export class RedshiftDataService {
     this.aliases = new IdentifierAliases(aliasFile && fs.existsSync(aliasFile) ? (JSON.parse(fs.readFileSync(aliasFile, 'utf8')) as Array<[string, string]>) : []);
   }
 
+  /** Fault injection (see `local/faults.ts`): statements failing inside their transaction; calls answered 503. */
+  public readonly faults: { statements: Array<Countdown<{ sql: string; times: number }>>; unavailable: Countdown<{ times: number }> } = { statements: [], unavailable: new Countdown({ times: 0 }) };
+
   /** Data API calls by action: what the cost model counts (the Data API itself has no charge). */
   public readonly counters = new Map<string, number>();
 
   async handle(req: EdgeRequest): Promise<EdgeResponse> {
     const op = String(req.headers['x-amz-target']).split('.')[1];
     this.counters.set(op, (this.counters.get(op) ?? 0) + 1);
+    if (this.faults.unavailable.take()) return jsonError(new AwsError('InternalServerException', 'The warehouse is unavailable', 500));
     try {
       const input = JSON.parse(req.body.toString('utf8') || '{}');
       switch (op) {
@@ -122,6 +127,15 @@ export class RedshiftDataService {
     if (batch && sqls.length > MAX_BATCH_SQLS) throw new AwsError('ValidationException', `BatchExecuteStatement takes at most ${MAX_BATCH_SQLS} statements`);
     for (const sql of sqls) {
       if (Buffer.byteLength(sql) > MAX_SQL_BYTES) throw new AwsError('ValidationException', `Statement is ${Buffer.byteLength(sql)} bytes; the Data API limit is 100 KB`);
+    }
+    // An injected failure: the matching statement fails inside the transaction, after those before it ran.
+    for (const f of this.faults.statements) {
+      const at = sqls.findIndex((sql) => new RegExp(f.rule.sql).test(sql));
+      if (at >= 0 && f.take()) {
+        sqls = [...sqls];
+        sqls[at] = `SELECT 1 / 0 AS "injected fault: ${sqls[at].slice(0, 40).replace(/["\\]/g, '')}"`;
+        break;
+      }
     }
     const id = randomUUID();
     const now = new Date();

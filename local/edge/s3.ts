@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { AwsError, type EdgeRequest, type EdgeResponse } from './http';
 import type { ObjectStore, StoredObject } from './objectStore';
+import { Countdown, type S3FaultRule } from '../faults';
 
 /**
  * The S3 REST API subset the stack, the AWS CLI and `@aws-sdk/client-s3` use, path-style:
@@ -18,7 +19,7 @@ export class S3Service {
    * Fault injection: GETs of keys matching `pattern` answer 503 SlowDown, `times` times — what S3
    * does under throttling.
    */
-  public readonly faults: { getSlowDown?: { pattern: RegExp; times: number } } = {};
+  public readonly faults: { getSlowDown?: { pattern: RegExp; times: number }; rules: Array<Countdown<S3FaultRule>> } = { rules: [] };
 
   constructor(
     private readonly store: ObjectStore,
@@ -72,6 +73,11 @@ export class S3Service {
       if (m === 'GET') return this.listObjectsV2(bucket, q);
       if (m === 'POST' && q.has('delete')) return this.deleteObjects(bucket, req.body.toString('utf8'));
       throw new AwsError('NotImplemented', `${m} on a bucket with ?${q.toString()} is not supported by the local S3`, 501);
+    }
+    for (const rule of this.faults.rules) {
+      if ((m === 'GET' || m === 'PUT') && rule.rule.method === m && new RegExp(rule.rule.key).test(key) && rule.take()) {
+        throw rule.rule.code === 'SlowDown' ? new AwsError('SlowDown', 'Please reduce your request rate.', 503) : new AwsError('InternalError', 'We encountered an internal error. Please try again.', 500);
+      }
     }
     if (m === 'PUT' && q.has('uploadId')) return this.uploadPart(q.get('uploadId') as string, Number(q.get('partNumber')), req);
     if (m === 'PUT' && req.headers['x-amz-copy-source']) return this.copyObject(bucket, key, String(req.headers['x-amz-copy-source']));

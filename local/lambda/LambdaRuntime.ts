@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Countdown, type LambdaFaultRule } from '../faults';
 
 export interface LocalFunction {
   /** `arn:aws:lambda:…:function:<logicalId>` as the local template resolves it. */
@@ -42,6 +43,8 @@ export class LambdaRuntime {
   private readonly functions = new Map<string, LocalFunction>();
   private readonly handlers = new Map<string, Handler>();
   public readonly counters = new Map<string, FunctionCounters>();
+  /** Fault injection (see `local/faults.ts`): functions that crash or time out. */
+  public readonly faults: Array<Countdown<LambdaFaultRule>> = [];
 
   /** The functions this runtime runs (module paths, memory sizes). */
   get functionList(): LocalFunction[] {
@@ -90,7 +93,11 @@ export class LambdaRuntime {
       getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     };
     let timer: NodeJS.Timeout | undefined;
+    const fault = this.faults.find((f) => fn.module.includes(`/lambdas/${f.rule.function}/`) && f.remaining > 0);
+    const fail = (f: Countdown<LambdaFaultRule>) =>
+      new LambdaFunctionError(f.rule.error, f.rule.error === 'Sandbox.Timedout' ? `Task timed out after ${(fn.timeoutMs / 1000).toFixed(2)} seconds` : 'Runtime exited with error: signal: killed (injected fault)');
     try {
+      if (fault?.rule.when === 'before' && fault.take()) throw fail(fault);
       // Events cross a JSON boundary on AWS; so they do here (no shared references).
       const payload = JSON.parse(JSON.stringify(event ?? null));
       const result = await Promise.race([
@@ -99,6 +106,7 @@ export class LambdaRuntime {
           timer = setTimeout(() => reject(new LambdaFunctionError('Sandbox.Timedout', `Task timed out after ${(fn.timeoutMs / 1000).toFixed(2)} seconds`)), fn.timeoutMs);
         }),
       ]);
+      if (fault?.rule.when === 'after' && fault.take()) throw fail(fault);
       return result === undefined ? null : JSON.parse(JSON.stringify(result));
     } catch (e) {
       counters.errors++;
