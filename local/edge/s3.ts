@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { AwsError, type EdgeRequest, type EdgeResponse } from './http';
 import type { ObjectStore, StoredObject } from './objectStore';
-import { Countdown, type S3FaultRule } from '../faults';
+import type { Countdown} from '../faults';
+import { type S3FaultRule } from '../faults';
 
 /**
  * The S3 REST API subset the stack, the AWS CLI and `@aws-sdk/client-s3` use, path-style:

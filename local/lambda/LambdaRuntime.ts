@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Countdown, type LambdaFaultRule } from '../faults';
+import type { Countdown} from '../faults';
+import { type LambdaFaultRule } from '../faults';
 
 export interface LocalFunction {
   /** `arn:aws:lambda:…:function:<logicalId>` as the local template resolves it. */
