@@ -133,6 +133,10 @@ describe('npx clickstream status, load, send, verify', () => {
     const badEvents = await cli(['send', '--data-dir', t.dataDir, '--source', 'web', '--events', '0']);
     expect(badEvents.code).toBe(2);
     expect(badEvents.stderr).toContain('--events must be a whole number of at least 1, not "0"');
+    // Arguments are never SQL: a source is a configured name or nothing.
+    const injected = await cli(['verify', '--data-dir', t.dataDir, '--source', 'web; DROP TABLE web.tracks; --']);
+    expect(injected.code).toBe(2);
+    expect(injected.stderr).toContain('Unknown source "web; DROP TABLE web.tracks; --": configured sources are web, app');
     const help = await cli(['status', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Usage: npx clickstream status');

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { quoteIdent } from '../../../lambdas/core/naming';
+import { eventTableName, identifier, quoteIdent } from '../../../lambdas/core/naming';
 import { planTable } from '../../../lambdas/core/schema';
 import { addColumn, CATALOG_QUERY, createSchema, createTable, ledgerStatements, ledgerTables, literal, MAX_STATEMENT_BYTES, registeredIdsQuery, tableLoadStatements } from '../../../lambdas/core/sql';
 
@@ -55,6 +55,17 @@ describe('SQL module (Redshift dialect)', () => {
     expectGolden('discards-load', [`${REF}/r_COPY.html`, `${REF}/r_INSERT_30.html (INSERT … SELECT … WHERE NOT EXISTS)`], tableLoadStatements({
       schema: 'web', plan, loadId: 'exec-1234', manifestUri: 's3://staged-bucket/loads/web/exec-1234/manifests/_discards.json', copyRoleArn: ROLE,
     }));
+  });
+
+  it('injection attempts in event and property names are quoted identifiers (the exact SQL)', () => {
+    const table = eventTableName('"; DROP TABLE web.tracks; --');
+    const plan = planTable(table, { rows: 1, columns: { id: { s: 1 }, received_at: { t: 1 }, [identifier("a'); DROP TABLE web.pages; --")]: { s: 1 }, [identifier('"quoted" name')]: { i: 1 } } }, undefined);
+    const statements = tableLoadStatements({ schema: 'web', plan, loadId: 'exec-1234', manifestUri: 's3://staged-bucket/loads/web/x/manifests/t.json', copyRoleArn: ROLE });
+    expectGolden('hostile-names', [`${REF}/r_names.html (delimited identifiers)`], statements);
+    // No statement ends early: every quote of the attacker's text is doubled inside an identifier or a literal.
+    for (const st of statements) expect(st.replace(/"(?:[^"]|"")*"|'(?:[^']|'')*'/g, '')).not.toMatch(/DROP|DELETE FROM web|;/);
+    // Values we generate (load ids, S3 URIs, role ARNs) are checked against their pattern before they become literals.
+    expect(() => tableLoadStatements({ schema: 'web', plan, loadId: "x'; DROP TABLE web.users; --", manifestUri: 's3://staged-bucket/loads/web/x/manifests/t.json', copyRoleArn: ROLE })).toThrow('Refusing to put "x\'; DROP TABLE web.users; --" into SQL as a loadId');
   });
 
   it('the hours whose registered messages a call table lost (backfill "missing", verification)', () => {
