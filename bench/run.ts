@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: every benchmark of the repository, one after the other, each printing ratios
  * measured side by side in the same run. Select some with `npm run bench -- collector load`.
- * Sizes: BENCH_EVENTS (load, default 200000), BENCH_BATCHES (collector, default 300).
+ * Sizes: BENCH_EVENTS (load, default 200000), BENCH_BATCHES (collector, default 300),
+ * BENCH_FRESHNESS ("60:60,300:60": load interval : Firehose buffer, seconds; ~20 minutes in real time).
+ * `cost` re-measures the profile `npx clickstream cost` reads (cli/cost-profile.json).
  */
 import { benchCollector } from './collector';
 import { benchCostProfile } from './costProfile';
