@@ -10,7 +10,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import type { CollectorSample, CostProfile, Counts } from '../cli/costModel';
+import { costInput } from '../cli/cost';
+import { type CollectorSample, type CostProfile, type Counts, estimateCost } from '../cli/costModel';
 import { generateEvents } from '../cli/traffic';
 import { type LocalCloud, startLocalCloud } from '../local/LocalCloud';
 
@@ -222,6 +223,12 @@ export async function benchCostProfile(): Promise<Record<string, number | string
       loadFixedGbSeconds: r(profile.load.fixed.lambdaGbSeconds),
       loadGbSecondsPerMillionEvents: r(profile.load.perEvent.lambdaGbSeconds * 1e6),
       emptyLoadTransitions: r(profile.emptyLoad.transitions),
+      // The figures docs/performance.md quotes: 100 M events/day, loads every 5 minutes.
+      ...Object.fromEntries(
+        (['function-url', 'http-api'] as const).flatMap((endpoint) =>
+          [10, 1].map((perRequest) => [`usdPerMillion@100M/day,${perRequest}/request,${endpoint}`, r(estimateCost(profile, costInput({ eventsPerDay: '100000000', eventsPerRequest: String(perRequest), endpoint })).usdPerMillionEvents)]),
+        ),
+      ),
     };
   } finally {
     await cloud.stop();

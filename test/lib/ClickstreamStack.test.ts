@@ -93,13 +93,15 @@ describe('ClickstreamStack', () => {
   });
 
   describe('Lambda functions', () => {
-    it('all run Node.js 22+ on ARM64 with tracing and JSON logs', () => {
+    it('all run Node.js 22+ on ARM64 with JSON logs; tracing on, except the collector (hot path: off, and warnings-only logs)', () => {
       const functions = Object.values(prod.template.findResources('AWS::Lambda::Function'));
-      expect(functions.length).toBeGreaterThanOrEqual(11);
+      expect(functions.length).toBeGreaterThanOrEqual(12);
       for (const f of functions) {
         expect(f.Properties.Runtime).toMatch(/^nodejs(2[2-9]|[3-9]\d)\.x$/);
         expect(f.Properties.Architectures).toEqual(['arm64']);
-        expect(f.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+        const collector = f.Metadata['clickstream:handler'] === 'lambdas/collect/handler.ts';
+        expect(f.Properties.TracingConfig).toEqual(collector ? undefined : { Mode: 'Active' });
+        if (collector) expect(f.Properties.LoggingConfig).toMatchObject({ LogFormat: 'JSON', ApplicationLogLevel: 'WARN', SystemLogLevel: 'WARN' });
         expect(f.Properties.LoggingConfig).toMatchObject({ LogFormat: 'JSON' });
         expect(f.Metadata['clickstream:handler']).toMatch(/^lambdas\/[a-z-]+\/handler\.ts$/);
       }
