@@ -81,6 +81,24 @@ export async function benchCollector(): Promise<Record<string, number | string>>
   const used = process.cpuUsage(cpu);
   const cpuMs = (used.user + used.system) / 1000;
   const handlerEventsPerCpuSecond = (BATCHES * PER_BATCH) / (cpuMs / 1000);
+  // Unknown write keys: a near miss of the real key (one character off) beside an unrelated key of
+  // another length, interleaved, so that any dependence of the 401 path on the key would show.
+  const reject = (key: string) => ({
+    rawPath: '/v1/track', headers: { authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}`, 'content-type': 'application/json' }, body: '{"type":"track","event":"E","userId":"u"}', isBase64Encoded: false,
+    requestContext: { http: { method: 'POST', sourceIp: '198.51.100.7' }, requestId: 'bench' },
+  });
+  const nearMiss = reject('bench-write-kex');
+  const unrelated = reject('zz-0123456789-unrelated-key');
+  const authTimes = { near: [] as number[], far: [] as number[] };
+  for (let i = 0; i < 20_000; i++) {
+    const near = i % 2 === 0;
+    const t0 = performance.now();
+    const res = await handler((near ? nearMiss : unrelated) as never);
+    (near ? authTimes.near : authTimes.far).push(performance.now() - t0);
+    if ((res as { statusCode: number }).statusCode !== 401) throw new Error(`an unknown key was answered ${JSON.stringify(res)}`);
+  }
+  const nearUs = percentile(authTimes.near, 50) * 1000;
+  const farUs = percentile(authTimes.far, 50) * 1000;
   responder.kill();
   void sink;
   return {
@@ -94,6 +112,9 @@ export async function benchCollector(): Promise<Record<string, number | string>>
     p50BatchMs: Number(percentile(latencies, 50).toFixed(2)),
     p99BatchMs: Number(percentile(latencies, 99).toFixed(2)),
     ratioToFloor: Number((handlerEventsPerCpuSecond / floorEventsPerCpuSecond).toFixed(3)),
+    unknownKeyNearMissMedianUs: Number(nearUs.toFixed(1)),
+    unknownKeyUnrelatedMedianUs: Number(farUs.toFixed(1)),
+    unknownKeyNearMissOverUnrelated: Number((nearUs / farUs).toFixed(3)),
   };
 }
 
