@@ -93,6 +93,8 @@ async function main(): Promise<void> {
     curl -s -u ${key}: -H 'content-type: application/json' \\
       -d '{"type":"track","event":"Signed Up","userId":"u1","properties":{"plan":"pro"}}' ${endpoints.collector}/v1/track
     aws --endpoint-url ${endpoints.edge} s3 ls s3://${endpoints.buckets.raw} --recursive
+    npx clickstream send --source ${endpoints.sources[0]?.name ?? 'web'} --events 1000${dataDir === path.resolve('.clickstream') ? '' : ` --data-dir ${dataDir}`}
+    npx clickstream status${dataDir === path.resolve('.clickstream') ? '' : ` --data-dir ${dataDir}`}
 `);
   console.log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s — edge ${endpoints.edge}, collector ${endpoints.collector}`);
 
