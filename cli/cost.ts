@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { table } from './backfill';
 import { type CostEstimate, type CostInput, type CostProfile, estimateCost } from './costModel';
+import { bufferSecondsFor } from '../lib/constructs/SourceStreams';
 import { PRICES } from './prices';
 import { UsageError } from './target';
 
@@ -18,7 +19,7 @@ local runs (cli/cost-profile.json; re-measure with "npm run bench -- cost") and 
   --sources S                sources (default 1)
   --load-interval SECONDS    seconds between scheduled loads per source (default 300)
   --endpoint E               function-url (default) | http-api
-  --firehose-buffer SECONDS  Firehose buffer interval (default 60)
+  --firehose-buffer SECONDS  Firehose buffer interval (default 60, at most a quarter of the load interval)
   --raw-retention-days D     days raw events are kept (default 400)
   --rpu N                    Redshift Serverless base capacity (default 8)
   --collector-tracing        count X-Ray tracing of the collector (off by default)
@@ -62,7 +63,8 @@ export function costInput(o: CostOptions): CostInput {
     sources: Math.round(positive('sources', o.sources, 1)),
     loadIntervalSeconds: positive('load-interval', o.loadInterval, 300),
     endpoint,
-    firehoseBufferSeconds: o.firehoseBuffer === undefined ? 60 : Number(o.firehoseBuffer),
+    // As the stack sets it: 60 s, but at most a quarter of the load interval.
+    firehoseBufferSeconds: o.firehoseBuffer === undefined ? bufferSecondsFor(60, positive('load-interval', o.loadInterval, 300)) : Number(o.firehoseBuffer),
     firehoseBufferMiB: 64,
     rawRetentionDays: positive('raw-retention-days', o.rawRetentionDays, 400),
     stagedRetentionDays: 7,

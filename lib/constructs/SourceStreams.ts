@@ -6,19 +6,29 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { acknowledge, nagAtt } from '../nag';
+import { scheduleIntervalSeconds } from './Monitoring';
 import { FIREHOSE_ERROR_PREFIX } from './Storage';
 
 export interface SourceStreamsProps {
-  /** Sources that get a stream each. */
-  readonly sources: ReadonlyArray<{ readonly name: string }>;
+  /** Sources that get a stream each; a source loaded more often than every 4 buffer intervals gets a shorter buffer. */
+  readonly sources: ReadonlyArray<{ readonly name: string; readonly schedule?: string }>;
   /** Bucket that receives `<source>/YYYY/MM/DD/HH/*.gz`. */
   readonly rawBucket: s3.IBucket;
   /** Prefix of delivery stream names, e.g. `clickstream-prod`. */
   readonly namePrefix: string;
-  /** Lower is fresher, higher gives bigger objects. @default Duration.seconds(60) */
+  /** Lower is fresher, higher gives bigger objects; at most a quarter of a source's load interval. @default Duration.seconds(60) */
   readonly bufferingInterval?: Duration;
   /** @default 64 */
   readonly bufferingSizeMiB?: number;
+}
+
+/**
+ * A source's Firehose buffer interval: the configured one, but at most a quarter of its load
+ * interval, so that an event waits for the buffer and the next load together less than twice
+ * the load interval (p95 freshness; see docs/performance.md).
+ */
+export function bufferSecondsFor(configuredSeconds: number, loadIntervalSeconds: number | undefined): number {
+  return loadIntervalSeconds === undefined ? configuredSeconds : Math.min(configuredSeconds, Math.floor(loadIntervalSeconds / 4));
 }
 
 /** Where a source's raw objects land in the raw bucket: `<source>/YYYY/MM/DD/HH/`. */
@@ -94,7 +104,7 @@ export class SourceStreams extends Construct {
           prefix: `${rawPrefix(source.name)}!{timestamp:yyyy/MM/dd/HH}/`,
           errorOutputPrefix: `${FIREHOSE_ERROR_PREFIX}${source.name}/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/`,
           compressionFormat: 'GZIP',
-          bufferingHints: { intervalInSeconds: interval.toSeconds(), sizeInMBs: sizeMiB },
+          bufferingHints: { intervalInSeconds: bufferSecondsFor(interval.toSeconds(), source.schedule ? scheduleIntervalSeconds(source.schedule) : undefined), sizeInMBs: sizeMiB },
           cloudWatchLoggingOptions: { enabled: true, logGroupName: logGroup.logGroupName, logStreamName: logStream.logStreamName },
         },
       });

@@ -1,5 +1,5 @@
 import { measureProfile } from '../../bench/costProfile';
-import { loadProfile } from '../../cli/cost';
+import { costInput, loadProfile } from '../../cli/cost';
 import { collectorAt, estimateCost, loadCounts, type CostInput } from '../../cli/costModel';
 import { PRICES } from '../../cli/prices';
 import { checksFor } from '../../lambdas/core/polling';
@@ -65,6 +65,12 @@ describe('the cost model', () => {
     const tables = Math.round(profile.load.fixed.tableLoads + profile.load.perEvent.tableLoads * 100_000);
     expect(load.checks).toBeGreaterThanOrEqual(tables);
     expect(loadCounts(profile, 0)).toMatchObject({ transitions: profile.emptyLoad.transitions, checks: 0 });
+  });
+
+  it('assumes the Firehose buffer the stack sets: 60 s, at most a quarter of the load interval', () => {
+    expect(costInput({ eventsPerDay: '1000', loadInterval: '60' }).firehoseBufferSeconds).toBe(15);
+    expect(costInput({ eventsPerDay: '1000' }).firehoseBufferSeconds).toBe(60);
+    expect(costInput({ eventsPerDay: '1000', loadInterval: '60', firehoseBuffer: '5' }).firehoseBufferSeconds).toBe(5);
   });
 
   it('interpolates the collector between measured request sizes', () => {

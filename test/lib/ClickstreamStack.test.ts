@@ -46,6 +46,21 @@ describe('ClickstreamStack', () => {
       }
     });
 
+    it('buffers at most a quarter of a source\'s load interval (freshness), else as configured', () => {
+      const { template } = synthEnvironment('x', {
+        x: {
+          sources: [
+            { name: 'fast', writeKeys: ['wk_fast_12345678'], schedule: 'rate(1 minute)' },
+            { name: 'slow', writeKeys: ['wk_slow_12345678'], schedule: 'rate(1 hour)' },
+            { name: 'nightly', writeKeys: ['wk_nightly_12345678'], schedule: 'cron(0 2 * * ? *)' },
+          ],
+          warehouse: { type: 'serverless' },
+        },
+      });
+      const hints = Object.values(template.findResources('AWS::KinesisFirehose::DeliveryStream')).map((r) => [r.Properties.DeliveryStreamName, r.Properties.ExtendedS3DestinationConfiguration.BufferingHints.IntervalInSeconds]);
+      expect(hints.sort()).toEqual([['clickstream-x-fast', 15], ['clickstream-x-nightly', 60], ['clickstream-x-slow', 60]]);
+    });
+
     it('lets each stream write only its own source prefixes', () => {
       const delivery = statementsOf(prod.template).filter(({ policy }) => policy.startsWith('SourceStreamsSourceweb'));
       const put = delivery.find(({ statement }) => asArray(statement.Action).includes('s3:PutObject'));
