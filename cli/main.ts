@@ -47,8 +47,8 @@ const COMMANDS: Record<string, Command> = {
   },
   verify: {
     help: VERIFY_HELP,
-    options: { source: str, from: str, to: str, repair: bool },
-    run: async (target, v) => runVerify(await target(), { source: s(v, 'source'), from: s(v, 'from'), to: s(v, 'to'), repair: b(v, 'repair'), json: b(v, 'json') }),
+    options: { source: str, from: str, to: str, repair: bool, deep: bool },
+    run: async (target, v) => runVerify(await target(), { source: s(v, 'source'), from: s(v, 'from'), to: s(v, 'to'), repair: b(v, 'repair'), deep: b(v, 'deep'), json: b(v, 'json') }),
   },
   load: {
     help: LOAD_HELP,

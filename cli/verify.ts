@@ -5,7 +5,7 @@ import { QUARANTINE_PREFIX } from '../lib/constructs/Storage';
 import { runBackfill, table } from './backfill';
 import { dateOption, sourceOf, type Target, targetIo, UsageError } from './target';
 
-export const VERIFY_HELP = `Usage: npx clickstream verify --source NAME [--from ISO] [--to ISO] [--repair] [--json]
+export const VERIFY_HELP = `Usage: npx clickstream verify --source NAME [--from ISO] [--to ISO] [--deep] [--repair] [--json]
 
 Proves accepted = loaded + discarded, hour by hour (hours of the raw objects, UTC):
   accepted     distinct messages in the raw objects
@@ -19,6 +19,8 @@ Counts come from the load ledger and SQL; raw objects are read only where no loa
   --from ISO      start (default: 24 hours before --to)
   --to ISO        end, exclusive (default: the start of the current hour)
   --repair        start a "missing" backfill of exactly the hours that do not add up, then verify again
+                  (with --deep: a "reload" of those hours, since their losses are invisible to "missing")
+  --deep          also re-read every raw object, to find messages no load registered (slower: reads everything)
   --json          print the report as JSON
   --data-dir DIR  the local stack (default .clickstream)   --env NAME   a deployed environment
 
@@ -29,6 +31,7 @@ export interface VerifyOptions {
   readonly from?: string;
   readonly to?: string;
   readonly repair?: boolean;
+  readonly deep?: boolean;
   readonly json?: boolean;
 }
 
@@ -58,14 +61,15 @@ export async function runVerify(target: Target, options: VerifyOptions, out: Nod
   const source = sourceOf(target, options.source, VERIFY_HELP).name;
   const { from, to } = verifyRange(options);
   const io = targetIo(target);
-  const verify = () => verifySource({ objects: io.objects, warehouse: io.warehouse, rawBucket: target.buckets.raw, quarantinePrefix: QUARANTINE_PREFIX }, source, from, to);
+  const verify = () => verifySource({ objects: io.objects, warehouse: io.warehouse, rawBucket: target.buckets.raw, quarantinePrefix: QUARANTINE_PREFIX }, source, from, to, { deep: options.deep });
   try {
     let report = await verify();
     let repair: { windows: number; code: number } | undefined;
     if (options.repair && !report.ok) {
       const windows = report.hours.filter((h) => !h.ok).map((h) => ({ source: report.source, from: h.hour, to: new Date(Date.parse(h.hour) + 3_600_000).toISOString() }));
-      if (!options.json) out.write(`Repairing ${windows.length} hour${windows.length === 1 ? '' : 's'} with a "missing" backfill…\n`);
-      const code = await runBackfill(target, { windows: JSON.stringify(windows), mode: 'missing', json: options.json }, options.json ? nullStream() : out, err);
+      const mode = options.deep ? 'reload' : 'missing';
+      if (!options.json) out.write(`Repairing ${windows.length} hour${windows.length === 1 ? '' : 's'} with a "${mode}" backfill…\n`);
+      const code = await runBackfill(target, { windows: JSON.stringify(windows), mode, json: options.json }, options.json ? nullStream() : out, err);
       repair = { windows: windows.length, code };
       report = await verify();
       if (!options.json) out.write('\nAfter the repair:\n');
@@ -74,7 +78,7 @@ export async function runVerify(target: Target, options: VerifyOptions, out: Nod
     else {
       printReport(report, out);
       if (!report.ok && !options.repair) {
-        out.write(`\nRepair them: npx clickstream verify --source ${report.source} --from ${shortHour(report.from)} --to ${shortHour(report.to)} --repair\n`);
+        out.write(`\nRepair them: npx clickstream verify --source ${report.source} --from ${shortHour(report.from)} --to ${shortHour(report.to)}${options.deep ? ' --deep' : ''} --repair\n`);
       }
     }
     return report.ok ? 0 : 3;

@@ -24,6 +24,8 @@ export interface HourCounts {
   readonly unloadedEvents: number;
   /** Messages the collector rejected (quarantine prefix), with their reason. */
   readonly quarantined: number;
+  /** Deep verification only: distinct messages first seen in the hour's loaded raw objects, re-read. */
+  readonly loadedObjectsDistinct?: number;
 }
 
 export interface HourCheck {
@@ -64,6 +66,9 @@ export function checkHour(c: HourCounts): HourCheck {
   if (c.unloadedObjects > 0) problems.push(`${fmt(c.unloadedObjects)} raw object${c.unloadedObjects === 1 ? '' : 's'} (${fmt(c.unloadedEvents)} event${c.unloadedEvents === 1 ? '' : 's'}) not loaded`);
   for (const [table, n] of Object.entries(c.missing).sort()) if (n > 0) problems.push(`${fmt(n)} loaded message${n === 1 ? '' : 's'} missing from ${table}`);
   if (registered + c.discarded > c.events) problems.push(`the ledger counts ${fmt(registered + c.discarded)} messages but its raw objects hold ${fmt(c.events)} events`);
+  if (c.loadedObjectsDistinct !== undefined && c.loadedObjectsDistinct > registered + c.discarded) {
+    problems.push(`its loaded raw objects hold ${fmt(c.loadedObjectsDistinct)} distinct messages; the loads account for ${fmt(registered + c.discarded)}`);
+  }
   return {
     hour: c.hour,
     accepted,

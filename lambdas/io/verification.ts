@@ -92,8 +92,10 @@ async function countMessages(objects: ObjectStore, bucket: string, key: string, 
  * Verifies a source over [from, to), hour by hour. Counts come from SQL (ledger, registry, call
  * tables) and the transform's statistics; raw objects are read only where the ledger has no
  * counts for them (objects not loaded) and for the quarantine (small: rejected messages only).
+ * `deep` re-reads every raw object as well, to find messages the loads never registered (a
+ * message counts in the hour it first appears in).
  */
-export async function verifySource(deps: VerificationDeps, source: string, from: Date, to: Date): Promise<VerifyReport> {
+export async function verifySource(deps: VerificationDeps, source: string, from: Date, to: Date, options: { deep?: boolean } = {}): Promise<VerifyReport> {
   const start = new Date(Math.floor(from.getTime() / 3_600_000) * 3_600_000);
   const end = new Date(Math.ceil(to.getTime() / 3_600_000) * 3_600_000);
   const [raw, quarantine, side] = await Promise.all([
@@ -123,12 +125,16 @@ export async function verifySource(deps: VerificationDeps, source: string, from:
     c.missing[r.table] = (c.missing[r.table] ?? 0) + r.missing;
   }
   const seen = new Set<string>();
-  for (const o of raw) {
+  for (const o of [...raw].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
     const c = hour(o.hour);
-    if (c.keys.has(o.key)) continue;
-    c.objects++;
-    c.unloadedObjects++;
-    c.unloadedEvents += (await countMessages(deps.objects, deps.rawBucket, o.key, seen)).messages;
+    const loaded = c.keys.has(o.key);
+    if (!loaded) {
+      c.objects++;
+      c.unloadedObjects++;
+      c.unloadedEvents += (await countMessages(deps.objects, deps.rawBucket, o.key, seen)).messages;
+    } else if (options.deep) {
+      c.loadedObjectsDistinct = (c.loadedObjectsDistinct ?? 0) + (await countMessages(deps.objects, deps.rawBucket, o.key, seen)).messages;
+    }
   }
   for (const o of quarantine) hour(o.hour).quarantined += (await countMessages(deps.objects, deps.rawBucket, o.key, new Set())).lines;
   return verifyReport(source, start, end, [...hours.values()]);

@@ -101,6 +101,23 @@ describe('npx clickstream status, load, send, verify', () => {
     expect(again.stdout).toMatch(/Source web, 2026-09-01T00:00Z to \S+: \d+ hours with data, \d+ add up, 0 do not\./);
   }, 180_000);
 
+  it('verify --deep: finds a message lost together with its registration, which only re-reading shows; --repair reloads that hour', async () => {
+    const range = ['--from', '2026-09-01T00:00Z', '--to', '2026-09-01T03:00Z'];
+    // A loss the registry cannot show: the row and its `_ids` entry both gone.
+    await sql(t, "DELETE FROM web.tracks WHERE id = 'h2-t1'");
+    await sql(t, "DELETE FROM web._ids WHERE id = 'h2-t1'");
+    expect((await cli(['verify', '--data-dir', t.dataDir, '--source', 'web', ...range])).code).toBe(0);
+    const deep = await cli(['verify', '--data-dir', t.dataDir, '--source', 'web', ...range, '--deep', '--json']);
+    expect(deep.code).toBe(3);
+    expect(json(deep.stdout).hours.filter((h: { ok: boolean }) => !h.ok).map((h: { hour: string; problems: string[] }) => [h.hour, h.problems])).toEqual([
+      ['2026-09-01T02:00:00.000Z', ['its loaded raw objects hold 10 distinct messages; the loads account for 9']],
+    ]);
+    const repaired = await cli(['verify', '--data-dir', t.dataDir, '--source', 'web', ...range, '--deep', '--repair']);
+    expect(repaired.stdout).toContain('Repairing 1 hour with a "reload" backfill');
+    expect(repaired.code).toBe(0);
+    expect(await sql(t, "SELECT COUNT(*) FROM web.tracks WHERE id = 'h2-t1'")).toEqual([[1]]);
+  }, 120_000);
+
   it('verify: an hour whose raw object was never loaded is named, with its events', async () => {
     await putRawEvents(t, 'web', '2026-09-01T05:00:00.000Z', 'late', [{ type: 'track', event: 'Late', userId: 'u', messageId: 'late-1' }, { type: 'track', event: 'Late', userId: 'u', messageId: 'late-1' }]);
     const res = await cli(['verify', '--data-dir', t.dataDir, '--source', 'web', '--from', '2026-09-01T00:00Z', '--to', '2026-09-01T06:00Z', '--json']);

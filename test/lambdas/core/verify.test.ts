@@ -23,6 +23,11 @@ describe('checkHour', () => {
     ]);
   });
 
+  it('deep: flags an hour whose re-read raw objects hold more messages than the loads account for', () => {
+    expect(checkHour({ ...base, loadedObjectsDistinct: 102 }).ok).toBe(true);
+    expect(checkHour({ ...base, loadedObjectsDistinct: 105 }).problems).toEqual(['its loaded raw objects hold 105 distinct messages; the loads account for 102']);
+  });
+
   it('totals the hours and counts the mismatched ones', () => {
     const r = verifyReport('web', new Date('2026-11-01T00:00Z'), new Date('2026-11-02T00:00Z'), [{ ...base, hour: '2026-11-01T06:00:00.000Z', missing: { tracks: 1 } }, base]);
     expect(r.hours.map((h) => h.hour)).toEqual(['2026-11-01T05:00:00.000Z', '2026-11-01T06:00:00.000Z']);
