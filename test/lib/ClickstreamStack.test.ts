@@ -46,6 +46,12 @@ describe('ClickstreamStack', () => {
       }
     });
 
+    it('traces the collector when collector.tracing is on', () => {
+      const { template } = synthEnvironment('x', { x: { sources: [{ name: 'web', writeKeys: ['wk_web_12345678'] }], warehouse: { type: 'serverless' }, collector: { tracing: true } } });
+      const collect = Object.values(template.findResources('AWS::Lambda::Function')).find((f) => f.Metadata['clickstream:handler'] === 'lambdas/collect/handler.ts');
+      expect(collect?.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+    });
+
     it('buffers at most a quarter of a source\'s load interval (freshness), else as configured', () => {
       const { template } = synthEnvironment('x', {
         x: {
