@@ -1,6 +1,7 @@
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { BackfillSummary, WindowResult } from '../lambdas/core/backfill';
+import { bar, fmt, progressLine, table } from './format';
 import { clientConfig, type Target, UsageError } from './target';
 
 export const BACKFILL_HELP = `Usage: npx clickstream backfill --source NAME[,NAME…|*] --from ISO --to ISO [options]
@@ -32,24 +33,6 @@ export interface BackfillOptions {
   readonly json?: boolean;
 }
 
-const fmt = (n: number) => n.toLocaleString('en-US');
-
-function bar(done: number, total: number, width = 24): string {
-  const filled = total ? Math.round((width * done) / total) : 0;
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
-}
-
-/** A plain text table: columns padded to their widest cell; number columns aligned right. */
-export function table(rows: Array<Array<string | number>>): string {
-  const cells = rows.map((r) => r.map(String));
-  const widths = cells[0].map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  const numeric = cells[0].map((_, i) => {
-    const body = cells.slice(1).map((r) => r[i] ?? '');
-    return body.some((c) => /^-?[\d,]+(\.\d+)?$/.test(c)) && body.every((c) => /^-?[\d,]+(\.\d+)?$/.test(c) || c === 'NULL');
-  });
-  return cells.map((r) => r.map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd()).join('\n');
-}
-
 export async function runBackfill(target: Target, options: BackfillOptions, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const source = options.source === undefined || options.source === '*' ? options.source : options.source.includes(',') ? options.source.split(',').map((s) => s.trim()) : options.source;
   let windows: unknown;
@@ -76,8 +59,7 @@ export async function runBackfill(target: Target, options: BackfillOptions, out:
     const seen = new Map<string, WindowResult[]>();
     let planned: number | undefined;
     const started = Date.now();
-    const tty = Boolean((err as NodeJS.WriteStream).isTTY);
-    let lastLine = 0;
+    const progress = progressLine(err, options.json);
     const readJson = async <T>(key: string): Promise<T | undefined> => {
       try {
         const res = await s3.send(new GetObjectCommand({ Bucket: target.buckets.staged, Key: key }));
@@ -103,15 +85,8 @@ export async function runBackfill(target: Target, options: BackfillOptions, out:
       const rate = results.length / Math.max(seconds, 0.001);
       const eta = planned && rate > 0 ? Math.max(0, (planned - results.length) / rate) : undefined;
       const line = `${bar(results.length, planned ?? 0)} ${results.length}/${planned ?? '?'} windows, ${failed} failed, ${fmt(Math.round(events / Math.max(seconds, 0.001)))} events/s${eta !== undefined ? `, ETA ${Math.ceil(eta)} s` : ''}`;
-      if (!options.json) {
-        if (tty) err.write(`\r${line}`);
-        else if (Date.now() - lastLine > 5000 || d.status !== 'RUNNING') {
-          err.write(`${line}\n`);
-          lastLine = Date.now();
-        }
-      }
+      progress(line, d.status !== 'RUNNING');
       if (d.status !== 'RUNNING') {
-        if (tty && !options.json) err.write('\n');
         return finish(d, await readJson<BackfillSummary>(`${prefix}summary.json`), options, out, err);
       }
       await new Promise((r) => setTimeout(r, 500));

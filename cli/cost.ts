@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { table } from './backfill';
+import { table } from './format';
 import { type CostEstimate, type CostInput, type CostProfile, estimateCost } from './costModel';
 import { bufferSecondsFor } from '../lib/constructs/SourceStreams';
 import { PRICES } from './prices';

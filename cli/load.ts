@@ -1,6 +1,6 @@
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { LoadSummary } from '../lambdas/core/loadTypes';
-import { table } from './backfill';
+import { fmt, progressLine, table } from './format';
 import { clientConfig, dateOption, type Target, UsageError } from './target';
 
 export const LOAD_HELP = `Usage: npx clickstream load --source NAME [--dry-run] [--from ISO --to ISO] [--json]
@@ -24,8 +24,6 @@ export interface LoadOptions {
   readonly json?: boolean;
 }
 
-const fmt = (n: number) => n.toLocaleString('en-US');
-
 export async function runLoad(target: Target, options: LoadOptions, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   if (!options.source) throw new UsageError(`--source is required\n\n${LOAD_HELP}`);
   if ((options.from === undefined) !== (options.to === undefined)) throw new UsageError('Give both --from and --to (a reload of that range), or neither (what is pending)');
@@ -35,23 +33,15 @@ export async function runLoad(target: Target, options: LoadOptions, out: NodeJS.
   try {
     const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: target.stateMachines.load, input: JSON.stringify(input) }));
     const started = Date.now();
-    const tty = Boolean((err as NodeJS.WriteStream).isTTY);
-    let lastLine = 0;
+    const progress = progressLine(err, options.json);
     for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
       const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
       const line = `load of ${options.source}: ${d.status} (${Math.round((Date.now() - started) / 1000)} s)`;
-      if (!options.json) {
-        if (tty) err.write(`\r${line}`);
-        else if (Date.now() - lastLine > 5000 || d.status !== 'RUNNING') {
-          err.write(`${line}\n`);
-          lastLine = Date.now();
-        }
-      }
+      progress(line, d.status !== 'RUNNING');
       if (d.status === 'RUNNING') {
         await new Promise((r) => setTimeout(r, wait));
         continue;
       }
-      if (tty && !options.json) err.write('\n');
       if (d.status !== 'SUCCEEDED') {
         let cause = d.cause ?? '';
         try {

@@ -1,4 +1,5 @@
 import { Analytics } from '@segment/analytics-node';
+import { bar, fmt, progressLine } from './format';
 import { generateEvents } from './traffic';
 import { sourceOf, type Target, UsageError } from './target';
 
@@ -32,8 +33,6 @@ export interface SendOptions {
   readonly json?: boolean;
 }
 
-const fmt = (n: number) => n.toLocaleString('en-US');
-
 function numberOption(name: string, value: string | undefined, fallback: number, check: (n: number) => boolean, what: string): number {
   if (value === undefined) return fallback;
   const n = Number(value);
@@ -62,23 +61,14 @@ export async function runSend(target: Target, options: SendOptions, out: NodeJS.
     failed++;
     lastError = String((e as { reason?: unknown }).reason ?? (e as Error).message ?? e);
   });
-  const tty = Boolean((err as NodeJS.WriteStream).isTTY);
+  const line = progressLine(err, options.json);
   const started = Date.now();
-  let lastLine = 0;
   let sent = 0;
   let repeated = 0;
   const ids = new Set<string>();
   const progress = (final = false) => {
-    if (options.json) return;
     const seconds = (Date.now() - started) / 1000;
-    const width = 24;
-    const filled = Math.round((width * sent) / events);
-    const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${fmt(sent)}/${fmt(events)} events, ${fmt(Math.round(sent / Math.max(seconds, 0.001)))} events/s, ${failed} failed`;
-    if (tty) err.write(`\r${line}${final ? '\n' : ''}`);
-    else if (final || Date.now() - lastLine > 5000) {
-      err.write(`${line}\n`);
-      lastLine = Date.now();
-    }
+    line(`${bar(sent, events)} ${fmt(sent)}/${fmt(events)} events, ${fmt(Math.round(sent / Math.max(seconds, 0.001)))} events/s, ${failed} failed`, final);
   };
 
   for (const msg of generateEvents(events, { seed, duplicates, skewMs, spanMs: 60_000, idPrefix: `send-${seed}` })) {

@@ -1,5 +1,5 @@
 import { DescribeStatementCommand, ExecuteStatementCommand, type Field, GetStatementResultCommand, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
-import { table } from './backfill';
+import { table } from './format';
 import { clientConfig, type Target } from './target';
 
 export const SQL_HELP = `Usage: npx clickstream sql "SELECT …" [--json] [--data-dir DIR | --env NAME]

@@ -3,7 +3,7 @@ import { sqlTime } from '../lambdas/core/layout';
 import { schemaName } from '../lambdas/core/naming';
 import { discardActivityQuery, loadActivityQuery } from '../lambdas/core/sql';
 import { candidateObjects, lagSeconds } from '../lambdas/io/pending';
-import { table } from './backfill';
+import { fmt, table } from './format';
 import { clientConfig, type SourceInfo, type Target, targetIo, UsageError } from './target';
 
 export const STATUS_HELP = `Usage: npx clickstream status [--source NAME] [--json]
@@ -84,7 +84,6 @@ export async function sourceStatuses(target: Target, sources: ReadonlyArray<Sour
 }
 
 const onOff = (b: boolean | undefined) => (b === undefined ? '?' : b ? 'on' : 'off');
-const fmt = (n: number) => n.toLocaleString('en-US');
 
 /** Seconds as an age: `42 s`, `7 min`, `3.5 h`. */
 export function age(seconds: number): string {

@@ -2,7 +2,8 @@ import { Writable } from 'node:stream';
 import type { HourCheck, VerifyReport } from '../lambdas/core/verify';
 import { verifySource } from '../lambdas/io/verification';
 import { QUARANTINE_PREFIX } from '../lib/constructs/Storage';
-import { runBackfill, table } from './backfill';
+import { runBackfill } from './backfill';
+import { fmt, table } from './format';
 import { dateOption, sourceOf, type Target, targetIo, UsageError } from './target';
 
 export const VERIFY_HELP = `Usage: npx clickstream verify --source NAME [--from ISO] [--to ISO] [--deep] [--repair] [--json]
@@ -35,7 +36,6 @@ export interface VerifyOptions {
   readonly json?: boolean;
 }
 
-const fmt = (n: number) => n.toLocaleString('en-US');
 const shortHour = (iso: string) => `${iso.slice(0, 13)}:00Z`;
 
 export function verifyRange(options: VerifyOptions, now = new Date()): { from: Date; to: Date } {
