@@ -1,7 +1,7 @@
 import { DescribeExecutionCommand, type ExecutionStatus, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { sqlTime } from '../lambdas/core/layout';
 import { schemaName } from '../lambdas/core/naming';
-import { discardActivityQuery, loadActivityQuery } from '../lambdas/core/sql';
+import { discardActivityQuery, loadActivityQuery, TABLES_QUERY } from '../lambdas/core/sql';
 import { candidateObjects, lagSeconds } from '../lambdas/io/pending';
 import { fmt, table } from './format';
 import { clientConfig, type SourceInfo, type Target, targetIo, UsageError } from './target';
@@ -29,7 +29,6 @@ export interface SourceStatus {
   readonly discards: { readonly lastDay: number; readonly total: number };
 }
 
-const TABLES_QUERY = 'SELECT table_name FROM information_schema.tables WHERE table_schema = :schema';
 const FAILED: ExecutionStatus[] = ['FAILED', 'TIMED_OUT', 'ABORTED'];
 
 /** Load executions of each source that ended badly since `since` (newest 100 per status). */

@@ -333,5 +333,8 @@ export function loadTablesQuery(schema: string, loadId: string): string {
   return `SELECT table_name, rows_staged, rows_applied, values_discarded FROM ${tableRef(schema, '_load_tables')} WHERE load_id = ${literal(loadId, 'loadId')}`;
 }
 
+/** The tables of a source's schema; bind `:schema`. */
+export const TABLES_QUERY = 'SELECT table_name FROM information_schema.tables WHERE table_schema = :schema';
+
 /** Whether the ledger tables exist yet; bind `:schema`. */
 export const LEDGER_EXISTS_QUERY = "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = :schema AND table_name = '_loads'";

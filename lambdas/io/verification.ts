@@ -1,6 +1,6 @@
 import { hourOfKey, sqlTime } from '../core/layout';
 import { schemaName } from '../core/naming';
-import { CALL_TABLES, LEDGER_EXISTS_QUERY, ledgerKeysQuery, registeredIdsQuery } from '../core/sql';
+import { CALL_TABLES, LEDGER_EXISTS_QUERY, ledgerKeysQuery, registeredIdsQuery, TABLES_QUERY } from '../core/sql';
 import { daysBetween, type HourCounts, hourOfSqlTime, verifyReport, type VerifyReport } from '../core/verify';
 import type { ListedObject, ObjectStore } from './objects';
 import type { Warehouse } from './warehouse';
@@ -11,8 +11,6 @@ export interface VerificationDeps {
   readonly rawBucket: string;
   readonly quarantinePrefix: string;
 }
-
-const TABLES_QUERY = 'SELECT table_name FROM information_schema.tables WHERE table_schema = :schema';
 
 export interface LedgerObject {
   readonly key: string;
