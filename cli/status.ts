@@ -1,5 +1,5 @@
 import { DescribeExecutionCommand, type ExecutionStatus, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { sqlTime } from '../lambdas/core/layout';
+import { fromSqlTime, sqlTime } from '../lambdas/core/layout';
 import { schemaName } from '../lambdas/core/naming';
 import { discardActivityQuery, loadActivityQuery, TABLES_QUERY } from '../lambdas/core/sql';
 import { candidateObjects, lagSeconds } from '../lambdas/io/pending';
@@ -67,7 +67,7 @@ export async function sourceStatuses(target: Target, sources: ReadonlyArray<Sour
       out.push({
         source: s.name,
         flags: { collect: s.collect, load: s.load, dryRun: s.dryRun },
-        lastLoadedAt: loads?.last_loaded_at ? `${String(loads.last_loaded_at).replace(' ', 'T').slice(0, 19)}Z` : null,
+        lastLoadedAt: loads?.last_loaded_at ? `${fromSqlTime(loads.last_loaded_at).toISOString().slice(0, 19)}Z` : null,
         lagSeconds: Math.round(lagSeconds(pending, now)),
         pendingObjects: pending.length,
         eventsLoaded: { lastHour: Number(loads?.events_hour ?? 0), lastDay: Number(loads?.events_day ?? 0) },

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { parseIsoDate } from './segment';
 
 /** An ISO-8601 date-time with a zone; seconds optional (`2026-11-01T00:00Z`). */
-const isoDateTime = (error: string) => z.string({ error }).refine((s) => parseIsoDate(s) !== undefined, { error });
+export const isoDateTime = (error: string) => z.string({ error }).refine((s) => parseIsoDate(s) !== undefined, { error });
 
 /**
  * The backfill request an operator types in the console, its windows, and its summary. Pure.

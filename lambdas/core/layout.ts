@@ -42,6 +42,11 @@ export function sqlTime(d: Date | string): string {
   return (typeof d === 'string' ? new Date(d) : d).toISOString().replace('T', ' ').replace('Z', '');
 }
 
+/** The warehouse's TIMESTAMP text (`YYYY-MM-DD HH:MM:SS[.fff]`, UTC) as a Date: the reverse of {@link sqlTime}. */
+export function fromSqlTime(value: unknown): Date {
+  return new Date(`${String(value).replace(' ', 'T')}Z`);
+}
+
 export function floorHour(d: Date): Date {
   return new Date(Math.floor(d.getTime() / 3_600_000) * 3_600_000);
 }

@@ -1,3 +1,5 @@
+import { floorHour, fromSqlTime } from './layout';
+
 /**
  * Verification: accepted = loaded + discarded, per source and raw-object hour. Pure: the counts
  * come from the object listing, the `_loads` ledger (the transform's counts per raw object), the
@@ -117,5 +119,5 @@ export function daysBetween(from: Date, to: Date): string[] {
 
 /** A warehouse TIMESTAMP value (`YYYY-MM-DD HH:MM:SS[.fff]`) of an hour as ISO (`…T05:00:00.000Z`). */
 export function hourOfSqlTime(value: unknown): string {
-  return `${String(value).slice(0, 13).replace(' ', 'T')}:00:00.000Z`;
+  return floorHour(fromSqlTime(value)).toISOString();
 }

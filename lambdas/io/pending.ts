@@ -1,4 +1,4 @@
-import { hourOfKey, hourPrefix, sqlTime } from '../core/layout';
+import { fromSqlTime, hourOfKey, hourPrefix, sqlTime } from '../core/layout';
 import type { PlannedObject } from '../core/loadTypes';
 import { schemaName } from '../core/naming';
 import { LEDGER_EXISTS_QUERY, latestLedgerHourQuery, ledgerKeysQuery } from '../core/sql';
@@ -26,7 +26,7 @@ export async function candidateObjects(
   const ledgerExists = Number(ledgerRows[0]?.n ?? 0) > 0;
   if (!from && ledgerExists && options.mode === 'pending') {
     const latest = (await warehouse.query(latestLedgerHourQuery(schema), {}, 'latest loaded hour'))[0]?.hour;
-    if (latest) from = new Date(Date.parse(`${String(latest).replace(' ', 'T')}Z`) - PENDING_SLACK_MS);
+    if (latest) from = new Date(fromSqlTime(latest).getTime() - PENDING_SLACK_MS);
   }
 
   const startAfter = from ? hourPrefix(source, from).slice(0, -1) : undefined;

@@ -1,6 +1,6 @@
 import { hourOfKey, sqlTime } from '../core/layout';
 import { schemaName } from '../core/naming';
-import { CALL_TABLES, LEDGER_EXISTS_QUERY, ledgerKeysQuery, registeredIdsQuery, TABLES_QUERY } from '../core/sql';
+import { CALL_TABLES, ledgerKeysQuery, registeredIdsQuery, TABLES_QUERY } from '../core/sql';
 import { daysBetween, type HourCounts, hourOfSqlTime, verifyReport, type VerifyReport } from '../core/verify';
 import type { ListedObject, ObjectStore } from './objects';
 import type { Warehouse } from './warehouse';
@@ -29,10 +29,10 @@ export interface RegisteredIds {
 /** The warehouse's side of a source's hours in [from, to): its tables, ledger objects and registered messages. */
 export async function warehouseSide(warehouse: Warehouse, source: string, from: Date, to: Date): Promise<{ tables: string[]; ledger: LedgerObject[]; registered: RegisteredIds[] }> {
   const schema = schemaName(source);
-  const exists = Number((await warehouse.query(LEDGER_EXISTS_QUERY, { schema }, 'ledger lookup'))[0]?.n ?? 0) > 0;
-  if (!exists) return { tables: [], ledger: [], registered: [] };
-  const range = { from: sqlTime(from), to: sqlTime(to) };
+  // One catalog query: the ledger's existence is one of the tables.
   const tables = (await warehouse.query(TABLES_QUERY, { schema }, 'tables')).map((r) => String(r.table_name));
+  if (!tables.includes('_loads')) return { tables: [], ledger: [], registered: [] };
+  const range = { from: sqlTime(from), to: sqlTime(to) };
   const ledger = (await warehouse.query(ledgerKeysQuery(schema), range, 'ledger')).map((r) => ({
     key: String(r.object_key),
     hour: hourOfSqlTime(r.hour),

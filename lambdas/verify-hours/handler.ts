@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { z } from 'zod';
+import { isoDateTime } from '../core/backfill';
 import { InvalidInputError } from '../core/errors';
-import { parseIsoDate } from '../core/segment';
 import { loaderContext } from '../io/context';
 import { verifySource } from '../io/verification';
 
@@ -13,8 +13,8 @@ const MAX_LISTED_HOURS = 48;
 
 const RequestSchema = z.object({
   source: z.string({ error: 'source must name a source' }).min(1),
-  from: z.string().refine((s) => parseIsoDate(s) !== undefined, { error: 'from must be an ISO-8601 date-time' }).optional(),
-  to: z.string().refine((s) => parseIsoDate(s) !== undefined, { error: 'to must be an ISO-8601 date-time' }).optional(),
+  from: isoDateTime('from must be an ISO-8601 date-time').optional(),
+  to: isoDateTime('to must be an ISO-8601 date-time').optional(),
 });
 
 export interface VerifyHoursOutput {
