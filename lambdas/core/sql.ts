@@ -37,6 +37,28 @@ const q = quoteIdent;
 const tableRef = (schema: string, table: string) => `${q(schemaName(schema))}.${q(table)}`;
 
 // ---------------------------------------------------------------------------------------------
+// Warehouse identity (run once, by the namespace admin: docs/deploy.md, "Warehouse identity")
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The database role of the loaders' user. The user role carries it in its `RedshiftDbRoles`
+ * principal tag (a colon-separated list of role names), which Redshift Serverless reads at sign-in.
+ */
+export const LOADER_DATABASE_ROLE = 'clickstream_loader';
+
+/** Whether the loaders' database role exists; bind `:role`. */
+export const ROLE_EXISTS_QUERY = 'SELECT COUNT(*) AS n FROM svv_roles WHERE role_name = :role';
+
+/** Creates the loaders' role (unless `exists`) and lets it create schemas in `database`. */
+export function bootstrapStatements(database: string, exists: boolean): string[] {
+  const role = q(LOADER_DATABASE_ROLE);
+  return check([
+    ...(exists ? [] : [`CREATE ROLE ${role}`]),
+    `GRANT CREATE ON DATABASE ${q(database)} TO ROLE ${role}`,
+  ]);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Catalog and DDL
 // ---------------------------------------------------------------------------------------------
 

@@ -13,6 +13,8 @@ export interface WarehouseTarget {
   readonly workgroup?: string;
   readonly cluster?: string;
   readonly database: string;
+  /** Sign in with this Secrets Manager secret (user name and password) instead of IAM temporary credentials. */
+  readonly secretArn?: string;
 }
 
 export type Row = Record<string, string | number | boolean | null>;
@@ -48,7 +50,12 @@ export class Warehouse {
   ) {}
 
   private get where() {
-    return { WorkgroupName: this.target.workgroup, ClusterIdentifier: this.target.workgroup ? undefined : this.target.cluster, Database: this.target.database };
+    return {
+      WorkgroupName: this.target.workgroup,
+      ClusterIdentifier: this.target.workgroup ? undefined : this.target.cluster,
+      Database: this.target.database,
+      SecretArn: this.target.secretArn,
+    };
   }
 
   /** Submits statements as one transaction; returns the statement id. */

@@ -46,6 +46,16 @@ const ServerlessWarehouseSchema = z
       .max(1024, { error: 'Redshift Serverless allows at most 1024 RPUs' })
       .refine((n) => n % 8 === 0, { error: 'must be a multiple of 8 (8, 16, 24, …)' })
       .default(8),
+    /**
+     * Availability zones of the workgroup's subnets. Redshift Serverless needs subnets in at least
+     * three AZs, and an environment-agnostic CDK stack knows only two, so name them here.
+     */
+    availabilityZones: z
+      .array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, { error: 'must be an availability zone name such as "us-east-1a"' }), {
+        error: 'Redshift Serverless needs subnets in at least 3 availability zones: list three AZs of the region, e.g. ["us-east-1a","us-east-1b","us-east-1c"] (see docs/deploy.md)',
+      })
+      .min(3, { error: 'Redshift Serverless needs subnets in at least 3 availability zones: list three AZs of the region, e.g. ["us-east-1a","us-east-1b","us-east-1c"] (see docs/deploy.md)' })
+      .refine((azs) => new Set(azs).size === azs.length, { error: 'list each availability zone once' }),
   })
   .strict();
 
@@ -178,7 +188,11 @@ export const EnvironmentConfigSchema = z
     /** What happens to buckets and the warehouse when the stack is deleted. */
     removalPolicy: z.enum(['retain', 'destroy'], { error: 'must be "retain" or "destroy"' }).default('retain'),
   })
-  .strict();
+  .strict()
+  .refine((c) => c.warehouse.type !== 'serverless' || c.region === undefined || c.warehouse.availabilityZones.every((az) => az.slice(0, -1) === c.region), {
+    error: 'every availability zone must be in the environment\'s region (e.g. "us-east-1a" for region "us-east-1")',
+    path: ['warehouse', 'availabilityZones'],
+  });
 
 export type SourceConfig = z.infer<typeof SourceConfigSchema>;
 export type WarehouseConfig = z.infer<typeof WarehouseConfigSchema>;

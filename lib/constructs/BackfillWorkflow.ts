@@ -45,6 +45,7 @@ export class BackfillWorkflow extends Construct {
         description: 'Validates a backfill request and writes its (source, hour) windows to S3',
         environment,
         timeout: Duration.minutes(5),
+        role: props.warehouse.userRole,
       }),
       recordWindows: new ClickstreamFunction(this, 'RecordWindowsFunction', {
         functionDir: 'record-windows',
@@ -61,7 +62,6 @@ export class BackfillWorkflow extends Construct {
     this.functions = functions;
     props.storage.grantRawRead(functions.planBackfill);
     for (const f of Object.values(functions)) props.storage.grantStagedReadWrite(f);
-    props.warehouse.grantDataApi(functions.planBackfill);
 
     const invoke = (stateId: string, lambdaFunction: ClickstreamFunction, payload: Record<string, unknown>, resultPath: string) =>
       withTaskRetries(

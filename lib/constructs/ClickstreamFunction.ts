@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -23,6 +24,8 @@ export interface ClickstreamFunctionProps {
   readonly timeout?: Duration;
   /** @default 1024 */
   readonly memorySize?: number;
+  /** Execution role, when several functions must act as one identity (the warehouse user). @default a role of its own */
+  readonly role?: iam.IRole;
   /** Reserved concurrency. @default no reservation */
   readonly reservedConcurrentExecutions?: number;
   /** X-Ray active tracing. @default true */
@@ -67,6 +70,7 @@ export class ClickstreamFunction extends nodejs.NodejsFunction {
       memorySize: props.memorySize ?? 1024,
       timeout: props.timeout ?? Duration.seconds(60),
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      role: props.role,
       tracing: props.tracing === false ? lambda.Tracing.DISABLED : lambda.Tracing.ACTIVE,
       loggingFormat: lambda.LoggingFormat.JSON,
       applicationLogLevelV2: props.quietLogs ? lambda.ApplicationLogLevel.WARN : undefined,

@@ -41,14 +41,17 @@ export class LoadWorkflow extends Construct {
     const environment = { ...props.environment, ...props.warehouse.dataApiEnvironment };
     const fn = (fid: string, functionDir: string, description: string, timeout = Duration.minutes(1), memorySize = 1024) =>
       new ClickstreamFunction(this, fid, { functionDir, description, environment, timeout, memorySize });
+    // Functions that run statements act as the warehouse's one database user (see Warehouse.userRole).
+    const wfn = (fid: string, functionDir: string, description: string, timeout = Duration.minutes(1)) =>
+      new ClickstreamFunction(this, fid, { functionDir, description, environment, timeout, role: props.warehouse.userRole });
 
     const functions = {
-      planLoad: fn('PlanLoadFunction', 'plan-load', 'Lists pending raw objects of a source and writes a bounded load plan'),
+      planLoad: wfn('PlanLoadFunction', 'plan-load', 'Lists pending raw objects of a source and writes a bounded load plan'),
       transform: fn('TransformFunction', 'transform', 'Turns raw events into per-table COPY files, schema and counts', Duration.minutes(10), 3008),
-      prepareSchema: fn('PrepareSchemaFunction', 'prepare-schema', 'Creates and evolves warehouse tables (never drops or narrows)', Duration.minutes(5)),
-      submitLoad: fn('SubmitLoadFunction', 'submit-load', 'Submits one table load as one Data API transaction'),
-      checkStatement: fn('CheckStatementFunction', 'check-statement', 'Polls a Data API statement'),
-      verifyLoad: fn('VerifyLoadFunction', 'verify-load', 'Compares loaded rows with transform counts and writes the load summary', Duration.minutes(5)),
+      prepareSchema: wfn('PrepareSchemaFunction', 'prepare-schema', 'Creates and evolves warehouse tables (never drops or narrows)', Duration.minutes(5)),
+      submitLoad: wfn('SubmitLoadFunction', 'submit-load', 'Submits one table load as one Data API transaction'),
+      checkStatement: wfn('CheckStatementFunction', 'check-statement', 'Polls a Data API statement'),
+      verifyLoad: wfn('VerifyLoadFunction', 'verify-load', 'Compares loaded rows with transform counts and writes the load summary', Duration.minutes(5)),
       recordFailure: fn('RecordFailureFunction', 'record-failure', 'Records a failed load for operators and alarms'),
     };
     this.functions = functions;
@@ -57,9 +60,6 @@ export class LoadWorkflow extends Construct {
     props.storage.grantRawRead(functions.transform);
     for (const f of [functions.planLoad, functions.transform, functions.prepareSchema, functions.submitLoad, functions.verifyLoad, functions.recordFailure]) {
       props.storage.grantStagedReadWrite(f);
-    }
-    for (const f of [functions.planLoad, functions.prepareSchema, functions.submitLoad, functions.checkStatement, functions.verifyLoad]) {
-      props.warehouse.grantDataApi(f);
     }
 
     const invoke = (stateId: string, lambdaFunction: ClickstreamFunction, payload: Record<string, unknown>, resultPath: string, timeout: Duration) =>

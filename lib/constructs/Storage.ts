@@ -89,8 +89,10 @@ export class Storage extends Construct {
 /** Exact object actions on a key pattern (never `s3:*`), plus ListBucket when asked. */
 function grantObjects(bucket: s3.IBucket, grantee: iam.IGrantable, actions: string[], keyPattern: string, list: boolean): void {
   iam.Grant.addToPrincipal({ grantee, actions, resourceArns: [bucket.arnForObjects(keyPattern)] });
-  if (isConstruct(grantee)) {
-    acknowledge(grantee, [`AwsSolutions-IAM5[Resource::${nagAtt(bucket)}/${keyPattern}]`],
+  // The policy lands on the grantee's role, which several functions may share (the warehouse user).
+  const holder = isConstruct(grantee.grantPrincipal) ? grantee.grantPrincipal : grantee;
+  if (isConstruct(holder)) {
+    acknowledge(holder, [`AwsSolutions-IAM5[Resource::${nagAtt(bucket)}/${keyPattern}]`],
       `Object keys (hour partitions, load ids) are only known at run time; the grant is ${actions.join(', ')} under this one prefix of this one bucket.`);
   }
   if (list) iam.Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket'], resourceArns: [bucket.bucketArn] });

@@ -35,10 +35,10 @@ export class VerifyWorkflow extends Construct {
       environment: { ...props.environment, ...props.warehouse.dataApiEnvironment },
       timeout: Duration.minutes(10),
       memorySize: 1024,
+      role: props.warehouse.userRole,
     });
     props.storage.grantRawRead(this.function);
     props.storage.grantStagedReadWrite(this.function);
-    props.warehouse.grantDataApi(this.function);
 
     const verify = withTaskRetries(
       new tasks.LambdaInvoke(this, 'VerifyHours', {

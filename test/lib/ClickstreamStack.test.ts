@@ -47,7 +47,7 @@ describe('ClickstreamStack', () => {
     });
 
     it('traces the collector when collector.tracing is on', () => {
-      const { template } = synthEnvironment('x', { x: { sources: [{ name: 'web', writeKeys: ['wk_web_12345678'] }], warehouse: { type: 'serverless' }, collector: { tracing: true } } });
+      const { template } = synthEnvironment('x', { x: { sources: [{ name: 'web', writeKeys: ['wk_web_12345678'] }], warehouse: { type: 'serverless', availabilityZones: ['us-east-1a', 'us-east-1b', 'us-east-1c'] }, collector: { tracing: true } } });
       const collect = Object.values(template.findResources('AWS::Lambda::Function')).find((f) => f.Metadata['clickstream:handler'] === 'lambdas/collect/handler.ts');
       expect(collect?.Properties.TracingConfig).toEqual({ Mode: 'Active' });
     });
@@ -60,7 +60,7 @@ describe('ClickstreamStack', () => {
             { name: 'slow', writeKeys: ['wk_slow_12345678'], schedule: 'rate(1 hour)' },
             { name: 'nightly', writeKeys: ['wk_nightly_12345678'], schedule: 'cron(0 2 * * ? *)' },
           ],
-          warehouse: { type: 'serverless' },
+          warehouse: { type: 'serverless', availabilityZones: ['us-east-1a', 'us-east-1b', 'us-east-1c'] },
         },
       });
       const hints = Object.values(template.findResources('AWS::KinesisFirehose::DeliveryStream')).map((r) => [r.Properties.DeliveryStreamName, r.Properties.ExtendedS3DestinationConfiguration.BufferingHints.IntervalInSeconds]);
@@ -104,7 +104,7 @@ describe('ClickstreamStack', () => {
             { name: 'web', writeKeys: ['wk_web_12345678'] },
             { name: 'beta', writeKeys: ['wk_beta_12345678'], load: false },
           ],
-          warehouse: { type: 'serverless' },
+          warehouse: { type: 'serverless', availabilityZones: ['us-east-1a', 'us-east-1b', 'us-east-1c'] },
         },
       });
       // web: its load and its daily verification; beta: none.
@@ -153,11 +153,15 @@ describe('ClickstreamStack', () => {
       }
     });
 
-    it('limits Data API status calls to the caller\'s own statements', () => {
+    it('limits Data API status calls to statements of the caller\'s own role (any of its sessions)', () => {
       const status = statementsOf(prod.template).filter(({ statement }) => asArray(statement.Action).includes('redshift-data:DescribeStatement'));
       expect(status.length).toBeGreaterThan(0);
-      for (const { statement } of status) {
-        expect(statement.Condition).toEqual({ StringEquals: { 'redshift-data:statement-owner-iam-userid': '${aws:userid}' } });
+      const policies = prod.template.findResources('AWS::IAM::Policy');
+      for (const { policy, statement } of status) {
+        const [roleRef] = policies[policy].Properties.Roles as Array<{ Ref: string }>;
+        expect(statement.Condition).toEqual({
+          StringLike: { 'redshift-data:statement-owner-iam-userid': { 'Fn::Join': ['', [{ 'Fn::GetAtt': [roleRef.Ref, 'RoleId'] }, ':*']] } },
+        });
       }
     });
 
@@ -247,8 +251,10 @@ describe('ClickstreamStack', () => {
         DbName: 'clickstream',
         DefaultIamRoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^WarehouseCopyRole'), 'Arn'] },
       });
-      const namespace = JSON.stringify(prod.template.findResources('AWS::RedshiftServerless::Namespace'));
-      expect(namespace).not.toMatch(/AdminUserPassword|AdminUsername/);
+      // The admin password exists only in Secrets Manager: the template holds a dynamic reference.
+      const [namespace] = Object.values(prod.template.findResources('AWS::RedshiftServerless::Namespace'));
+      expect(namespace.Properties.ManageAdminPassword).toBeUndefined();
+      expect(JSON.stringify(namespace.Properties.AdminUserPassword)).toMatch(/^\{"Fn::Join":\["",\["\{\{resolve:secretsmanager:",\{"Ref":"WarehouseAdminSecret[0-9A-F]+"\},":SecretString:password::\}\}"\]\]\}$/);
     });
 
     it('imports an existing cluster and grants the Data API on it only', () => {

@@ -1,5 +1,5 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { expectGoldenText } from '../../support/golden';
 import { eventTableName, identifier, quoteIdent } from '../../../lambdas/core/naming';
 import { planTable } from '../../../lambdas/core/schema';
 import { addColumn, CATALOG_QUERY, createSchema, createTable, ledgerStatements, ledgerTables, literal, MAX_STATEMENT_BYTES, registeredIdsQuery, tableLoadStatements } from '../../../lambdas/core/sql';
@@ -15,8 +15,7 @@ const ROLE = 'arn:aws:iam::123456789012:role/clickstream-copy';
 function expectGolden(name: string, references: string[], statements: string[]): void {
   const file = path.join(GOLDEN, `${name}.sql`);
   const text = `${references.map((r) => `-- ${r}`).join('\n')}\n${statements.map((s) => `${s};`).join('\n')}\n`;
-  if (process.env.UPDATE_GOLDEN === '1' || !fs.existsSync(file)) fs.writeFileSync(file, text);
-  expect(text).toBe(fs.readFileSync(file, 'utf8'));
+  expectGoldenText(file, text);
 }
 
 const REF = 'https://docs.aws.amazon.com/redshift/latest/dg';

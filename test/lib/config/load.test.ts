@@ -1,7 +1,8 @@
 import { ConfigError, loadEnvironmentConfig } from '../../../lib/config/load';
 import { exampleEnvironments } from '../../support/synth';
 
-const minimal = { sources: [{ name: 'web', writeKeys: ['wk_web_12345678'] }], warehouse: { type: 'serverless' } };
+const AZS = ['us-east-1a', 'us-east-1b', 'us-east-1c'];
+const minimal = { sources: [{ name: 'web', writeKeys: ['wk_web_12345678'] }], warehouse: { type: 'serverless', availabilityZones: AZS } };
 
 function errorOf(environments: unknown, envName: string | undefined): string {
   try {
@@ -22,7 +23,7 @@ describe('loadEnvironmentConfig', () => {
   it('fills safe defaults', () => {
     const config = loadEnvironmentConfig({ x: minimal }, 'x');
     expect(config.sources[0]).toMatchObject({ schedule: 'rate(5 minutes)', collect: true, load: true, dryRun: false });
-    expect(config.warehouse).toEqual({ type: 'serverless', database: 'clickstream', baseCapacityRpu: 8 });
+    expect(config.warehouse).toEqual({ type: 'serverless', database: 'clickstream', baseCapacityRpu: 8, availabilityZones: AZS });
     expect(config.collector.endpoint).toBe('function-url');
     expect(config.concurrency).toEqual({ transformFanOut: 8, tableLoads: 4, backfillCeiling: 8, backfillDefault: 4 });
     expect(config.load.maxObjectsPerLoad).toBe(500);
@@ -45,7 +46,10 @@ describe('loadEnvironmentConfig', () => {
     [{ ...minimal, sources: [] }, 'environments.x.sources: configure at least one source'],
     [{ ...minimal, sources: [{ name: 'web', writeKeys: ['k_12345678'] }, { name: 'web', writeKeys: ['k_87654321'] }] }, 'environments.x.sources: source names must be unique'],
     [{ ...minimal, sources: [{ name: 'web', writeKeys: ['k_12345678'] }, { name: 'app', writeKeys: ['k_12345678'] }] }, 'environments.x.sources: a write key may belong to one source only'],
-    [{ ...minimal, warehouse: { type: 'serverless', baseCapacityRpu: 12 } }, 'environments.x.warehouse.baseCapacityRpu: must be a multiple of 8'],
+    [{ ...minimal, warehouse: { type: 'serverless', baseCapacityRpu: 12, availabilityZones: AZS } }, 'environments.x.warehouse.baseCapacityRpu: must be a multiple of 8'],
+    [{ ...minimal, warehouse: { type: 'serverless' } }, 'environments.x.warehouse.availabilityZones: Redshift Serverless needs subnets in at least 3 availability zones: list three AZs of the region, e.g. ["us-east-1a","us-east-1b","us-east-1c"] (see docs/deploy.md)'],
+    [{ ...minimal, warehouse: { type: 'serverless', availabilityZones: ['us-east-1a', 'us-east-1b'] } }, 'environments.x.warehouse.availabilityZones: Redshift Serverless needs subnets in at least 3 availability zones'],
+    [{ ...minimal, region: 'eu-west-1', warehouse: { type: 'serverless', availabilityZones: AZS } }, 'environments.x.warehouse.availabilityZones: every availability zone must be in the environment\'s region'],
     [{ ...minimal, warehouse: { type: 'mysql' } }, 'environments.x.warehouse.type: set "type" to "serverless", "existing-workgroup" or "existing-cluster"'],
     [{ ...minimal, warehouse: { type: 'existing-workgroup', workgroupArn: 'my-workgroup', database: 'dev' } }, 'environments.x.warehouse.workgroupArn: must be a workgroup ARN'],
     [{ ...minimal, collector: { endpoint: 'alb' } }, 'environments.x.collector.endpoint: must be "function-url" or "http-api"'],

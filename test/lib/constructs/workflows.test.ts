@@ -1,6 +1,6 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { definitionWithPlaceholders } from '../../support/asl';
+import { expectGoldenText } from '../../support/golden';
 import { synthEnvironment } from '../../support/synth';
 
 type State = Record<string, unknown> & { Type: string };
@@ -34,8 +34,7 @@ function allStates(def: Definition): Record<string, State> {
 function expectGolden(name: string, def: Definition): void {
   const file = path.join(GOLDEN_DIR, name);
   const text = `${JSON.stringify(def, null, 2)}\n`;
-  if (process.env.UPDATE_GOLDEN === '1' || !fs.existsSync(file)) fs.writeFileSync(file, text);
-  expect(text).toBe(fs.readFileSync(file, 'utf8'));
+  expectGoldenText(file, text);
 }
 
 describe('LoadWorkflow', () => {
