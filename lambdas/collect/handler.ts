@@ -5,15 +5,15 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { collectorConfig } from '../core/config';
 import { TransientError } from '../core/errors';
-import { METRICS_NAMESPACE, METRIC_NAMES } from '../core/metrics';
+import { METRIC_NAMES, METRIC_SERVICES, METRICS_NAMESPACE } from '../core/metrics';
 import { COLLECTOR_ROUTES, type CollectorRoute } from '../core/routes';
 import { enrichMessage, LIMITS, type SegmentMessage, validateMessage } from '../core/segment';
 import { firehoseClient, s3Client } from '../io/clients';
 import { packRecords, putAll } from '../io/firehoseSink';
 import { ObjectStore } from '../io/objects';
 
-const logger = new Logger({ serviceName: 'collector' });
-const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'collector' });
+const logger = new Logger({ serviceName: METRIC_SERVICES.collector });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRIC_SERVICES.collector });
 
 interface KeyEntry {
   readonly digest: Buffer;

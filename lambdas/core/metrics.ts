@@ -13,3 +13,12 @@ export const METRIC_NAMES = {
   /** Rows sent to `_discards`, per source. */
   rowsDiscarded: 'RowsDiscarded',
 } as const;
+
+/**
+ * Powertools Metrics publishes every metric with a `service` dimension (its `serviceName`): an
+ * alarm must name the exact dimension set a metric is published with, so the services live here.
+ */
+export const METRIC_SERVICES = {
+  collector: 'collector',
+  loader: 'loader',
+} as const;

@@ -11,6 +11,16 @@ import type { ColumnType } from './transform';
 
 export const MAX_STATEMENT_BYTES = 95_000;
 
+/** Statements one BatchExecuteStatement takes at most (Data API quota: 40 SQL statements per batch). */
+export const MAX_BATCH_STATEMENTS = 40;
+
+/** Splits statements into batches the Data API accepts. */
+export function batches(statements: ReadonlyArray<string>, size = MAX_BATCH_STATEMENTS): string[][] {
+  const out: string[][] = [];
+  for (let i = 0; i < statements.length; i += size) out.push(statements.slice(i, i + size));
+  return out;
+}
+
 const PATTERNS = {
   loadId: /^[A-Za-z0-9_-]{1,100}$/,
   name: /^[\p{L}\p{N}_]{1,127}$/u,

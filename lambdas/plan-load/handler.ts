@@ -4,12 +4,12 @@ import { batchBy } from '../core/batching';
 import { InvalidInputError } from '../core/errors';
 import { floorHour, layout } from '../core/layout';
 import { type LoadPlan, type LoadRequest, LoadRequestSchema, type PlanOutput } from '../core/loadTypes';
-import { METRICS_NAMESPACE, METRIC_NAMES } from '../core/metrics';
+import { METRIC_NAMES, METRIC_SERVICES, METRICS_NAMESPACE } from '../core/metrics';
 import { loaderContext } from '../io/context';
 import { candidateObjects, lagSeconds } from '../io/pending';
 
 const logger = new Logger({ serviceName: 'plan-load' });
-const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'loader' });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRIC_SERVICES.loader });
 
 /** Transform chunks: at most this many objects or compressed bytes each. */
 const CHUNK_OBJECTS = 50;

@@ -4,7 +4,7 @@ import { layout, manifestOf } from '../core/layout';
 import type { ChunkStats, TableLoad, TablesFile } from '../core/loadTypes';
 import { schemaName } from '../core/naming';
 import { type Catalog, columnTypeOf, mergeStaged, planTable, type StagedTable, type TablePlan, traitColumns } from '../core/schema';
-import { addColumn, CATALOG_QUERY, createSchema, createTable, ledgerTables } from '../core/sql';
+import { addColumn, batches, CATALOG_QUERY, createSchema, createTable, ledgerTables } from '../core/sql';
 import type { ColumnType } from '../core/transform';
 import { loaderContext } from '../io/context';
 import type { ObjectStore } from '../io/objects';
@@ -90,9 +90,10 @@ export async function handler(event: PrepareSchemaEvent): Promise<PrepareSchemaO
     ddl = ddlFor(schema, [...planned.plans, ...planned.derived], catalog);
     if (event.dryRun) break;
     try {
-      // Creates in one transaction; each added column on its own, so a concurrent load adding the same column costs one retry.
-      const creates = ddl.filter((s) => !s.startsWith('ALTER'));
-      await warehouse.run(creates, `create tables of ${schema}`);
+      // Creates in batches within the Data API's 40 statements (each CREATE is IF NOT EXISTS, so a
+      // batch that fails half-way is simply run again); each added column on its own, so a
+      // concurrent load adding the same column costs one retry.
+      for (const batch of batches(ddl.filter((s) => !s.startsWith('ALTER')))) await warehouse.run(batch, `create tables of ${schema}`);
       for (const alter of ddl.filter((s) => s.startsWith('ALTER'))) await warehouse.run([alter], `evolve ${schema}`);
       break;
     } catch (e) {

@@ -3,13 +3,14 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { VerificationFailedError } from '../core/errors';
 import { layout, manifestOf, sqlTime } from '../core/layout';
 import type { LoadPlan, LoadSummary, TablesFile } from '../core/loadTypes';
-import { METRICS_NAMESPACE, METRIC_NAMES } from '../core/metrics';
+import { METRIC_NAMES, METRIC_SERVICES, METRICS_NAMESPACE } from '../core/metrics';
 import { ledgerStatements, loadTablesQuery } from '../core/sql';
+import { compactSummary, type CompactLoadSummary } from '../core/summary';
 import { loaderContext } from '../io/context';
 import { readChunkStats } from '../prepare-schema/handler';
 
 const logger = new Logger({ serviceName: 'verify-load' });
-const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'loader' });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRIC_SERVICES.loader });
 
 export interface VerifyEvent {
   readonly loadId: string;
@@ -25,7 +26,7 @@ export interface VerifyEvent {
  * `_loads` ledger (the commit point: until then the objects count as pending and a re-run loads
  * them again, harmlessly). On a test run: the report of what would load, be discarded or change.
  */
-export async function handler(event: VerifyEvent): Promise<LoadSummary> {
+export async function handler(event: VerifyEvent): Promise<CompactLoadSummary> {
   const { config, objects, warehouse } = loaderContext();
   const plan = await objects.getJson<LoadPlan>(config.STAGED_BUCKET, event.planKey);
   const chunks = await readChunkStats(objects, config.STAGED_BUCKET, event.source, event.loadId);
@@ -100,6 +101,6 @@ export async function handler(event: VerifyEvent): Promise<LoadSummary> {
     metrics.publishStoredMetrics();
   }
   logger.info('load verified', { loadId: event.loadId, status: summary.status, events, rowsLoaded: summary.rowsLoaded, rowsDiscarded: summary.rowsDiscarded });
-  // The state carries a compact summary; the full one (ddl, hours) is in summary.json.
-  return { ...summary, ddl: summary.ddl.slice(0, 20), hours: Object.keys(hours).length > 48 ? {} : hours, tables: summary.tables.slice(0, 100) };
+  // The state carries a compact summary within a fixed byte budget; the full one is in summary.json.
+  return compactSummary(summary, layout.summary(event.source, event.loadId));
 }

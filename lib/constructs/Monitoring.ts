@@ -7,7 +7,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, METRIC_NAMES } from '../../lambdas/core/metrics';
+import { METRIC_NAMES, METRIC_SERVICES, METRICS_NAMESPACE } from '../../lambdas/core/metrics';
 import type { SourceStreams } from './SourceStreams';
 
 export interface MonitoredSource {
@@ -99,21 +99,24 @@ export class Monitoring extends Construct {
     });
     for (const source of props.sources) {
       alarm(`DeliveryErrors-${source.name}`, {
-        alarmDescription: `Firehose failed to deliver records of source ${source.name} to S3; they go to the _errors/ prefix of the raw bucket.`,
+        alarmDescription: `Firehose failed to deliver records of source ${source.name} to S3. It retries for up to 24 hours, then drops them: fix the cause (bucket policy, KMS, S3 errors) within that time.`,
         metric: props.streams.metricDeliverySuccess(source.name),
         threshold: 1,
         evaluationPeriods: 2,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
-      if (!source.load) continue;
+      // A source that is not loaded, or loaded as a test run, never empties its backlog: a lag
+      // alarm on it could never clear.
+      if (!source.load || source.dryRun) continue;
       const interval = scheduleIntervalSeconds(source.schedule) ?? 3600;
       alarm(`LoadLag-${source.name}`, {
         alarmDescription: `The oldest unloaded raw object of source ${source.name} is older than three load intervals plus 15 minutes, or loads stopped reporting.`,
         metric: new cloudwatch.Metric({
           namespace: METRICS_NAMESPACE,
           metricName: METRIC_NAMES.oldestPendingObjectAge,
-          dimensionsMap: { Source: source.name },
+          // Exactly the dimension set PlanLoad publishes with (Powertools adds `service`).
+          dimensionsMap: { service: METRIC_SERVICES.loader, Source: source.name },
           statistic: 'Maximum',
           period: Duration.seconds(Math.max(300, interval)),
         }),

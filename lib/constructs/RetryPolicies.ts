@@ -9,7 +9,7 @@ import { ERROR_NAMES } from '../../lambdas/core/errors';
 export const RetryPolicies = {
   /** Lambda service hiccups and throttling: safe to retry any task, all our handlers are idempotent. */
   lambdaService: {
-    errors: ['Lambda.ClientExecutionTimeoutException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException', 'Lambda.Unknown'],
+    errors: ['Lambda.ClientExecutionTimeoutException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'],
     interval: Duration.seconds(2),
     maxAttempts: 6,
     backoffRate: 2,
@@ -19,9 +19,12 @@ export const RetryPolicies = {
   /**
    * A function that crashed or timed out, perhaps after its side effects: every handler of ours is
    * idempotent (same input, same outcome), so it runs again — twice at most, in case the cause stays.
+   * Step Functions reports timeouts, out-of-memory and crashes as `Lambda.Unknown` (Step Functions
+   * Developer Guide, "Handle Lambda service exceptions"); the runtime's own error types are listed
+   * too, so that either form is retried the same way.
    */
   lambdaCrash: {
-    errors: ['Sandbox.Timedout', 'Runtime.ExitError'],
+    errors: ['Lambda.Unknown', 'Sandbox.Timedout', 'Runtime.ExitError'],
     interval: Duration.seconds(2),
     maxAttempts: 2,
     backoffRate: 2,

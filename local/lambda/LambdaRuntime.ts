@@ -35,6 +35,9 @@ export interface FunctionCounters {
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
+/** The error Step Functions gives a task whose function timed out, ran out of memory or crashed. */
+const UNHANDLED = 'Lambda.Unknown';
+
 /**
  * Runs the deployed handler modules in this process. Every function's environment from the
  * template is merged into `process.env` once, before any module loads; two functions asking for
@@ -95,8 +98,11 @@ export class LambdaRuntime {
     };
     let timer: NodeJS.Timeout | undefined;
     const fault = this.faults.find((f) => fn.module.includes(`/lambdas/${f.rule.function}/`) && f.remaining > 0);
+    // Step Functions reports a function's timeout, out-of-memory or crash as Lambda.Unknown
+    // ("Handle Lambda service exceptions", Step Functions Developer Guide); so does local mode.
     const fail = (f: Countdown<LambdaFaultRule>) =>
-      new LambdaFunctionError(f.rule.error, f.rule.error === 'Sandbox.Timedout' ? `Task timed out after ${(fn.timeoutMs / 1000).toFixed(2)} seconds` : 'Runtime exited with error: signal: killed (injected fault)');
+      new LambdaFunctionError(UNHANDLED, f.rule.error === 'Sandbox.Timedout' ? timedOut() : `${f.rule.error}: Runtime exited with error: signal: killed (injected fault)`);
+    const timedOut = () => `Sandbox.Timedout: Task timed out after ${(fn.timeoutMs / 1000).toFixed(2)} seconds`;
     try {
       if (fault?.rule.when === 'before' && fault.take()) throw fail(fault);
       // Events cross a JSON boundary on AWS; so they do here (no shared references).
@@ -104,7 +110,7 @@ export class LambdaRuntime {
       const result = await Promise.race([
         handler(payload, context),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new LambdaFunctionError('Sandbox.Timedout', `Task timed out after ${(fn.timeoutMs / 1000).toFixed(2)} seconds`)), fn.timeoutMs);
+          timer = setTimeout(() => reject(new LambdaFunctionError(UNHANDLED, timedOut())), fn.timeoutMs);
         }),
       ]);
       if (fault?.rule.when === 'after' && fault.take()) throw fail(fault);

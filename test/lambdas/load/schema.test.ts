@@ -44,6 +44,18 @@ describe('Loader: Segment schema and schema evolution', () => {
     }
   });
 
+  it('creates 60 new event tables in a fresh source\'s first load (DDL in batches within the Data API\'s 40 statements)', async () => {
+    const events = Array.from({ length: 60 }, (_, i) => ({ type: 'track', event: `Wide Event ${i}`, userId: 'u', messageId: `wide-${i}`, properties: { n: i } }));
+    await sendBatch(t, events, 'app');
+    const summary = await runLoad(t, { source: 'app' });
+    expect(summary).toMatchObject({ status: 'SUCCEEDED', events: 60 });
+    const tables = await sql(t, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'app' AND table_name LIKE 'wide_event_%'");
+    expect(tables).toEqual([[60]]);
+    expect(await sql(t, 'SELECT id, n FROM app.wide_event_59')).toEqual([['wide-59', 59]]);
+    // Verify's state output is bounded (Step Functions fails at 256 KiB, and no Catch can handle that).
+    expect(Buffer.byteLength(JSON.stringify(summary))).toBeLessThan(64 * 1024);
+  });
+
   it('adds a column for a new property, earlier rows keep NULL', async () => {
     await sendBatch(t, [{ type: 'track', event: 'Evolving', userId: 'u', messageId: 'ev-1', properties: { a: 1 } }]);
     await runLoad(t);
