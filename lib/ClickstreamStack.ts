@@ -21,6 +21,8 @@ export interface ClickstreamStackProps extends StackProps {
 /** Names of the stack outputs: the CLI resolves a deployed environment through them. */
 export const STACK_OUTPUTS = {
   collectorUrl: 'CollectorUrl',
+  analyticsApiHost: 'AnalyticsApiHost',
+  analyticsCdnUrl: 'AnalyticsCdnUrl',
   loadStateMachineArn: 'LoadStateMachineArn',
   backfillStateMachineArn: 'BackfillStateMachineArn',
   verifyStateMachineArn: 'VerifyStateMachineArn',
@@ -96,7 +98,9 @@ export class ClickstreamStack extends Stack {
     });
 
     const out = (key: string, value: string, description: string) => new CfnOutput(this, key, { value, description });
-    out(STACK_OUTPUTS.collectorUrl, collector.url, 'analytics.js apiHost / Segment library host');
+    out(STACK_OUTPUTS.collectorUrl, collector.url, 'Collector base URL: the Segment HTTP API is under /v1 (Segment libraries: host)');
+    out(STACK_OUTPUTS.analyticsApiHost, `${collector.host}/v1`, 'analytics.js apiHost (integrations["Segment.io"].apiHost)');
+    out(STACK_OUTPUTS.analyticsCdnUrl, `https://${collector.host}`, 'analytics.js cdnURL: the snippet loads <this>/analytics.js/v1/<writeKey>/analytics.min.js');
     out(STACK_OUTPUTS.loadStateMachineArn, load.stateMachine.stateMachineArn, 'Load workflow');
     out(STACK_OUTPUTS.backfillStateMachineArn, backfill.stateMachine.stateMachineArn, 'Backfill workflow: start it from the console with {"source","from","to","mode"}');
     out(STACK_OUTPUTS.verifyStateMachineArn, verify.stateMachine.stateMachineArn, 'Verification workflow (daily per source): {"source","from"?,"to"?}');

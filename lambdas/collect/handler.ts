@@ -6,9 +6,11 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { collectorConfig } from '../core/config';
 import { TransientError } from '../core/errors';
 import { METRIC_NAMES, METRIC_SERVICES, METRICS_NAMESPACE } from '../core/metrics';
+import { BUNDLE_PREAMBLE, CACHE_SECONDS, type CdnRequest, parseCdnPath, settingsFor } from '../core/analyticsCdn';
 import { COLLECTOR_ROUTES, type CollectorRoute } from '../core/routes';
 import { enrichMessage, LIMITS, type SegmentMessage, validateMessage } from '../core/segment';
 import { firehoseClient, s3Client } from '../io/clients';
+import { analyticsAsset } from '../io/analyticsAssets';
 import { packRecords, putAll } from '../io/firehoseSink';
 import { ObjectStore } from '../io/objects';
 
@@ -88,6 +90,29 @@ function checkMessageSize(message: unknown, storedLine: string, index: number): 
   if (size > LIMITS.messageBytes) throw new RequestError(400, 'message_too_large', `Message ${index} is ${size} bytes; the limit is ${LIMITS.messageBytes / 1024} KB per message`);
 }
 
+/**
+ * Answers a GET that Segment's CDN would answer (analytics.js, its chunks, a write key's
+ * settings), gzipped when the client accepts it, with cache headers. Unknown keys get 404.
+ */
+function serveCdn(event: APIGatewayProxyEventV2, request: CdnRequest): APIGatewayProxyStructuredResultV2 {
+  if (request.kind !== 'chunk' && !sourceForKey(request.writeKey)) throw new RequestError(404, 'unknown_write_key', 'No source has this write key');
+  const cache = { 'cache-control': `public, max-age=${CACHE_SECONDS[request.kind]}` };
+  if (request.kind === 'settings') {
+    const host = event.headers.host ?? event.requestContext?.domainName ?? '';
+    const protocol = (event.headers['x-forwarded-proto'] ?? 'https') === 'http' ? 'http' : 'https';
+    return reply(200, settingsFor(request.writeKey, host, protocol), cache);
+  }
+  const asset = request.kind === 'bundle' ? analyticsAsset('standalone.js', BUNDLE_PREAMBLE) : analyticsAsset(request.file);
+  if (!asset) throw new RequestError(404, 'not_found', 'No such analytics.js file');
+  const gzip = /\bgzip\b/.test(event.headers['accept-encoding'] ?? '');
+  return {
+    statusCode: 200,
+    headers: { 'content-type': 'text/javascript; charset=utf-8', ...cache, ...(gzip ? { 'content-encoding': 'gzip' } : {}), vary: 'Accept-Encoding' },
+    body: (gzip ? asset.gzipped : asset.body).toString('base64'),
+    isBase64Encoded: true,
+  };
+}
+
 function hourPath(d: Date): string {
   return d.toISOString().slice(0, 13).replace(/-/g, '/').replace('T', '/');
 }
@@ -103,6 +128,8 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
   const path = event.rawPath ?? '';
   try {
     if (method === 'OPTIONS') return { statusCode: 204 };
+    const cdn = method === 'GET' ? parseCdnPath(path) : undefined;
+    if (cdn) return serveCdn(event, cdn);
     const route = /^\/v1\/([a-z]+)\/?$/.exec(path)?.[1] as CollectorRoute | undefined;
     if (!route || !(route in COLLECTOR_ROUTES)) throw new RequestError(404, 'not_found', `Unknown path ${path.slice(0, 100)}: use /v1/batch, /v1/track, /v1/page, /v1/screen, /v1/identify, /v1/group, /v1/alias or their short forms`);
     if (method !== 'POST') throw new RequestError(405, 'method_not_allowed', `${method} is not allowed: send POST`);

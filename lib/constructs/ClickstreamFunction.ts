@@ -35,6 +35,11 @@ export interface ClickstreamFunctionProps {
    * REPORT): a hot path saves the ingestion cost of ~300 bytes per invocation. @default false
    */
   readonly quietLogs?: boolean;
+  /**
+   * Files copied into the function's asset after bundling: `from` is a glob relative to the
+   * project root, `to` a folder next to the bundled handler. @default none
+   */
+  readonly assetFiles?: ReadonlyArray<{ readonly from: string; readonly to: string }>;
   /** Days of CloudWatch Logs retention. @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /** @default RemovalPolicy.DESTROY (logs only) */
@@ -88,6 +93,14 @@ export class ClickstreamFunction extends nodejs.NodejsFunction {
         format: nodejs.OutputFormat.CJS,
         // Pin the SDK we test with instead of the runtime's copy: what is tested is what runs.
         bundleAwsSDK: true,
+        commandHooks: props.assetFiles?.length
+          ? {
+            beforeBundling: () => [],
+            beforeInstall: () => [],
+            afterBundling: (inputDir: string, outputDir: string) =>
+              (props.assetFiles ?? []).map(({ from, to }) => `mkdir -p "${outputDir}/${to}" && cp ${inputDir}/${from} "${outputDir}/${to}/"`),
+          }
+          : undefined,
       },
     });
     this.handlerModule = handlerModule;

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, RemovalPolicy } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
@@ -7,6 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { acknowledge } from '../nag';
+import { CDN_ROUTE_PATHS } from '../../lambdas/core/analyticsCdn';
 import { COLLECTOR_PATHS } from '../../lambdas/core/routes';
 import type { CollectorConfig } from '../config/schema';
 import { ClickstreamFunction } from './ClickstreamFunction';
@@ -37,8 +38,10 @@ export interface CollectorProps {
  */
 export class Collector extends Construct {
   public readonly function: ClickstreamFunction;
-  /** Base URL that clients use as `apiHost` (without `/v1`). */
+  /** Base URL of the collector, `https://<host>` (clients add `/v1`). */
   public readonly url: string;
+  /** The collector's host: analytics.js's `apiHost` is this plus `/v1`, its `cdnURL` is `https://` plus this. */
+  public readonly host: string;
   /** Server-side errors of the collector (5xx answers). */
   public readonly metric5xx: cloudwatch.IMetric;
 
@@ -56,6 +59,9 @@ export class Collector extends Construct {
       tracing: config.tracing,
       // The hot path: no START/END/REPORT lines per request (its metrics still reach CloudWatch).
       quietLogs: true,
+      // The collector also serves analytics.js (what Segment's CDN serves): ship the package's
+      // browser bundles with the function.
+      assetFiles: [{ from: 'node_modules/@segment/analytics-next/dist/umd/*.js', to: 'analytics-next' }],
       environment: {
         COLLECTOR_SOURCES: JSON.stringify(
           props.sources.map((s) => ({
@@ -75,25 +81,31 @@ export class Collector extends Construct {
 
     const cors = {
       allowOrigins: [...config.allowedOrigins],
-      allowHeaders: ['content-type', 'authorization', 'content-encoding'],
+      // analytics.js sends X-Retry-Count on every retried delivery: without it a browser's
+      // preflight fails and every retry is blocked.
+      allowHeaders: ['content-type', 'authorization', 'content-encoding', 'x-retry-count'],
       maxAge: Duration.hours(1),
     };
     if (config.endpoint === 'function-url') {
       const url = this.function.addFunctionUrl({
         authType: lambda.FunctionUrlAuthType.NONE,
-        cors: { ...cors, allowedMethods: [lambda.HttpMethod.POST], allowedOrigins: cors.allowOrigins, allowedHeaders: cors.allowHeaders },
+        cors: { ...cors, allowedMethods: [lambda.HttpMethod.POST, lambda.HttpMethod.GET], allowedOrigins: cors.allowOrigins, allowedHeaders: cors.allowHeaders },
       });
       this.url = url.url.replace(/\/$/, '');
+      this.host = Fn.select(2, Fn.split('/', url.url));
       this.metric5xx = this.function.metric('Url5xxCount', { statistic: 'Sum', period: Duration.minutes(5) });
     } else {
       const api = new apigwv2.HttpApi(this, 'HttpApi', {
         description: 'Clickstream collector (Segment HTTP Tracking API)',
         createDefaultStage: false,
-        corsPreflight: { ...cors, allowMethods: [apigwv2.CorsHttpMethod.POST, apigwv2.CorsHttpMethod.OPTIONS] },
+        corsPreflight: { ...cors, allowMethods: [apigwv2.CorsHttpMethod.POST, apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.OPTIONS] },
       });
       const integration = new HttpLambdaIntegration('Collect', this.function);
       for (const path of COLLECTOR_PATHS) {
         api.addRoutes({ path, methods: [apigwv2.HttpMethod.POST], integration });
+      }
+      for (const path of CDN_ROUTE_PATHS) {
+        api.addRoutes({ path, methods: [apigwv2.HttpMethod.GET], integration });
       }
       const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
       let domainMapping: apigwv2.DomainMappingOptions | undefined;
@@ -114,6 +126,7 @@ export class Collector extends Construct {
         domainMapping,
       });
       this.url = config.domainName ? `https://${config.domainName}` : stage.url.replace(/\/$/, '');
+      this.host = config.domainName ?? Fn.select(2, Fn.split('/', stage.url));
       this.metric5xx = api.metricServerError({ statistic: 'Sum', period: Duration.minutes(5) });
       acknowledge(api, ['AwsSolutions-APIG4'],
         'Segment clients authenticate with a write key (Basic auth or body) that the collector checks in constant time; an IAM or JWT authorizer would break every Segment library.');

@@ -14,6 +14,8 @@ export interface MonitoredSource {
   readonly name: string;
   readonly schedule: string;
   readonly load: boolean;
+  /** A test-run source writes nothing, so its backlog never empties. @default false */
+  readonly dryRun?: boolean;
 }
 
 export interface MonitoringProps {

@@ -77,8 +77,8 @@ export class CollectorServer extends LocalHttpServer {
       return;
     }
 
-    const routeKey = `${method} ${url.pathname}`;
-    if (this.options.routes && !this.options.routes.has(routeKey)) {
+    const routeKey = this.options.routes ? matchRoute(this.options.routes, method, url.pathname) : '$default';
+    if (!routeKey) {
       json(404, { message: 'Not Found' });
       return;
     }
@@ -89,12 +89,14 @@ export class CollectorServer extends LocalHttpServer {
     }
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+    // As the deployed endpoints do; here the scheme really is http.
+    headers['x-forwarded-proto'] = 'http';
     const contentType = headers['content-type'] ?? '';
     const textual = !headers['content-encoding'] && (/^(text\/|application\/(json|x-www-form-urlencoded))/.test(contentType) || contentType === '');
     const now = Date.now();
     const event = {
       version: '2.0',
-      routeKey: this.options.routes ? routeKey : '$default',
+      routeKey,
       rawPath: url.pathname,
       rawQueryString: url.search.slice(1),
       headers,
@@ -105,7 +107,7 @@ export class CollectorServer extends LocalHttpServer {
         domainPrefix: 'local',
         http: { method, path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
         requestId: randomUUID(),
-        routeKey: this.options.routes ? routeKey : '$default',
+        routeKey,
         stage: '$default',
         time: new Date(now).toUTCString(),
         timeEpoch: now,
@@ -127,4 +129,15 @@ export class CollectorServer extends LocalHttpServer {
     res.writeHead(result.statusCode ?? 200, { 'content-type': 'application/json', ...(result.headers ?? {}), ...cors, 'content-length': out.length });
     res.end(out);
   }
+}
+
+/** The HTTP API route key (`GET /v1/projects/{writeKey}/settings`) a request matches, as API Gateway matches it. */
+function matchRoute(routes: ReadonlySet<string>, method: string, path: string): string | undefined {
+  for (const key of routes) {
+    const [m, pattern] = key.split(' ');
+    if (m !== method && m !== 'ANY') continue;
+    const re = new RegExp(`^${pattern.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[^/}]+\\?\}/g, '[^/]+')}$`);
+    if (re.test(path)) return key;
+  }
+  return undefined;
 }

@@ -218,7 +218,11 @@ describe('ClickstreamStack', () => {
     it('serves every Segment route through an HTTP API with CORS and throttling (prod)', () => {
       const routes = Object.values(prod.template.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey).sort();
       expect(routes).toEqual(
-        ['a', 'alias', 'b', 'batch', 'g', 'group', 'i', 'identify', 'p', 'page', 's', 'screen', 't', 'track'].map((r) => `POST /v1/${r}`).sort(),
+        [
+          ...['a', 'alias', 'b', 'batch', 'g', 'group', 'i', 'identify', 'p', 'page', 's', 'screen', 't', 'track'].map((r) => `POST /v1/${r}`),
+          // What Segment's CDN serves, served by the collector (analytics.js, its chunks, settings).
+          'GET /analytics.js/v1/{writeKey}/{file}', 'GET /analytics-next/bundles/{file}', 'GET /v1/projects/{writeKey}/settings',
+        ].sort(),
       );
       prod.template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
         ProtocolType: 'HTTP',
@@ -235,7 +239,7 @@ describe('ClickstreamStack', () => {
       dev.template.resourceCountIs('AWS::ApiGatewayV2::Api', 0);
       dev.template.hasResourceProperties('AWS::Lambda::Url', {
         AuthType: 'NONE',
-        Cors: Match.objectLike({ AllowMethods: ['POST'], AllowOrigins: ['*'] }),
+        Cors: Match.objectLike({ AllowMethods: ['POST', 'GET'], AllowOrigins: ['*'], AllowHeaders: ['content-type', 'authorization', 'content-encoding', 'x-retry-count'] }),
       });
     });
   });
@@ -276,12 +280,17 @@ describe('ClickstreamStack', () => {
   });
 
   describe('Monitoring', () => {
-    it('alarms on failed executions (a failed verification stays raised for a day), lag per loaded source, delivery errors and collector 5xx', () => {
+    it('alarms on failed executions (a failed verification stays raised for a day), lag per loaded (not dry-run) source, delivery errors and collector 5xx', () => {
       const alarms = Object.values(prod.template.findResources('AWS::CloudWatch::Alarm'));
       const metrics = alarms.map((a) => a.Properties.MetricName).sort();
+      // prod has two sources; "ios" is a dry-run source, whose backlog never empties: no lag alarm.
       expect(metrics).toEqual(
-        ['5xx', 'DeliveryToS3.Success', 'DeliveryToS3.Success', 'ExecutionsFailed', 'ExecutionsFailed', 'ExecutionsFailed', 'OldestPendingObjectAgeSeconds', 'OldestPendingObjectAgeSeconds'].sort(),
+        ['5xx', 'DeliveryToS3.Success', 'DeliveryToS3.Success', 'ExecutionsFailed', 'ExecutionsFailed', 'ExecutionsFailed', 'OldestPendingObjectAgeSeconds'].sort(),
       );
+      prod.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'OldestPendingObjectAgeSeconds',
+        Dimensions: [{ Name: 'Source', Value: 'web' }, { Name: 'service', Value: 'loader' }],
+      });
       prod.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: 'ExecutionsFailed',
         Period: 86400,
