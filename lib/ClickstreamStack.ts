@@ -1,5 +1,6 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { resourceNamePrefix } from './config/load';
 import type { EnvironmentConfig } from './config/schema';
 import { BackfillWorkflow } from './constructs/BackfillWorkflow';
 import { Collector } from './constructs/Collector';
@@ -10,6 +11,7 @@ import { SourceStreams } from './constructs/SourceStreams';
 import { QUARANTINE_PREFIX, Storage } from './constructs/Storage';
 import { VerifyWorkflow } from './constructs/VerifyWorkflow';
 import { Warehouse } from './constructs/Warehouse';
+import { limitViolations } from './limits';
 
 export interface ClickstreamStackProps extends StackProps {
   /** Environment name (`-c env=<name>`); names resources. */
@@ -41,7 +43,7 @@ export class ClickstreamStack extends Stack {
   constructor(scope: Construct, id: string, props: ClickstreamStackProps) {
     super(scope, id, props);
     const { config, envName } = props;
-    const namePrefix = `clickstream-${envName}`;
+    const namePrefix = resourceNamePrefix(envName);
     const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 
     const storage = new Storage(this, 'Storage', {
@@ -112,5 +114,8 @@ export class ClickstreamStack extends Stack {
     out(STACK_OUTPUTS.database, warehouse.database, 'Warehouse database');
     out(STACK_OUTPUTS.copyRoleArn, warehouse.copyRole.roleArn, 'Role COPY uses; associate it with an imported workgroup or cluster');
     out(STACK_OUTPUTS.alarmTopicArn, monitoring.topic.topicArn, 'Alarm topic');
+
+    // What would fail CloudFormation or Lambda half-way through a deploy fails synth instead.
+    this.node.addValidation({ validate: () => limitViolations(this) });
   }
 }

@@ -1,6 +1,14 @@
 import type { z } from 'zod';
 import { EnvironmentConfigSchema, type EnvironmentConfig } from './schema';
 
+/** Every name the stack gives a resource starts with this (stack, streams, schedules, workgroup). */
+export function resourceNamePrefix(envName: string): string {
+  return `clickstream-${envName}`;
+}
+
+/** Firehose stream and schedule names allow 64 characters. */
+const MAX_RESOURCE_NAME = 64;
+
 /** A configuration that cannot be deployed; the message names each bad field and its fix. */
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -39,5 +47,14 @@ export function loadEnvironmentConfig(environments: unknown, envName: string | u
   if (!parsed.success) {
     throw new ConfigError(formatIssues(envName, parsed.error.issues));
   }
+  const nameIssues = parsed.data.sources.flatMap((s, i) => {
+    // The longest name made from a source name: its verification schedule (Scheduler: 64 characters).
+    const longest = `${resourceNamePrefix(envName)}-verify-${s.name}`;
+    const max = MAX_RESOURCE_NAME - (longest.length - s.name.length);
+    return longest.length > MAX_RESOURCE_NAME
+      ? [{ path: ['sources', i, 'name'], message: `"${s.name}" makes the schedule name "${longest}" ${longest.length} characters; names allow ${MAX_RESOURCE_NAME}: use at most ${max} characters here` }]
+      : [];
+  });
+  if (nameIssues.length > 0) throw new ConfigError(formatIssues(envName, nameIssues as unknown as z.core.$ZodIssue[]));
   return parsed.data;
 }
