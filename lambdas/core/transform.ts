@@ -165,6 +165,25 @@ export interface MappedEvent {
   readonly discarded: boolean;
 }
 
+/** A discarded value is kept up to this many bytes (the `_discards.value` column is VARCHAR(65535), staged with a 2-byte tag). */
+export const MAX_DISCARD_VALUE_BYTES = 60_000;
+
+/** The longest prefix of `s` that takes at most `maxBytes` bytes in UTF-8, never splitting a character. */
+export function truncateUtf8(s: string, maxBytes: number): string {
+  if (s.length * 3 <= maxBytes || Buffer.byteLength(s, 'utf8') <= maxBytes) return s;
+  const bytes = Buffer.from(s, 'utf8').subarray(0, maxBytes);
+  let end = bytes.length;
+  // Step back over a character cut in the middle: continuation bytes are 10xxxxxx.
+  let i = end - 1;
+  while (i >= 0 && (bytes[i] & 0xc0) === 0x80) i--;
+  if (i >= 0) {
+    const lead = bytes[i];
+    const width = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+    if (i + width > end) end = i;
+  }
+  return bytes.subarray(0, end).toString('utf8');
+}
+
 const stableId = (...parts: string[]) => createHash('sha256').update(parts.join('\u0001'), 'utf8').digest('hex').slice(0, 32);
 
 function discard(table: string, rowId: string, column: string | null, value: Tagged | undefined, reason: string, receivedAt: string | null, rawObject: string): DiscardRow {
@@ -173,7 +192,8 @@ function discard(table: string, rowId: string, column: string | null, value: Tag
     table_name: table,
     row_id: rowId,
     column_name: column,
-    value: value ? value.text.replace(/^[a-z]:/, '').slice(0, 60_000) : null,
+    // Redshift counts VARCHAR lengths in bytes: cut by bytes, on a character boundary.
+    value: value ? truncateUtf8(value.text.replace(/^[a-z]:/, ''), MAX_DISCARD_VALUE_BYTES) : null,
     value_type: value?.tag ?? null,
     reason,
     received_at: receivedAt,
