@@ -1,4 +1,5 @@
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { failureMessage, runExecution } from '../lambdas/io/executions';
 import type { LoadSummary } from '../lambdas/core/loadTypes';
 import { fmt, progressLine, table } from './format';
 import { clientConfig, dateOption, type Target, UsageError } from './target';
@@ -31,32 +32,18 @@ export async function runLoad(target: Target, options: LoadOptions, out: NodeJS.
   const input = { source: options.source, ...(window ? { window, mode: 'reload' } : {}), ...(options.dryRun ? { dryRun: true } : {}) };
   const sfn = new SFNClient(clientConfig(target));
   try {
-    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: target.stateMachines.load, input: JSON.stringify(input) }));
-    const started = Date.now();
     const progress = progressLine(err, options.json);
-    for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
-      const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-      const line = `load of ${options.source}: ${d.status} (${Math.round((Date.now() - started) / 1000)} s)`;
-      progress(line, d.status !== 'RUNNING');
-      if (d.status === 'RUNNING') {
-        await new Promise((r) => setTimeout(r, wait));
-        continue;
-      }
-      if (d.status !== 'SUCCEEDED') {
-        let cause = d.cause ?? '';
-        try {
-          cause = (JSON.parse(cause) as { errorMessage?: string }).errorMessage ?? cause;
-        } catch {
-          // plain text
-        }
-        err.write(`load ${d.status}: ${d.error ?? ''}: ${cause}\n  execution: ${executionArn}\n`);
-        return d.error === 'InvalidInputError' ? 2 : 3;
-      }
-      const summary = JSON.parse(d.output ?? '{}') as LoadSummary;
-      if (options.json) out.write(`${JSON.stringify(summary, null, 2)}\n`);
-      else printSummary(summary, out);
-      return 0;
+    const d = await runExecution(sfn, target.stateMachines.load, input, {
+      onPoll: (x, ms) => progress(`load of ${options.source}: ${x.status} (${Math.round(ms / 1000)} s)`, x.status !== 'RUNNING'),
+    });
+    if (d.status !== 'SUCCEEDED') {
+      err.write(`load ${d.status}: ${failureMessage(d)}\n  execution: ${d.executionArn}\n`);
+      return d.error === 'InvalidInputError' ? 2 : 3;
     }
+    const summary = JSON.parse(d.output ?? '{}') as LoadSummary;
+    if (options.json) out.write(`${JSON.stringify(summary, null, 2)}\n`);
+    else printSummary(summary, out);
+    return 0;
   } finally {
     sfn.destroy();
   }

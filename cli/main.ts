@@ -3,6 +3,7 @@ import { BACKFILL_HELP, checkBackfillOptions, runBackfill } from './backfill';
 import { COST_HELP, runCost } from './cost';
 import { LOAD_HELP, runLoad } from './load';
 import { runSend, SEND_HELP } from './send';
+import { runSmoke, SMOKE_HELP } from './smoke';
 import { runSql, SQL_HELP } from './sql';
 import { runStatus, STATUS_HELP } from './status';
 import { deployedTarget, localTarget, type Target, UsageError } from './target';
@@ -11,6 +12,7 @@ import { runVerify, VERIFY_HELP } from './verify';
 const HELP = `Usage: npx clickstream <command> [options]
 
 Commands:
+  smoke      end-to-end check of a stack, the first thing to run after "cdk deploy"
   status     per source: flags, last load, lag, events loaded, failed loads, discards
   verify     prove accepted = loaded + discarded hour by hour; --repair fills the gaps
   load       start a load now and follow it to the end
@@ -40,6 +42,11 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
+  smoke: {
+    help: SMOKE_HELP,
+    options: { source: str, 'write-key': str, origin: str, 'delivery-timeout': str },
+    run: async (target, v) => runSmoke(await target(), { source: s(v, 'source'), writeKey: s(v, 'write-key'), origin: s(v, 'origin'), deliveryTimeout: s(v, 'delivery-timeout'), json: b(v, 'json') }),
+  },
   status: {
     help: STATUS_HELP,
     options: { source: str },
