@@ -57,7 +57,7 @@ class StepFailure extends Error {
   }
 }
 
-const STEPS = ['preflight', 'settings', 'send', 'retry', 'delivery', 'load', 'rows', 'verify'] as const;
+type StepName = 'preflight' | 'settings' | 'send' | 'retry' | 'delivery' | 'load' | 'rows' | 'verify';
 const SMOKE_EVENT = 'Clickstream Smoke Test';
 
 export async function runSmoke(target: Target, options: SmokeOptions, out: NodeJS.WritableStream = process.stdout): Promise<number> {
@@ -92,7 +92,7 @@ export async function runSmoke(target: Target, options: SmokeOptions, out: NodeJ
   const io = targetIo(target);
   const sfn = new SFNClient(clientConfig(target));
   let failed = false;
-  const step = async (name: (typeof STEPS)[number], fn: () => Promise<string>) => {
+  const step = async (name: StepName, fn: () => Promise<string>) => {
     if (failed) {
       const s = { step: name, ok: null, seconds: 0, detail: 'skipped (an earlier step failed)' };
       steps.push(s);
