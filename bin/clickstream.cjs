@@ -1,11 +1,7 @@
 #!/usr/bin/env node
 // `npx clickstream …`: the operator CLI (TypeScript, run through tsx).
-// The AWS SDK warns on every run under Node 20 about its future Node 22 requirement: not an operator's concern here.
-const emitWarning = process.emitWarning;
-process.emitWarning = function (warning, ...rest) {
-  const text = typeof warning === 'string' ? warning : warning && warning.message;
-  if (String(text).includes('NodeVersionSupportWarning') || (rest[0] && (rest[0] === 'NodeVersionSupportWarning' || rest[0].type === 'NodeVersionSupportWarning'))) return;
-  return emitWarning.call(process, warning, ...rest);
-};
+// The AWS SDK warns under Node 20 that its versions after January 2027 will need Node 22; the
+// SDK is pinned below that, so the warning does not apply (README, "Node version").
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 require('tsx/cjs');
 require('../cli/main.ts');

@@ -1,6 +1,7 @@
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import type { BackfillSummary, WindowResult } from '../lambdas/core/backfill';
+import { type BackfillSummary, checkBackfillRequest, type WindowResult } from '../lambdas/core/backfill';
+import { InvalidInputError } from '../lambdas/core/errors';
 import { bar, fmt, progressLine, table } from './format';
 import { clientConfig, type Target, UsageError } from './target';
 
@@ -49,6 +50,13 @@ export async function runBackfill(target: Target, options: BackfillOptions, out:
     dryRun: Boolean(options.dryRun),
     ...(options.maxConcurrency !== undefined ? { maxConcurrency: options.maxConcurrency } : {}),
   };
+  // Bad input never starts an execution: the same check PlanBackfill makes, with the limits the target publishes.
+  try {
+    checkBackfillRequest(input, { sources: target.sources.map((x) => x.name), ...target.backfillLimits });
+  } catch (e) {
+    if (e instanceof InvalidInputError) throw new UsageError(e.message);
+    throw e;
+  }
   const config = clientConfig(target);
   const sfn = new SFNClient(config);
   const s3 = new S3Client(config);

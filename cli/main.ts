@@ -6,7 +6,7 @@ import { runSend, SEND_HELP } from './send';
 import { runSmoke, SMOKE_HELP } from './smoke';
 import { runSql, SQL_HELP } from './sql';
 import { runStatus, STATUS_HELP } from './status';
-import { deployedTarget, localTarget, type Target, UsageError } from './target';
+import { deployedTarget, localTarget, StackNotRunningError, type Target, UsageError } from './target';
 import { runVerify, VERIFY_HELP } from './verify';
 
 const HELP = `Usage: npx clickstream <command> [options]
@@ -130,7 +130,26 @@ main(process.argv.slice(2)).then(
       console.error(e.message);
       process.exit(2);
     }
-    console.error(e.stack ?? String(e));
+    if (e instanceof StackNotRunningError) {
+      console.error(e.message);
+      process.exit(1);
+    }
+    const refused = connectionRefused(e);
+    if (refused) {
+      console.error(`Cannot reach ${refused} (connection refused): is the stack running? Start it with "npm start".`);
+      process.exit(1);
+    }
+    // Our bug or an AWS error: the message, and the stack only when asked for.
+    console.error(process.env.CLICKSTREAM_DEBUG ? (e.stack ?? String(e)) : `${e.name}: ${e.message}`);
     process.exit(1);
   },
 );
+
+/** The address of a refused connection anywhere in an error's causes (fetch, the AWS SDK). */
+function connectionRefused(e: unknown): string | undefined {
+  for (let x = e as { code?: string; address?: string; port?: number; cause?: unknown; errors?: unknown[] } | undefined, i = 0; x && i < 5; i++) {
+    if (x.code === 'ECONNREFUSED') return x.address ? `${x.address}:${x.port}` : 'the stack';
+    x = (x.cause ?? x.errors?.[0]) as typeof x;
+  }
+  return undefined;
+}

@@ -9,8 +9,8 @@ import { clientConfig, type SourceInfo, type Target, targetIo, UsageError } from
 export const STATUS_HELP = `Usage: npx clickstream status [--source NAME] [--json]
 
 Per source: its flags (collect, load, dryRun), the last successful load, the lag (age of the
-oldest raw object not loaded yet) and how many objects wait, events loaded in the last hour and
-day, load executions that failed in the last day, and values discarded (last day / in total).
+oldest raw object not loaded yet) and how many objects wait, events read by the loads of the
+last hour and day (as sent: a client's retry counts each time, and loads once), load executions that failed in the last day, and values discarded (last day / in total).
 
   --source NAME   only this source (default: every source)
   --json          print as JSON
@@ -24,7 +24,7 @@ export interface SourceStatus {
   readonly lastLoadedAt: string | null;
   readonly lagSeconds: number;
   readonly pendingObjects: number;
-  readonly eventsLoaded: { readonly lastHour: number; readonly lastDay: number };
+  readonly eventsRead: { readonly lastHour: number; readonly lastDay: number };
   readonly failedLoads: { readonly lastDay: number };
   readonly discards: { readonly lastDay: number; readonly total: number };
 }
@@ -70,7 +70,7 @@ export async function sourceStatuses(target: Target, sources: ReadonlyArray<Sour
         lastLoadedAt: loads?.last_loaded_at ? `${fromSqlTime(loads.last_loaded_at).toISOString().slice(0, 19)}Z` : null,
         lagSeconds: Math.round(lagSeconds(pending, now)),
         pendingObjects: pending.length,
-        eventsLoaded: { lastHour: Number(loads?.events_hour ?? 0), lastDay: Number(loads?.events_day ?? 0) },
+        eventsRead: { lastHour: Number(loads?.events_hour ?? 0), lastDay: Number(loads?.events_day ?? 0) },
         failedLoads: { lastDay: failed.get(s.name) ?? 0 },
         discards: { lastDay: Number(discards?.day ?? 0), total: Number(discards?.total ?? 0) },
       });
@@ -105,10 +105,10 @@ export async function runStatus(target: Target, options: { source?: string; json
   if (options.json) out.write(`${JSON.stringify({ sources: statuses }, null, 2)}\n`);
   else {
     out.write(`${table([
-      ['source', 'collect', 'load', 'dry run', 'last load (UTC)', 'lag', 'waiting objects', 'loaded 1 h', 'loaded 24 h', 'failed loads 24 h', 'discards 24 h', 'discards total'],
+      ['source', 'collect', 'load', 'dry run', 'last load (UTC)', 'lag', 'waiting objects', 'events read 1 h', 'events read 24 h', 'failed loads 24 h', 'discards 24 h', 'discards total'],
       ...statuses.map((s) => [
         s.source, onOff(s.flags.collect), onOff(s.flags.load), onOff(s.flags.dryRun), s.lastLoadedAt?.replace('T', ' ').replace('Z', '') ?? 'never',
-        age(s.lagSeconds), fmt(s.pendingObjects), fmt(s.eventsLoaded.lastHour), fmt(s.eventsLoaded.lastDay), fmt(s.failedLoads.lastDay), fmt(s.discards.lastDay), fmt(s.discards.total),
+        age(s.lagSeconds), fmt(s.pendingObjects), fmt(s.eventsRead.lastHour), fmt(s.eventsRead.lastDay), fmt(s.failedLoads.lastDay), fmt(s.discards.lastDay), fmt(s.discards.total),
       ]),
     ])}\n`);
   }

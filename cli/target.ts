@@ -4,6 +4,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ObjectStore } from '../lambdas/io/objects';
+import { lockHolder } from '../local/dataDirLock';
 import { Warehouse } from '../lambdas/io/warehouse';
 import { STACK_OUTPUTS } from '../lib/ClickstreamStack';
 
@@ -27,6 +28,8 @@ export interface Target {
   readonly collector?: string;
   readonly sources: ReadonlyArray<SourceInfo>;
   readonly buckets: { readonly raw: string; readonly staged: string };
+  /** What a backfill may ask for, when the target says (checked before an execution starts). */
+  readonly backfillLimits?: { readonly maxBackfillDays?: number; readonly ceiling?: number; readonly defaultConcurrency?: number };
   /** The warehouse the Data API reaches: a workgroup (name or ARN) or a cluster. */
   readonly warehouse?: { readonly workgroupName?: string; readonly clusterIdentifier?: string; readonly database: string };
 }
@@ -38,10 +41,21 @@ export class UsageError extends Error {
   }
 }
 
+/** The local stack a command needs is not running: one line saying how to start it (exit 1). */
+export class StackNotRunningError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StackNotRunningError';
+  }
+}
+
 /** The local stack, through `DIR/endpoints.json` written by `npm start`. */
 export function localTarget(dataDir: string): Target {
-  const file = path.join(path.resolve(dataDir), 'endpoints.json');
-  if (!fs.existsSync(file)) throw new UsageError(`No local stack found: ${file} does not exist. Start one with "npm start" (or pass --data-dir, or --env <name> for a deployed environment).`);
+  const dir = path.resolve(dataDir);
+  const file = path.join(dir, 'endpoints.json');
+  const start = `start it with "npm start${dataDir === '.clickstream' ? '' : ` -- --data-dir ${dataDir}`}" (or pass --data-dir, or --env <name> for a deployed environment)`;
+  if (!fs.existsSync(file)) throw new StackNotRunningError(`No local stack is running in ${dir}: ${start}.`);
+  if (!lockHolder(dir)) throw new StackNotRunningError(`The local stack in ${dir} is not running (its process ended without stopping cleanly): ${start}.`);
   const e = JSON.parse(fs.readFileSync(file, 'utf8'));
   return {
     kind: 'local',
@@ -53,6 +67,7 @@ export function localTarget(dataDir: string): Target {
     sources: e.sources,
     buckets: e.buckets,
     warehouse: { workgroupName: e.warehouse.workgroupName, database: e.warehouse.database },
+    backfillLimits: e.backfill,
   };
 }
 
@@ -76,6 +91,7 @@ export async function deployedTarget(envName: string, client = new CloudFormatio
     stateMachines: { load: need(STACK_OUTPUTS.loadStateMachineArn), backfill: need(STACK_OUTPUTS.backfillStateMachineArn), verify: outputs[STACK_OUTPUTS.verifyStateMachineArn] },
     collector: outputs[STACK_OUTPUTS.collectorUrl],
     sources: outputs[STACK_OUTPUTS.sources] ? (JSON.parse(outputs[STACK_OUTPUTS.sources]) as SourceInfo[]) : [],
+    backfillLimits: outputs[STACK_OUTPUTS.backfillLimits] ? JSON.parse(outputs[STACK_OUTPUTS.backfillLimits]) : undefined,
     buckets: { raw: need(STACK_OUTPUTS.rawBucket), staged: need(STACK_OUTPUTS.stagedBucket) },
     warehouse: outputs[STACK_OUTPUTS.warehouse]
       ? outputs[STACK_OUTPUTS.warehouseKind] === 'cluster'

@@ -18,7 +18,8 @@ Counts come from the load ledger and SQL; raw objects are read only where no loa
 
   --source NAME   the source to verify
   --from ISO      start (default: 24 hours before --to)
-  --to ISO        end, exclusive (default: the start of the current hour)
+  --to ISO        end, exclusive (default: the end of the current hour, so what was just sent counts;
+                  hours still in progress are marked "in flight")
   --repair        start a "missing" backfill of exactly the hours that do not add up, then verify again
                   (with --deep: a "reload" of those hours, since their losses are invisible to "missing")
   --deep          also re-read every raw object, to find messages no load registered (slower: reads everything)
@@ -37,9 +38,12 @@ export interface VerifyOptions {
 }
 
 const shortHour = (iso: string) => `${iso.slice(0, 13)}:00Z`;
+/** An hour that has not ended yet: events may still arrive and loads may still be pending. */
+const inFlight = (iso: string, now = Date.now()) => Date.parse(iso) + 3_600_000 > now;
+const hourLabel = (iso: string) => `${shortHour(iso)}${inFlight(iso) ? ' (in flight)' : ''}`;
 
 export function verifyRange(options: VerifyOptions, now = new Date()): { from: Date; to: Date } {
-  const to = dateOption('to', options.to, new Date(Math.floor(now.getTime() / 3_600_000) * 3_600_000));
+  const to = dateOption('to', options.to, new Date((Math.floor(now.getTime() / 3_600_000) + 1) * 3_600_000));
   const from = dateOption('from', options.from, new Date(to.getTime() - 24 * 3_600_000));
   if (from >= to) throw new UsageError(`--from (${from.toISOString()}) must be before --to (${to.toISOString()})`);
   return { from, to };
@@ -53,7 +57,8 @@ function printReport(r: VerifyReport, out: NodeJS.WritableStream): void {
   const bad = r.hours.filter((h) => !h.ok);
   if (bad.length > 0) {
     out.write(`\nHours that do not add up (accepted ≠ loaded + discarded):\n`);
-    out.write(`${table([['hour', 'accepted', 'quarantined', 'loaded', 'discarded', 'duplicates', 'problem'], ...bad.map((h) => [shortHour(h.hour), ...row(h), h.problems.join('; ')])])}\n`);
+    out.write(`${table([['hour', 'accepted', 'quarantined', 'loaded', 'discarded', 'duplicates', 'problem'], ...bad.map((h) => [hourLabel(h.hour), ...row(h), h.problems.join('; ')])])}\n`);
+    if (bad.some((h) => inFlight(h.hour))) out.write('Hours marked "in flight" have not ended: their objects may simply not be loaded yet.\n');
   }
 }
 
@@ -74,7 +79,10 @@ export async function runVerify(target: Target, options: VerifyOptions, out: Nod
       report = await verify();
       if (!options.json) out.write('\nAfter the repair:\n');
     }
-    if (options.json) out.write(`${JSON.stringify(repair ? { ...report, repair } : report, null, 2)}\n`);
+    if (options.json) {
+      const marked = { ...report, hours: report.hours.map((h) => (inFlight(h.hour) ? { ...h, inFlight: true } : h)) };
+      out.write(`${JSON.stringify(repair ? { ...marked, repair } : marked, null, 2)}\n`);
+    }
     else {
       printReport(report, out);
       if (!report.ok && !options.repair) {

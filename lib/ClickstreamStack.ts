@@ -29,6 +29,7 @@ export const STACK_OUTPUTS = {
   backfillStateMachineArn: 'BackfillStateMachineArn',
   verifyStateMachineArn: 'VerifyStateMachineArn',
   sources: 'Sources',
+  backfillLimits: 'BackfillLimits',
   rawBucket: 'RawBucketName',
   stagedBucket: 'StagedBucketName',
   warehouse: 'WarehouseTarget',
@@ -107,6 +108,7 @@ export class ClickstreamStack extends Stack {
     out(STACK_OUTPUTS.backfillStateMachineArn, backfill.stateMachine.stateMachineArn, 'Backfill workflow: start it from the console with {"source","from","to","mode"}');
     out(STACK_OUTPUTS.verifyStateMachineArn, verify.stateMachine.stateMachineArn, 'Verification workflow (daily per source): {"source","from"?,"to"?}');
     out(STACK_OUTPUTS.sources, JSON.stringify(config.sources.map(({ name, collect, load, dryRun }) => ({ name, collect, load, dryRun }))), 'Sources and their flags (no write keys)');
+    out(STACK_OUTPUTS.backfillLimits, JSON.stringify({ maxBackfillDays: config.load.maxBackfillDays, ceiling: config.concurrency.backfillCeiling, defaultConcurrency: config.concurrency.backfillDefault }), 'What a backfill may ask for (the CLI checks a request before starting it)');
     out(STACK_OUTPUTS.rawBucket, storage.rawBucket.bucketName, 'Raw events');
     out(STACK_OUTPUTS.stagedBucket, storage.stagedBucket.bucketName, 'Staged COPY files and plans');
     out(STACK_OUTPUTS.warehouse, warehouse.target, 'Redshift Serverless workgroup (name or ARN) or cluster identifier');

@@ -15,6 +15,7 @@ import { Scheduler, type ScheduleSpec } from './scheduler';
 import type { MachineDef } from './stepfunctions/prepare';
 import { type LocalStateMachine, StepFunctionsService } from './stepfunctions/StepFunctionsService';
 import { LOCAL_REGION, LocalTemplate, synthesizeTemplate, type CfnTemplate } from './template';
+import { lockDataDir } from './dataDirLock';
 import { EmbeddedWarehouse } from './warehouse/EmbeddedWarehouse';
 
 export interface LocalCloudOptions {
@@ -44,6 +45,8 @@ export interface Endpoints {
   readonly warehouse: { readonly workgroupName: string; readonly database: string };
   readonly buckets: { readonly raw: string; readonly staged: string };
   readonly stateMachines: { readonly load: string; readonly backfill: string; readonly verify: string };
+  /** What a backfill may ask for (the CLI checks a request before starting it). */
+  readonly backfill?: { readonly maxBackfillDays: number; readonly ceiling: number; readonly defaultConcurrency: number };
 }
 
 export interface LocalCloud {
@@ -70,6 +73,17 @@ export interface LocalCloud {
 export async function startLocalCloud(options: LocalCloudOptions): Promise<LocalCloud> {
   const dataDir = path.resolve(options.dataDir);
   fs.mkdirSync(dataDir, { recursive: true });
+  // One stack per data directory: a second start says who holds it.
+  const lock = lockDataDir(dataDir);
+  try {
+    return await start(dataDir, options, lock);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+}
+
+async function start(dataDir: string, options: LocalCloudOptions, lock: { release(): void }): Promise<LocalCloud> {
   // The warehouse opens in its worker thread while this thread synthesizes the template.
   const opening = EmbeddedWarehouse.open(path.join(dataDir, 'warehouse'));
   opening.catch(() => undefined);
@@ -164,8 +178,10 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     warehouse: { workgroupName, database },
     buckets: { raw: output(STACK_OUTPUTS.rawBucket), staged: output(STACK_OUTPUTS.stagedBucket) },
     stateMachines: { load: output(STACK_OUTPUTS.loadStateMachineArn), backfill: output(STACK_OUTPUTS.backfillStateMachineArn), verify: output(STACK_OUTPUTS.verifyStateMachineArn) },
+    backfill: JSON.parse(output(STACK_OUTPUTS.backfillLimits)) as Endpoints['backfill'],
   };
-  fs.writeFileSync(path.join(dataDir, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`);
+  const endpointsFile = path.join(dataDir, 'endpoints.json');
+  fs.writeFileSync(endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`);
 
   let stopped = false;
   return {
@@ -179,6 +195,9 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       await stepFunctions.drain(10_000);
       await edge.close();
       await warehouse.close();
+      // A stopped stack leaves no endpoints behind for the CLI to call.
+      fs.rmSync(endpointsFile, { force: true });
+      lock.release();
     },
   };
 }

@@ -3,6 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { FaultPlan } from './faults';
+import { ConfigError } from '../lib/config/load';
+import { DataDirLockedError } from './dataDirLock';
 import { startLocalCloud } from './LocalCloud';
 
 const USAGE = `Usage: npm start -- [options]
@@ -78,6 +80,7 @@ async function main(): Promise<void> {
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EADDRINUSE') console.error(`A port is already in use (${err.message}). Stop the other process or pick another port with --edge-port / --collector-port.`);
+    else if (e instanceof DataDirLockedError || e instanceof ConfigError) console.error(err.message);
     else console.error(err.stack ?? String(e));
     process.exit(1);
   }
@@ -109,7 +112,6 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
-  fs.writeFileSync(path.join(dataDir, 'local.pid'), String(process.pid));
 }
 
 void main();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { InvalidInputError } from './errors';
 import { parseIsoDate } from './segment';
 
 /** An ISO-8601 date-time with a zone; seconds optional (`2026-11-01T00:00Z`). */
@@ -23,6 +24,57 @@ export const BackfillRequestSchema = z
   .passthrough();
 
 export type BackfillRequest = z.infer<typeof BackfillRequestSchema>;
+
+/** What a backfill may ask for, from the environment's configuration. */
+export interface BackfillLimits {
+  readonly sources: ReadonlyArray<string>;
+  readonly maxBackfillDays?: number;
+  readonly ceiling?: number;
+  readonly defaultConcurrency?: number;
+}
+
+/** A checked request: the sources it covers (or its exact windows) and its concurrency. */
+export interface CheckedBackfill {
+  readonly request: BackfillRequest;
+  readonly sources: string[];
+  readonly windows?: Window[];
+  readonly from?: Date;
+  readonly to?: Date;
+  readonly maxConcurrency?: number;
+}
+
+/**
+ * Validates a backfill request against the environment's limits; each bad input throws an
+ * InvalidInputError saying what to change. PlanBackfill runs it, and so does the CLI before it
+ * starts an execution (with whatever limits it knows).
+ */
+export function checkBackfillRequest(input: unknown, limits: BackfillLimits): CheckedBackfill {
+  const parsed = BackfillRequestSchema.safeParse(input);
+  if (!parsed.success) throw new InvalidInputError(`Invalid backfill input: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}`);
+  const req = parsed.data;
+  const configured = limits.sources;
+  const maxConcurrency = req.maxConcurrency ?? limits.defaultConcurrency;
+  if (maxConcurrency !== undefined && limits.ceiling !== undefined && maxConcurrency > limits.ceiling) {
+    throw new InvalidInputError(`maxConcurrency ${maxConcurrency} is over the ceiling of ${limits.ceiling} (cdk.json: concurrency.backfillCeiling): use at most ${limits.ceiling}`);
+  }
+  if (req.windows) {
+    for (const w of req.windows) if (!configured.includes(w.source)) throw new InvalidInputError(`Unknown source "${w.source}" in windows: configured sources are ${configured.join(', ')}`);
+    const windows = req.windows.map((w) => ({ source: w.source, from: new Date(w.from).toISOString(), to: new Date(w.to).toISOString() }));
+    return { request: req, sources: [...new Set(windows.map((w) => w.source))], windows, maxConcurrency };
+  }
+  if (req.source === undefined) throw new InvalidInputError('Name the source(s): "source": "web", ["web","app"] or "*"');
+  if (!req.from || !req.to) throw new InvalidInputError('Give the range: "from" and "to", e.g. "from": "2026-11-01T00:00Z", "to": "2026-11-08T00:00Z"');
+  const sources = req.source === '*' ? [...configured] : Array.isArray(req.source) ? req.source : [req.source];
+  for (const s of sources) if (!configured.includes(s)) throw new InvalidInputError(`Unknown source "${s}": configured sources are ${configured.join(', ')} (or use "*")`);
+  const from = new Date(req.from);
+  const to = new Date(req.to);
+  if (from >= to) throw new InvalidInputError(`"from" (${req.from}) must be before "to" (${req.to})`);
+  const days = (to.getTime() - from.getTime()) / 86_400_000;
+  if (limits.maxBackfillDays !== undefined && days > limits.maxBackfillDays) {
+    throw new InvalidInputError(`The range is ${days.toFixed(1)} days; at most ${limits.maxBackfillDays} days per backfill (cdk.json: load.maxBackfillDays). Split it into several backfills.`);
+  }
+  return { request: req, sources, from, to, maxConcurrency };
+}
 
 export interface Window {
   readonly source: string;

@@ -309,7 +309,7 @@ export function mapEvent(event: unknown, at: RawPosition): MappedEvent {
       // Deterministic cap: the first 200 columns by name stay.
       accepted.sort((a, b) => (a.entry.column < b.entry.column ? -1 : a.entry.column > b.entry.column ? 1 : 0));
       for (const w of accepted.slice(MAX_COLUMNS_PER_EVENT)) {
-        discards.push(discard(table, messageId, w.entry.column, w.tagged, `event has more than ${MAX_COLUMNS_PER_EVENT} properties; columns after the first ${MAX_COLUMNS_PER_EVENT} (by name) are not loaded`, receivedAt, at.object));
+        discards.push(discard(table, messageId, w.entry.column, w.tagged, `event has more than ${MAX_COLUMNS_PER_EVENT} columns (properties and context together); columns after the first ${MAX_COLUMNS_PER_EVENT} by name are not loaded`, receivedAt, at.object));
       }
       accepted = accepted.slice(0, MAX_COLUMNS_PER_EVENT);
     }

@@ -1,6 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { type BackfillRequest, BackfillRequestSchema, hoursBetween, type Window, windowsPerBatch } from '../core/backfill';
-import { InvalidInputError } from '../core/errors';
+import { type BackfillRequest, checkBackfillRequest, hoursBetween, type Window, windowsPerBatch } from '../core/backfill';
 import { loaderContext } from '../io/context';
 import { listHours, warehouseSide } from '../io/verification';
 
@@ -30,33 +29,25 @@ export interface BackfillPlan {
  */
 export async function handler(event: { request: unknown; executionId: string; executionName: string }): Promise<BackfillPlan> {
   const { config, objects, warehouse } = loaderContext();
-  const parsed = BackfillRequestSchema.safeParse(event.request);
-  if (!parsed.success) throw new InvalidInputError(`Invalid backfill input: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}`);
-  const req: BackfillRequest = parsed.data;
   const configured = config.SOURCES.map((s) => s.name);
-  const maxConcurrency = req.maxConcurrency ?? config.BACKFILL_DEFAULT_CONCURRENCY;
-  if (maxConcurrency > config.BACKFILL_CEILING) {
-    throw new InvalidInputError(`maxConcurrency ${maxConcurrency} is over the ceiling of ${config.BACKFILL_CEILING} (cdk.json: concurrency.backfillCeiling): use at most ${config.BACKFILL_CEILING}`);
-  }
+  const checked = checkBackfillRequest(event.request, {
+    sources: configured,
+    maxBackfillDays: config.MAX_BACKFILL_DAYS,
+    ceiling: config.BACKFILL_CEILING,
+    defaultConcurrency: config.BACKFILL_DEFAULT_CONCURRENCY,
+  });
+  const req: BackfillRequest = checked.request;
+  const maxConcurrency = checked.maxConcurrency ?? config.BACKFILL_DEFAULT_CONCURRENCY;
   const tolerated = req.toleratedFailurePercentage ?? config.TOLERATED_FAILURE_PERCENTAGE;
   const backfillId = event.executionName.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 80) || `backfill-${Date.now()}`;
 
   let windows: Window[];
-  let sources: string[];
-  if (req.windows) {
-    for (const w of req.windows) if (!configured.includes(w.source)) throw new InvalidInputError(`Unknown source "${w.source}" in windows: configured sources are ${configured.join(', ')}`);
-    windows = req.windows.map((w) => ({ source: w.source, from: new Date(w.from).toISOString(), to: new Date(w.to).toISOString() }));
-    sources = [...new Set(windows.map((w) => w.source))];
+  const sources = checked.sources;
+  if (checked.windows) {
+    windows = checked.windows;
   } else {
-    if (req.source === undefined) throw new InvalidInputError('Name the source(s): "source": "web", ["web","app"] or "*"');
-    if (!req.from || !req.to) throw new InvalidInputError('Give the range: "from" and "to", e.g. "from": "2026-11-01T00:00Z", "to": "2026-11-08T00:00Z"');
-    sources = req.source === '*' ? configured : Array.isArray(req.source) ? req.source : [req.source];
-    for (const s of sources) if (!configured.includes(s)) throw new InvalidInputError(`Unknown source "${s}": configured sources are ${configured.join(', ')} (or use "*")`);
-    const from = new Date(req.from);
-    const to = new Date(req.to);
-    if (from >= to) throw new InvalidInputError(`"from" (${req.from}) must be before "to" (${req.to})`);
-    const days = (to.getTime() - from.getTime()) / 86_400_000;
-    if (days > config.MAX_BACKFILL_DAYS) throw new InvalidInputError(`The range is ${days.toFixed(1)} days; at most ${config.MAX_BACKFILL_DAYS} days per backfill (cdk.json: load.maxBackfillDays). Split it into several backfills.`);
+    const from = checked.from as Date;
+    const to = checked.to as Date;
     const hours = hoursBetween(from, to);
     windows = [];
     for (const source of sources) {

@@ -34,7 +34,7 @@ function formatIssues(envName: string, issues: ReadonlyArray<z.core.$ZodIssue>):
  */
 export function loadEnvironmentConfig(environments: unknown, envName: string | undefined): EnvironmentConfig {
   if (environments === undefined || environments === null || typeof environments !== 'object' || Array.isArray(environments)) {
-    throw new ConfigError('cdk.json has no "environments" object under "context": add one with an entry per environment (see README, "Configuration").');
+    throw new ConfigError('cdk.json has no "environments" object under "context": add one with an entry per environment (see docs/deploy.md, "Configure the environment").');
   }
   const known = Object.keys(environments);
   if (!envName) {

@@ -47,6 +47,8 @@ describe('bin/app.ts through the cdk CLI', () => {
       expect(status).not.toBe(0);
       expect(output).toContain('Invalid configuration for environment "broken"');
       expect(output).toContain('environments.broken.sources[0].name: must be 1–63 characters of lowercase letters, digits and "_"');
+      // The message only: no Node stack trace around it.
+      expect(output).not.toMatch(/^\s+at .+\(.+:\d+:\d+\)$/m);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

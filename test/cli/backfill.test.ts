@@ -39,8 +39,8 @@ describe('npx clickstream backfill', () => {
 
   it('says how to start a local stack when there is none', async () => {
     const res = await cli(['backfill', '--data-dir', '/nonexistent-dir', '--source', 'app', '--from', '2026-09-01T00:00Z', '--to', '2026-09-02T00:00Z']);
-    expect(res.code).toBe(2);
-    expect(res.stderr).toContain('No local stack found: /nonexistent-dir/endpoints.json does not exist. Start one with "npm start"');
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe('No local stack is running in /nonexistent-dir: start it with "npm start -- --data-dir /nonexistent-dir" (or pass --data-dir, or --env <name> for a deployed environment).\n');
   }, 60_000);
 });
 

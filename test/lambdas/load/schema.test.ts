@@ -91,7 +91,7 @@ describe('Loader: Segment schema and schema evolution', () => {
     const [[discarded]] = await sql(t, "SELECT COUNT(*) FROM web._discards WHERE row_id = 'wide-1' AND table_name = 'wide'");
     expect(discarded).toBe(1000 - columns.length);
     const [[reason]] = await sql(t, "SELECT DISTINCT reason FROM web._discards WHERE row_id = 'wide-1' AND table_name = 'wide'");
-    expect(reason).toBe('event has more than 200 properties; columns after the first 200 (by name) are not loaded');
+    expect(reason).toBe('event has more than 200 columns (properties and context together); columns after the first 200 by name are not loaded');
   });
 
   it('loads a table of 1,500 columns (its casts split into column groups) without losing a value', async () => {
