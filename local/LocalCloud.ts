@@ -16,6 +16,7 @@ import type { MachineDef } from './stepfunctions/prepare';
 import { type LocalStateMachine, StepFunctionsService } from './stepfunctions/StepFunctionsService';
 import { LOCAL_REGION, LocalTemplate, synthesizeTemplate, type CfnTemplate } from './template';
 import { lockDataDir } from './dataDirLock';
+import { captureMetrics } from './metrics';
 import { EmbeddedWarehouse } from './warehouse/EmbeddedWarehouse';
 
 export interface LocalCloudOptions {
@@ -103,14 +104,16 @@ async function start(dataDir: string, options: LocalCloudOptions, lock: { releas
     environment: t.resolve((res.Properties?.Environment as { Variables?: unknown } | undefined)?.Variables ?? {}) as Record<string, string>,
   }));
   const envOf = (name: string) => functions.map((f) => f.environment[name]).find((v) => v !== undefined);
+  captureMetrics();
   const lambdas = new LambdaRuntime(functions, {
     AWS_REGION: LOCAL_REGION,
     AWS_DEFAULT_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
-    // Quiet by default on a laptop; set them in your shell to see the functions' logs and metrics.
+    // Quiet by default on a laptop; set it in your shell to see the functions' logs.
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
-    POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
+    // Metrics are published as on AWS; local mode takes their EMF lines off stdout (local/metrics.ts).
+    POWERTOOLS_METRICS_DISABLED: 'false',
   });
 
   const streams: DeliveryStreamSpec[] = t.resourcesOfType('AWS::KinesisFirehose::DeliveryStream').map(([id, res]) => {
