@@ -22,6 +22,9 @@ import {
   writePath,
 } from './prepare';
 
+/** Step Functions: the largest input or output of a task, state or execution (256 KiB). */
+export const MAX_PAYLOAD_BYTES = 256 * 1024;
+
 export interface LocalStateMachine {
   readonly arn: string;
   readonly name: string;
@@ -220,7 +223,16 @@ export class StepFunctionsService {
     const retryIntervalOverrides: Record<string, number[]> = {};
     for (const [name, intervals] of prepared.retries) retryIntervalOverrides[name] = intervals.map((s) => Math.max(1, Math.round(s * 1000 * scale)));
     const taskResourceLocalHandlers: Record<string, (input: Json) => Promise<Json>> = {};
-    for (const [stateName, resource] of prepared.tasks) taskResourceLocalHandlers[stateName] = this.taskHandler(prepared, stateName, resource, record);
+    let abort: (() => void) | undefined;
+    for (const [stateName, resource] of prepared.tasks) {
+      const handler = this.taskHandler(prepared, stateName, resource, record);
+      taskResourceLocalHandlers[stateName] = async (taskInput: Json) => {
+        this.checkPayload(record, stateName, 'input', taskInput, () => abort?.());
+        const result = await handler(taskInput);
+        this.checkPayload(record, stateName, 'result', result, () => abort?.());
+        return result;
+      };
+    }
 
     const sm = new StateMachine(prepared.definition as never, { validationOptions: { checkArn: false, checkPaths: false } });
     const execution = sm.run(input as never, {
@@ -232,7 +244,8 @@ export class StepFunctionsService {
       } as never,
     });
     record.abort = execution.abort;
-    const collecting = this.collectHistory(record, execution.eventLogs as unknown as AsyncGenerator<{ type: string; timestamp: number } & Record<string, unknown>>);
+    abort = () => execution.abort();
+    const collecting = this.collectHistory(record, execution.eventLogs as unknown as AsyncGenerator<{ type: string; timestamp: number } & Record<string, unknown>>, abort);
     try {
       const output = await execution.result;
       if (record.status === 'RUNNING') this.finish(record, 'SUCCEEDED', { output: JSON.stringify(output ?? null) });
@@ -247,8 +260,32 @@ export class StepFunctionsService {
     await Promise.race([collecting, new Promise((r) => setTimeout(r, 100).unref())]);
   }
 
-  private async collectHistory(record: ExecutionRecord, logs: AsyncGenerator<{ type: string; timestamp: number } & Record<string, unknown>>): Promise<void> {
+  /**
+   * Step Functions' payload quota: a task's input (after Parameters), its result, or a state's
+   * output over 256 KiB fails the execution with States.DataLimitExceeded — a terminal error that
+   * no Catch, not even States.ALL, handles ("Error handling in Step Functions workflows").
+   */
+  private checkPayload(record: ExecutionRecord, stateName: string, what: 'input' | 'result' | 'output', value: unknown, abort: () => void): void {
+    const bytes = Buffer.byteLength(JSON.stringify(value ?? null), 'utf8');
+    if (bytes <= MAX_PAYLOAD_BYTES || record.status !== 'RUNNING') return;
+    this.finish(record, 'FAILED', {
+      error: 'States.DataLimitExceeded',
+      cause: `The state/task '${stateName}' ${what === 'input' ? 'input' : what === 'result' ? 'returned a result' : 'output'} with a size of ${bytes} bytes, exceeding the maximum of ${MAX_PAYLOAD_BYTES} bytes (Step Functions payload quota).`,
+    });
+    abort();
+    throw Object.assign(new Error(`States.DataLimitExceeded in ${stateName}`), { name: 'States.DataLimitExceeded' });
+  }
+
+  private async collectHistory(record: ExecutionRecord, logs: AsyncGenerator<{ type: string; timestamp: number } & Record<string, unknown>>, abort: () => void = () => undefined): Promise<void> {
     for await (const event of logs) {
+      if (event.type === 'StateExited') {
+        const state = event.state as { name: string; output?: unknown } | undefined;
+        try {
+          if (state) this.checkPayload(record, state.name, 'output', state.output, abort);
+        } catch {
+          // the execution is failed and aborted; keep recording what happened
+        }
+      }
       if (event.type === 'StateEntered') {
         record.stateTransitions++;
         this.counters.stateTransitions++;
