@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import type { EmbeddedWarehouse, WarehouseResult, WarehouseStatement } from '../warehouse/EmbeddedWarehouse';
-import { type CopyCommand, IdentifierAliases, segments, translate, UnsupportedSqlError } from '../warehouse/translate';
+import { type CopyCommand, IdentifierAliases, segments, translate, UnsupportedSqlError, VARCHAR_BYTES_CONSTRAINT } from '../warehouse/translate';
 import { AwsError, type EdgeRequest, type EdgeResponse, epochSeconds, jsonError, jsonResponse } from './http';
 import type { ObjectStore } from './objectStore';
 import { Countdown } from '../faults';
@@ -188,7 +188,7 @@ export class RedshiftDataService {
       this.finish(record, 'FINISHED');
     } else {
       const failedSub = plan[outcome.error.statementIndex]?.sub ?? 0;
-      this.failSubs(record, failedSub, `ERROR: ${outcome.error.message}`);
+      this.failSubs(record, failedSub, `ERROR: ${redshiftMessage(outcome.error.message, record.subs[failedSub]?.sql ?? '')}`);
     }
   }
 
@@ -362,4 +362,16 @@ export function bindParameters(sql: string, parameters: unknown): { sql: string;
     )
     .join('');
   return { sql: out, params: order.map((n) => values.get(n)) };
+}
+
+/** Postgres's words for a failure, as Redshift says it where the two differ. */
+function redshiftMessage(message: string, sql: string): string {
+  const tooLong = VARCHAR_BYTES_CONSTRAINT.exec(message);
+  if (tooLong) {
+    const copy = /^\s*COPY\s+("(?:[^"]|"")*"(?:\s*\.\s*"(?:[^"]|"")*")?|\S+)/i.exec(sql);
+    return copy
+      ? `Load into table '${copy[1]}' failed. Check 'sys_load_error_detail' system table for details. (String length exceeds DDL length: VARCHAR(${tooLong[1]}) holds ${tooLong[1]} bytes)`
+      : `value too long for type character varying(${tooLong[1]}) (Redshift counts bytes)`;
+  }
+  return message;
 }
