@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
@@ -7,6 +8,16 @@ import { HANDLER_METADATA_KEY, PROJECT_ROOT } from '../lib/constructs/Clickstrea
 
 export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_REGION = 'us-east-1';
+
+/** A role's unique id (`AROA…`), stable per logical id: what `aws:userid` starts with for its sessions. */
+export function localRoleId(roleLogicalId: string): string {
+  return `AROA${createHash('sha1').update(roleLogicalId).digest('hex').slice(0, 17).toUpperCase()}`;
+}
+
+/** The ARN of a Redshift Serverless workgroup as local mode names it (AWS puts a uuid where the name is). */
+export function localWorkgroupArn(name: string): string {
+  return `arn:aws:redshift-serverless:${LOCAL_REGION}:${LOCAL_ACCOUNT}:workgroup/${name}`;
+}
 
 export interface CfnResource {
   readonly Type: string;
@@ -81,6 +92,10 @@ export class LocalTemplate {
   getAtt(logicalId: string, attribute: string): string {
     const res = this.template.Resources[logicalId];
     if (!res) throw new Error(`The template has no resource ${logicalId}`);
+    if (res.Type === 'AWS::IAM::Role' && attribute === 'RoleId') return localRoleId(logicalId);
+    if (res.Type === 'AWS::RedshiftServerless::Workgroup' && attribute === 'Workgroup.WorkgroupArn') {
+      return localWorkgroupArn(String(res.Properties?.WorkgroupName ?? logicalId));
+    }
     if (attribute === 'Arn') {
       switch (res.Type) {
         case 'AWS::S3::Bucket':

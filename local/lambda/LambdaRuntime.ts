@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Countdown} from '../faults';
 import { type LambdaFaultRule } from '../faults';
+import { type Invocation, installInvocationIdentity, invocations } from './invocation';
 
 export interface LocalFunction {
   /** `arn:aws:lambda:…:function:<logicalId>` as the local template resolves it. */
@@ -70,6 +71,7 @@ export class LambdaRuntime {
       }
     }
     Object.assign(process.env, merged, baseEnvironment);
+    installInvocationIdentity();
   }
 
   has(arn: string): boolean {
@@ -97,6 +99,7 @@ export class LambdaRuntime {
       getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     };
     let timer: NodeJS.Timeout | undefined;
+    const invocation: Invocation = { functionId: fn.name, ended: false };
     const fault = this.faults.find((f) => fn.module.includes(`/lambdas/${f.rule.function}/`) && f.remaining > 0);
     // Step Functions reports a function's timeout, out-of-memory or crash as Lambda.Unknown
     // ("Handle Lambda service exceptions", Step Functions Developer Guide); so does local mode.
@@ -108,9 +111,14 @@ export class LambdaRuntime {
       // Events cross a JSON boundary on AWS; so they do here (no shared references).
       const payload = JSON.parse(JSON.stringify(event ?? null));
       const result = await Promise.race([
-        handler(payload, context),
+        // The invocation's identity travels with its async work (its AWS calls carry it to the edge).
+        invocations.run(invocation, () => handler(payload, context)),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new LambdaFunctionError(UNHANDLED, timedOut())), fn.timeoutMs);
+          timer = setTimeout(() => {
+            // On AWS the sandbox stops here: whatever the handler still does must not reach anything.
+            invocation.ended = true;
+            reject(new LambdaFunctionError(UNHANDLED, timedOut()));
+          }, fn.timeoutMs);
         }),
       ]);
       if (fault?.rule.when === 'after' && fault.take()) throw fail(fault);

@@ -247,8 +247,10 @@ function startProcess(args: string[]): Promise<{ child: ChildProcess; endpoints:
   child.stderr?.on('data', (d) => (out += d));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`not ready in 90 s:\n${out}`)), 90_000);
+    let ready = false;
     child.stdout?.on('data', () => {
-      if (/^ready /m.test(out)) {
+      if (!ready && /^ready /m.test(out)) {
+        ready = true; // read once: a clean stop removes endpoints.json while it still prints
         clearTimeout(timer);
         resolve({ child, endpoints: JSON.parse(fs.readFileSync(path.join(dataDir, 'endpoints.json'), 'utf8')) as Endpoints });
       }
