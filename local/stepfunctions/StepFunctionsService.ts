@@ -223,13 +223,13 @@ export class StepFunctionsService {
     const retryIntervalOverrides: Record<string, number[]> = {};
     for (const [name, intervals] of prepared.retries) retryIntervalOverrides[name] = intervals.map((s) => Math.max(1, Math.round(s * 1000 * scale)));
     const taskResourceLocalHandlers: Record<string, (input: Json) => Promise<Json>> = {};
-    let abort: (() => void) | undefined;
+    const aborter: { abort?: () => void } = {};
     for (const [stateName, resource] of prepared.tasks) {
       const handler = this.taskHandler(prepared, stateName, resource, record);
       taskResourceLocalHandlers[stateName] = async (taskInput: Json) => {
-        this.checkPayload(record, stateName, 'input', taskInput, () => abort?.());
+        this.checkPayload(record, stateName, 'input', taskInput, () => aborter.abort?.());
         const result = await handler(taskInput);
-        this.checkPayload(record, stateName, 'result', result, () => abort?.());
+        this.checkPayload(record, stateName, 'result', result, () => aborter.abort?.());
         return result;
       };
     }
@@ -244,8 +244,8 @@ export class StepFunctionsService {
       } as never,
     });
     record.abort = execution.abort;
-    abort = () => execution.abort();
-    const collecting = this.collectHistory(record, execution.eventLogs as unknown as AsyncGenerator<{ type: string; timestamp: number } & Record<string, unknown>>, abort);
+    aborter.abort = () => execution.abort();
+    const collecting = this.collectHistory(record, execution.eventLogs as unknown as AsyncGenerator<{ type: string; timestamp: number } & Record<string, unknown>>, aborter.abort);
     try {
       const output = await execution.result;
       if (record.status === 'RUNNING') this.finish(record, 'SUCCEEDED', { output: JSON.stringify(output ?? null) });
