@@ -17,6 +17,8 @@ import { type LocalStateMachine, StepFunctionsService } from './stepfunctions/St
 import { LOCAL_REGION, LocalTemplate, synthesizeTemplate, type CfnTemplate } from './template';
 import { lockDataDir } from './dataDirLock';
 import { captureMetrics } from './metrics';
+import { IamAuthorizer } from './iam/IamAuthorizer';
+import { TemplateIam } from './iam/TemplateIam';
 import { EmbeddedWarehouse } from './warehouse/EmbeddedWarehouse';
 
 export interface LocalCloudOptions {
@@ -62,6 +64,8 @@ export interface LocalCloud {
   readonly s3: S3Service;
   readonly redshiftData: RedshiftDataService;
   readonly scheduler: Scheduler;
+  /** IAM at the edge: the template's policies, and every request it denied. */
+  readonly iam: IamAuthorizer;
   stop(): Promise<void>;
 }
 
@@ -148,7 +152,9 @@ async function start(dataDir: string, options: LocalCloudOptions, lock: { releas
   });
 
   const s3 = new S3Service(store, path.join(dataDir, 's3-work'));
-  const edge = new EdgeServer({ s3, firehose, stepFunctions, redshiftData });
+  // IAM from the synthesized template, for every call a function makes (local/iam).
+  const iam = new IamAuthorizer(new TemplateIam(t), (id) => redshiftData.ownerOf(id));
+  const edge = new EdgeServer({ s3, firehose, stepFunctions, redshiftData, iam });
   const edgePort = await edge.listen(options.edgePort);
   const edgeUrl = `http://127.0.0.1:${edgePort}`;
   // The unchanged handlers reach "AWS" through the standard endpoint override of the SDK.
@@ -188,7 +194,7 @@ async function start(dataDir: string, options: LocalCloudOptions, lock: { releas
 
   let stopped = false;
   return {
-    endpoints, store, s3, firehose, stepFunctions, warehouse, redshiftData, lambdas, edge, scheduler,
+    endpoints, store, s3, firehose, stepFunctions, warehouse, redshiftData, lambdas, edge, scheduler, iam,
     async stop() {
       if (stopped) return;
       stopped = true;

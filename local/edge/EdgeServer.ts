@@ -4,18 +4,32 @@ import type { FirehoseService } from './firehose';
 import { AwsError, type EdgeRequest, type EdgeResponse, jsonError, LocalHttpServer, readBody, send, signedService } from './http';
 import type { RedshiftDataService } from './redshiftData';
 import type { S3Service } from './s3';
+import type { IamAuthorizer } from '../iam/IamAuthorizer';
+
+/** S3's REST error: XML with the code and message. */
+function s3Error(e: AwsError): EdgeResponse {
+  const esc = (x: string) => x.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  return {
+    status: e.status,
+    headers: { 'content-type': 'application/xml' },
+    body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${esc(e.code)}</Code><Message>${esc(e.message)}</Message><RequestId>local</RequestId></Error>`,
+  };
+}
 
 export interface EdgeServices {
   readonly s3: S3Service;
   readonly firehose: FirehoseService;
   readonly stepFunctions: StepFunctionsService;
   readonly redshiftData: RedshiftDataService;
+  /** IAM, evaluated for every request a function of the stack makes. @default none (everything allowed) */
+  readonly iam?: IamAuthorizer;
 }
 
 /**
  * One AWS-compatible endpoint for every service of the stack. JSON-protocol calls are routed by
  * `X-Amz-Target` (Firehose_20150804.*, AWSStepFunctions.*, RedshiftData.*); everything else is
- * S3 (path-style), also recognized by the SigV4 credential scope. Credentials are not checked.
+ * S3 (path-style), also recognized by the SigV4 credential scope. A request a function of the
+ * stack makes carries its identity, and IAM is evaluated for it (see {@link IamAuthorizer}).
  */
 export class EdgeServer extends LocalHttpServer {
   /** Requests served per service and operation, for the cost model and tests. */
@@ -40,6 +54,14 @@ export class EdgeServer extends LocalHttpServer {
 
   private async route(req: EdgeRequest): Promise<EdgeResponse> {
     const target = req.headers['x-amz-target'];
+    const s3 = typeof target !== 'string';
+    try {
+      const caller = this.services.iam?.authorize(req, s3);
+      if (caller) (req as { callerUserId?: string }).callerUserId = caller.userId;
+    } catch (e) {
+      if (!(e instanceof AwsError)) throw e;
+      return s3 ? s3Error(e) : jsonError(e);
+    }
     if (typeof target === 'string') {
       const [prefix, op] = target.split('.');
       this.count(`${prefix}.${op}`);

@@ -7,6 +7,8 @@ export interface EdgeRequest {
   readonly url: URL;
   readonly headers: IncomingMessage['headers'];
   readonly body: Buffer;
+  /** `aws:userid` of the caller when it is a function of the stack (set by the edge's IAM check). */
+  readonly callerUserId?: string;
 }
 
 export interface EdgeResponse {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import type { EmbeddedWarehouse, WarehouseResult, WarehouseStatement } from '../warehouse/EmbeddedWarehouse';
+import { ADMIN_USER_ID } from '../iam/IamAuthorizer';
 import { type CopyCommand, IdentifierAliases, segments, translate, UnsupportedSqlError, VARCHAR_BYTES_CONSTRAINT } from '../warehouse/translate';
 import { AwsError, type EdgeRequest, type EdgeResponse, epochSeconds, jsonError, jsonResponse } from './http';
 import type { ObjectStore } from './objectStore';
@@ -25,6 +26,8 @@ interface StatementRecord {
   readonly workgroup?: string;
   readonly cluster?: string;
   readonly statementName?: string;
+  /** `aws:userid` of the identity that submitted it: DescribeStatement & co. are authorized against it. */
+  readonly owner: string;
   readonly createdAt: Date;
   updatedAt: Date;
   status: Status;
@@ -81,10 +84,10 @@ export class RedshiftDataService {
       const input = JSON.parse(req.body.toString('utf8') || '{}');
       switch (op) {
         case 'ExecuteStatement':
-          return jsonResponse(this.submit(input, [String(input.Sql ?? '')], false, input.Parameters));
+          return jsonResponse(this.submit(input, [String(input.Sql ?? '')], false, req.callerUserId, input.Parameters));
         case 'BatchExecuteStatement':
           if (input.Parameters) throw new AwsError('ValidationException', 'BatchExecuteStatement takes no Parameters');
-          return jsonResponse(this.submit(input, Array.isArray(input.Sqls) ? input.Sqls.map(String) : [], true));
+          return jsonResponse(this.submit(input, Array.isArray(input.Sqls) ? input.Sqls.map(String) : [], true, req.callerUserId));
         case 'DescribeStatement':
           return jsonResponse(this.describe(String(input.Id)));
         case 'GetStatementResult':
@@ -112,7 +115,12 @@ export class RedshiftDataService {
     }
   }
 
-  private submit(input: Record<string, unknown>, sqls: string[], batch: boolean, parameters?: unknown): Record<string, unknown> {
+  /** Who submitted a statement (its `aws:userid`), for the IAM check of DescribeStatement & co. */
+  ownerOf(id: string): string | undefined {
+    return this.statements.get(id)?.owner;
+  }
+
+  private submit(input: Record<string, unknown>, sqls: string[], batch: boolean, owner: string | undefined, parameters?: unknown): Record<string, unknown> {
     const workgroup = input.WorkgroupName as string | undefined;
     const cluster = input.ClusterIdentifier as string | undefined;
     if (!workgroup && !cluster) throw new AwsError('ValidationException', 'Either WorkgroupName or ClusterIdentifier is required');
@@ -142,6 +150,7 @@ export class RedshiftDataService {
     const record: StatementRecord = {
       id, batch, database: this.target.database, workgroup, cluster,
       statementName: input.StatementName as string | undefined,
+      owner: owner ?? ADMIN_USER_ID,
       createdAt: now, updatedAt: now, status: 'SUBMITTED',
       subs: sqls.map((sql, i) => ({ id: batch ? `${id}:${i + 1}` : id, sql, status: 'SUBMITTED', durationNs: 0 })),
     };

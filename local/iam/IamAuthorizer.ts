@@ -1,0 +1,68 @@
+import { AwsError, type EdgeRequest } from '../edge/http';
+import { CALLER_HEADER } from '../lambda/invocation';
+import { evaluate } from './evaluate';
+import { requiredPermissions } from './requestActions';
+import type { FunctionIdentity, TemplateIam } from './TemplateIam';
+
+/** A denied request, as the edge answers it and the tests read it. */
+export interface Denial {
+  readonly caller: string;
+  readonly action: string;
+  readonly resource: string;
+  readonly explicit: boolean;
+}
+
+/** The user id of callers from outside the stack (CLI, tests, AWS CLI): an administrator. */
+export const ADMIN_USER_ID = 'AIDALOCALADMINISTRATOR';
+
+/**
+ * IAM at the edge: a request that carries a function's identity is evaluated against that
+ * function's role (from the synthesized template) and the resource's policy, and denied exactly as
+ * AWS denies it. Requests without an identity come from outside the stack and act as an admin.
+ */
+export class IamAuthorizer {
+  public readonly denials: Denial[] = [];
+  /** Requests of the stack's functions that IAM allowed, by action. */
+  public readonly allowed = new Map<string, number>();
+
+  constructor(
+    public readonly iam: TemplateIam,
+    private readonly statementOwner: (id: string) => string | undefined,
+  ) {}
+
+  /** The function a request comes from, if it comes from one of the template's functions. */
+  caller(req: EdgeRequest): FunctionIdentity | undefined {
+    const id = req.headers[CALLER_HEADER];
+    return typeof id === 'string' ? this.iam.identity(id) : undefined;
+  }
+
+  /** Throws the AWS error a denied request gets (AccessDenied for S3, AccessDeniedException otherwise). */
+  authorize(req: EdgeRequest, s3: boolean): FunctionIdentity | undefined {
+    const caller = this.caller(req);
+    if (!caller) return undefined;
+    for (const p of requiredPermissions(req, this.statementOwner)) {
+      const decision = evaluate(this.iam.identityPolicy(caller.roleLogicalId), this.iam.resourcePolicy(p.resource), {
+        action: p.action,
+        resource: p.resource,
+        principalArn: caller.sessionArn,
+        keys: {
+          'aws:userid': caller.userId,
+          'aws:PrincipalArn': `arn:aws:iam::000000000000:role/${caller.roleName}`,
+          // What AWS sees of the SDK's calls: HTTPS with TLS 1.3 (the edge itself speaks plain HTTP on loopback).
+          'aws:SecureTransport': 'true',
+          's3:TlsVersion': '1.3',
+          ...p.keys,
+        },
+      });
+      if (decision === 'Allow') {
+        this.allowed.set(p.action, (this.allowed.get(p.action) ?? 0) + 1);
+        continue;
+      }
+      this.denials.push({ caller: caller.functionId, action: p.action, resource: p.resource, explicit: decision === 'ExplicitDeny' });
+      const why = decision === 'ExplicitDeny' ? `with an explicit deny in a ${p.resource.startsWith('arn:aws:s3') ? 'resource-based' : 'identity-based'} policy` : `because no identity-based policy allows the ${p.action} action`;
+      const message = `User: ${caller.sessionArn} is not authorized to perform: ${p.action} on resource: ${s3 ? `"${p.resource}"` : p.resource} ${why}`;
+      throw s3 ? new AwsError('AccessDenied', message, 403) : new AwsError('AccessDeniedException', message, 400);
+    }
+    return caller;
+  }
+}

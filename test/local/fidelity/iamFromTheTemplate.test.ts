@@ -1,0 +1,88 @@
+import { ExecuteStatementCommand, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
+import { GetObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { CALLER_HEADER } from '../../../local/lambda/invocation';
+import { type CfnTemplate, synthesizeTemplate } from '../../../local/template';
+import { startTestCloud, type TestCloud } from '../../support/localCloud';
+import { runExecution, runLoad, sendBatch } from '../../support/pipeline';
+
+type Json = Record<string, unknown>;
+
+/** A client that signs as a function of the stack would (its identity on every request). */
+function asFunction<T extends { middlewareStack: { add: (...a: never[]) => void } }>(client: T, functionId: string): T {
+  (client.middlewareStack as unknown as { add(m: unknown, o: unknown): void }).add(
+    (next: (a: { request: { headers: Record<string, string> } }) => unknown) => (args: { request: { headers: Record<string, string> } }) => {
+      args.request.headers[CALLER_HEADER] = functionId;
+      return next(args);
+    },
+    { step: 'build', name: 'localCaller' },
+  );
+  return client;
+}
+
+const functionId = (template: CfnTemplate, dir: string) =>
+  Object.entries(template.Resources).find(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.['clickstream:handler'] === `lambdas/${dir}/handler.ts`)?.[0] as string;
+
+/**
+ * Rule: every call a function makes is evaluated against its role's policies from the synthesized
+ * template (and the bucket's policy), and denied as AWS denies it.
+ */
+describe('IAM from the synthesized template', () => {
+  describe('the stack as synthesized', () => {
+    let t: TestCloud;
+    beforeAll(async () => {
+      t = await startTestCloud({ bufferIntervalSeconds: 3600 });
+    });
+    afterAll(() => t.stop());
+
+    it('lets a whole load through on the grants the constructs make, and evaluated every call', async () => {
+      await sendBatch(t, [{ type: 'track', event: 'Iam Check', userId: 'u', messageId: 'iam-1' }, { type: 'identify', userId: 'u', messageId: 'iam-2', traits: { a: 1 } }]);
+      await runLoad(t);
+      expect(t.cloud.iam.denials).toEqual([]);
+      for (const action of ['firehose:PutRecordBatch', 's3:GetObject', 's3:PutObject', 's3:ListBucket', 'redshift-data:BatchExecuteStatement', 'redshift-data:DescribeStatement', 'redshift-serverless:GetCredentials']) {
+        expect({ action, allowed: (t.cloud.iam.allowed.get(action) ?? 0) > 0 }).toEqual({ action, allowed: true });
+      }
+    }, 60_000);
+
+    it('answers AccessDenied (S3) to a function reading a bucket its role has no grant on', async () => {
+      const collector = functionId(synthesizeTemplate('local'), 'collect');
+      const s3 = asFunction(new S3Client({ endpoint: t.cloud.endpoints.edge, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }), collector);
+      const error = await s3.send(new GetObjectCommand({ Bucket: t.cloud.endpoints.buckets.staged, Key: 'anything' })).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(S3ServiceException);
+      expect(error).toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+      expect((error as Error).message).toBe(`User: arn:aws:sts::000000000000:assumed-role/${t.cloud.iam.iam.identity(collector)?.roleName}/${collector} is not authorized to perform: s3:GetObject on resource: "arn:aws:s3:::${t.cloud.endpoints.buckets.staged}/anything" because no identity-based policy allows the s3:GetObject action`);
+      s3.destroy();
+    });
+
+    it('answers AccessDeniedException to a function running SQL without the Data API grant', async () => {
+      const transform = functionId(synthesizeTemplate('local'), 'transform');
+      const data = asFunction(new RedshiftDataClient({ endpoint: t.cloud.endpoints.edge, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }), transform);
+      const error = await data.send(new ExecuteStatementCommand({ WorkgroupName: t.cloud.endpoints.warehouse.workgroupName, Database: t.cloud.endpoints.warehouse.database, Sql: 'SELECT 1' })).catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: 'AccessDeniedException', message: expect.stringContaining('is not authorized to perform: redshift-data:ExecuteStatement on resource: arn:aws:redshift-serverless:us-east-1:000000000000:workgroup/clickstream-local-wg') });
+      data.destroy();
+    });
+  });
+
+  describe('a grant removed from a construct', () => {
+    let t: TestCloud;
+    beforeAll(async () => {
+      // What the template would be if LoadWorkflow did not grant Transform s3:PutObject on the staged bucket.
+      const template = JSON.parse(JSON.stringify(synthesizeTemplate('local'))) as CfnTemplate;
+      const transformRole = ((template.Resources[functionId(template, 'transform')].Properties?.Role as Json)['Fn::GetAtt'] as string[])[0];
+      for (const r of Object.values(template.Resources)) {
+        if (r.Type !== 'AWS::IAM::Policy' || !JSON.stringify(r.Properties?.Roles).includes(`"${transformRole}"`)) continue;
+        const doc = r.Properties?.PolicyDocument as { Statement: Array<{ Action: string | string[] }> };
+        doc.Statement = doc.Statement.map((s) => ({ ...s, Action: ([] as string[]).concat(s.Action).filter((a) => a !== 's3:PutObject') })).filter((s) => s.Action.length > 0);
+      }
+      t = await startTestCloud({ bufferIntervalSeconds: 3600, template });
+    });
+    afterAll(() => t.stop());
+
+    it('makes the load fail locally with the error AWS would give', async () => {
+      await sendBatch(t, [{ type: 'track', event: 'Iam Check', userId: 'u', messageId: 'iam-3' }]);
+      const d = await runExecution(t, t.cloud.endpoints.stateMachines.load, { source: 'web' });
+      expect({ status: d.status, error: d.error }).toEqual({ status: 'FAILED', error: 'AccessDenied' });
+      expect(d.cause).toMatch(/^TransformChunks failed: User: arn:aws:sts::000000000000:assumed-role\/LoadWorkflowTransformFunctionServiceRole\w+\/LoadWorkflowTransformFunction\w+ is not authorized to perform: s3:PutObject on resource: .*because no identity-based policy allows the s3:PutObject action/);
+      expect(t.cloud.iam.denials.map((x) => x.action)).toContain('s3:PutObject');
+    }, 60_000);
+  });
+});
