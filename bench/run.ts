@@ -10,6 +10,7 @@ import { benchCostProfile } from './costProfile';
 import { benchFreshness } from './freshness';
 import { benchLoad } from './load';
 import { benchLocalStart } from './localStart';
+import { benchStrictness } from './strictness';
 
 const BENCHES: Record<string, () => Promise<Record<string, number | string>>> = {
   'local-start': benchLocalStart,
@@ -17,6 +18,7 @@ const BENCHES: Record<string, () => Promise<Record<string, number | string>>> = 
   load: benchLoad,
   cost: benchCostProfile,
   freshness: benchFreshness,
+  strictness: benchStrictness,
 };
 
 async function main(): Promise<void> {

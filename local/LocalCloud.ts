@@ -37,6 +37,12 @@ export interface LocalCloudOptions {
   readonly template?: CfnTemplate;
   /** Faults to inject (see `faults.ts`). @default none */
   readonly faults?: FaultPlan;
+  /**
+   * Enforce the AWS rules of docs/local-mode.md that cost time per request or row (IAM at the
+   * edge, VARCHAR byte checks). Only the benchmarks turn it off, to measure what it costs.
+   * @default true
+   */
+  readonly strict?: boolean;
 }
 
 /** The contract other tools read: `DIR/endpoints.json`. */
@@ -137,7 +143,8 @@ async function start(dataDir: string, options: LocalCloudOptions, lock: { releas
   const warehouse = await opening;
   const workgroupName = envOf('WAREHOUSE_WORKGROUP') ?? envOf('WAREHOUSE_CLUSTER') ?? 'local';
   const database = envOf('WAREHOUSE_DATABASE') ?? 'dev';
-  const redshiftData = new RedshiftDataService(warehouse, store, { workgroupName, database }, path.join(dataDir, 'warehouse-identifiers.json'));
+  const strict = options.strict ?? true;
+  const redshiftData = new RedshiftDataService(warehouse, store, { workgroupName, database }, path.join(dataDir, 'warehouse-identifiers.json'), { varcharBytes: strict });
 
   const machines: LocalStateMachine[] = t.resourcesOfType('AWS::StepFunctions::StateMachine').map(([id, res]) => ({
     arn: t.ref(id),
@@ -154,7 +161,7 @@ async function start(dataDir: string, options: LocalCloudOptions, lock: { releas
   const s3 = new S3Service(store, path.join(dataDir, 's3-work'));
   // IAM from the synthesized template, for every call a function makes (local/iam).
   const iam = new IamAuthorizer(new TemplateIam(t), (id) => redshiftData.ownerOf(id));
-  const edge = new EdgeServer({ s3, firehose, stepFunctions, redshiftData, iam });
+  const edge = new EdgeServer({ s3, firehose, stepFunctions, redshiftData, iam: strict ? iam : undefined });
   const edgePort = await edge.listen(options.edgePort);
   const edgeUrl = `http://127.0.0.1:${edgePort}`;
   // The unchanged handlers reach "AWS" through the standard endpoint override of the SDK.

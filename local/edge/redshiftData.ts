@@ -66,6 +66,7 @@ export class RedshiftDataService {
     private readonly store: ObjectStore,
     private readonly target: DataApiTarget,
     private readonly aliasFile?: string,
+    private readonly options: { readonly varcharBytes: boolean } = { varcharBytes: true },
   ) {
     this.aliases = new IdentifierAliases(aliasFile && fs.existsSync(aliasFile) ? (JSON.parse(fs.readFileSync(aliasFile, 'utf8')) as Array<[string, string]>) : []);
   }
@@ -174,7 +175,7 @@ export class RedshiftDataService {
       for (; current < record.subs.length; current++) {
         const bound = record.batch ? { sql: record.subs[current].sql, params: undefined } : bindParameters(record.subs[current].sql, parameters);
         const known = this.aliases.entries().length;
-        const t = translate(bound.sql, this.aliases);
+        const t = translate(bound.sql, this.aliases, this.options);
         if (this.aliasFile && this.aliases.entries().length !== known) fs.writeFileSync(this.aliasFile, JSON.stringify(this.aliases.entries()));
         if (t.kind === 'sql') plan.push({ statement: { sql: t.sql, params: bound.params }, sub: current });
         else for (const statement of this.expandCopy(t.copy, current)) plan.push({ statement, sub: current });

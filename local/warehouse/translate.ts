@@ -138,7 +138,7 @@ function varcharInBytes(sql: string): string {
 }
 
 /** Translates one Redshift statement. */
-export function translate(sql: string, aliases: IdentifierAliases = new IdentifierAliases()): Translated {
+export function translate(sql: string, aliases: IdentifierAliases = new IdentifierAliases(), options: { readonly varcharBytes?: boolean } = {}): Translated {
   const aliased = segments(sql)
     .map((s) => (!s.code && s.text.startsWith('"') ? `"${aliases.alias(s.text.slice(1, -1).replace(/""/g, '"')).replace(/"/g, '""')}"` : s.text))
     .join('');
@@ -146,7 +146,7 @@ export function translate(sql: string, aliases: IdentifierAliases = new Identifi
   const text = segments(aliased)
     .map((s) => (s.code ? REWRITES.reduce((acc, [re, to]) => acc.replace(re, to), s.text) : s.text))
     .join('');
-  return { kind: 'sql', sql: varcharInBytes(text) };
+  return { kind: 'sql', sql: options.varcharBytes === false ? text : varcharInBytes(text) };
 }
 
 function stripComments(sql: string): string {
