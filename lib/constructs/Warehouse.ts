@@ -181,8 +181,12 @@ export class Warehouse extends Construct {
         conditions: { StringLike: { 'redshift-data:statement-owner-iam-userid': `${role.roleId}:*` } },
       }),
     );
+    // Redshift Serverless reads the RedshiftDbRoles tag of the signing-in role through the tagging
+    // API, as the caller ("Accessing Amazon Redshift Serverless database objects with database-role
+    // permissions" lists tag:GetResources and tag:GetTagKeys); both take no resource but "*".
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['tag:GetResources', 'tag:GetTagKeys'], resources: ['*'] }));
     acknowledge(role, ['AwsSolutions-IAM5[Resource::*]'],
-      'Data API statement ids are only known at run time: DescribeStatement/GetStatementResult/CancelStatement take no narrower resource; the statement-owner condition limits them to statements of this role. X-Ray PutTraceSegments accepts no narrower resource either.');
+      'Data API statement ids are only known at run time: DescribeStatement/GetStatementResult/CancelStatement take no narrower resource; the statement-owner condition limits them to statements of this role. tag:GetResources/GetTagKeys (read by Redshift Serverless for the RedshiftDbRoles tag) and X-Ray PutTraceSegments accept no narrower resource either.');
   }
 
 

@@ -66,6 +66,8 @@ describe.each(['dev', 'prod'])('Warehouse in the %s template', (envName) => {
     // Redshift reads RedshiftDbRoles as a colon-separated list of database roles: one role, no colon.
     const tags = resources[role].Properties.Tags as Array<{ Key: string; Value: string }>;
     expect(tags).toContainEqual({ Key: 'RedshiftDbRoles', Value: 'clickstream_loader' });
+    // Redshift Serverless reads that tag as the caller.
+    expect(statementsOfRole(role).some((s) => asArray(s.Action).includes('tag:GetResources') && asArray(s.Action).includes('tag:GetTagKeys'))).toBe(true);
   });
 
   it('bootstraps the loaders\' database role as the namespace admin, whose password only Secrets Manager holds', () => {
