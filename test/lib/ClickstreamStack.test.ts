@@ -18,6 +18,28 @@ function statementsOf(template: ReturnType<typeof synthEnvironment>['template'])
 
 const asArray = <T>(x: T | T[]): T[] => (Array.isArray(x) ? x : [x]);
 
+/**
+ * Whether a policy resource names no particular resource: `*`, an ARN whose resource part is only
+ * wildcards (`arn:aws:s3:::*`, `…:deliverystream/*`), or a Join built from nothing but partition,
+ * region and account references around such a pattern.
+ */
+function isWildcardResource(resource: unknown): boolean {
+  let text: string;
+  if (typeof resource === 'string') text = resource;
+  else if (resource && typeof resource === 'object' && 'Fn::Join' in resource) {
+    const [sep, parts] = (resource as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
+    const pseudo = new Set(['AWS::Partition', 'AWS::Region', 'AWS::AccountId', 'AWS::URLSuffix']);
+    if (parts.some((p) => typeof p !== 'string' && !(p && typeof p === 'object' && 'Ref' in p && pseudo.has(String((p as { Ref: string }).Ref))))) return false;
+    text = parts.map((p) => (typeof p === 'string' ? p : 'x')).join(sep);
+  } else return false;
+  if (text === '*') return true;
+  const m = /^arn:[^:]*:([^:]*):[^:]*:[^:]*:(.*)$/.exec(text);
+  if (!m) return false;
+  // S3's resource part is the bucket (and key): only "*" names none. Elsewhere a resource type
+  // followed by "*" (deliverystream/*, stateMachine:*) names none either.
+  return m[1] === 's3' ? /^\*/.test(m[2]) : /^(\*|[A-Za-z-]+[/:]\*)$/.test(m[2]);
+}
+
 describe('ClickstreamStack', () => {
   const prod = synthEnvironment('prod');
   const dev = synthEnvironment('dev');
@@ -145,12 +167,27 @@ describe('ClickstreamStack', () => {
       }
     });
 
-    it('grants data actions (S3 objects, Firehose, Data API) on named resources only', () => {
+    it('grants data actions (S3 objects, Firehose, Data API) on named resources only, in every form a wildcard can take', () => {
+      let checked = 0;
       for (const { policy, statement } of statementsOf(prod.template)) {
         const dataActions = asArray(statement.Action).filter((a) => /^(s3:(Get|Put|Delete)Object|firehose:Put|redshift-data:(Execute|BatchExecute))/.test(a));
         if (dataActions.length === 0) continue;
-        expect({ policy, resource: statement.Resource }).not.toEqual({ policy, resource: '*' });
+        for (const resource of asArray(statement.Resource)) {
+          checked++;
+          expect({ policy, resource, wildcard: isWildcardResource(resource) }).toEqual({ policy, resource, wildcard: false });
+        }
       }
+      expect(checked).toBeGreaterThan(5);
+    });
+
+    it('recognizes a wildcard resource written as "*", ["*"], an ARN ending in ":*" or "::*", or a Join of only account and region', () => {
+      for (const wildcard of ['*', 'arn:aws:s3:::*', 'arn:aws:firehose:us-east-1:123456789012:*', 'arn:aws:firehose:*:*:deliverystream/*', { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':firehose:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':deliverystream/*']] }]) {
+        expect({ wildcard, found: isWildcardResource(wildcard) }).toEqual({ wildcard, found: true });
+      }
+      for (const named of ['arn:aws:s3:::raw-bucket/*', { 'Fn::GetAtt': ['Bucket', 'Arn'] }, { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['Bucket', 'Arn'] }, '/*']] }]) {
+        expect({ named, found: isWildcardResource(named) }).toEqual({ named, found: false });
+      }
+      expect(asArray(['*']).some(isWildcardResource)).toBe(true);
     });
 
     it('limits Data API status calls to statements of the caller\'s own role (any of its sessions)', () => {
