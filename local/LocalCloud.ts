@@ -29,8 +29,8 @@ export interface LocalCloudOptions {
   readonly collectorPort: number;
   /** Seconds between scheduled loads per source; 0 = no scheduled loads. */
   readonly loadIntervalSeconds: number;
-  /** Local Firehose buffer interval in seconds. */
-  readonly bufferIntervalSeconds: number;
+  /** One Firehose buffer interval for every stream, in seconds. @default each stream's own interval from the template */
+  readonly bufferIntervalSeconds?: number;
   /** Factor on Wait states and retry intervals (1 = as on AWS). @default 0.01 */
   readonly timeScale?: number;
   /** A template to run instead of synthesizing the `local` environment (tests). */
@@ -128,7 +128,7 @@ async function start(dataDir: string, options: LocalCloudOptions, lock: { releas
 
   const streams: DeliveryStreamSpec[] = t.resourcesOfType('AWS::KinesisFirehose::DeliveryStream').map(([id, res]) => {
     const dest = t.resolve(res.Properties?.ExtendedS3DestinationConfiguration) as Record<string, unknown>;
-    const hints = (dest.BufferingHints ?? {}) as { SizeInMBs?: number };
+    const hints = (dest.BufferingHints ?? {}) as { SizeInMBs?: number; IntervalInSeconds?: number };
     return {
       name: t.ref(id),
       arn: t.getAtt(id, 'Arn'),
@@ -136,9 +136,10 @@ async function start(dataDir: string, options: LocalCloudOptions, lock: { releas
       prefix: String(dest.Prefix ?? ''),
       compression: dest.CompressionFormat === 'GZIP' ? 'GZIP' : 'UNCOMPRESSED',
       bufferingSizeBytes: (hints.SizeInMBs ?? 5) * 1024 * 1024,
+      bufferingIntervalMs: (hints.IntervalInSeconds ?? 300) * 1000,
     };
   });
-  const firehose = new FirehoseService(store, path.join(dataDir, 'firehose'), streams, options.bufferIntervalSeconds * 1000);
+  const firehose = new FirehoseService(store, path.join(dataDir, 'firehose'), streams, options.bufferIntervalSeconds === undefined ? undefined : options.bufferIntervalSeconds * 1000);
 
   const warehouse = await opening;
   const workgroupName = envOf('WAREHOUSE_WORKGROUP') ?? envOf('WAREHOUSE_CLUSTER') ?? 'local';

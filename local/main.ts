@@ -15,7 +15,7 @@ Runs the whole Clickstream ETL stack locally, from the synthesized "local" envir
   --edge-port N             AWS-compatible endpoint (S3, Firehose, Step Functions, Redshift Data API) [4566]
   --collector-port N        Segment-compatible collector (/v1/…)         [8080]
   --load-interval SECONDS   scheduled loads per source; 0 = none          [60]
-  --buffer-interval SECONDS local Firehose buffer interval                [5]
+  --buffer-interval SECONDS one Firehose buffer interval for every stream [each stream's own: 5 in "local"]
   --time-scale FACTOR       factor on Wait states and retry intervals     [0.01]
   --faults FILE             inject faults (JSON; see docs/reliability.md) [none]
   -h, --help`;
@@ -73,7 +73,8 @@ async function main(): Promise<void> {
       edgePort: positiveNumber('edge-port', values['edge-port'], 4566),
       collectorPort: positiveNumber('collector-port', values['collector-port'], 8080),
       loadIntervalSeconds: positiveNumber('load-interval', values['load-interval'], 60),
-      bufferIntervalSeconds: positiveNumber('buffer-interval', values['buffer-interval'], 5),
+      // Unless given, each stream buffers for its own interval from the template (5 s in "local").
+      bufferIntervalSeconds: values['buffer-interval'] === undefined ? undefined : positiveNumber('buffer-interval', values['buffer-interval'], 5),
       timeScale: positiveNumber('time-scale', values['time-scale'], 0.01),
       faults,
     });

@@ -14,6 +14,8 @@ export interface DeliveryStreamSpec {
   readonly prefix: string;
   readonly compression: 'GZIP' | 'UNCOMPRESSED';
   readonly bufferingSizeBytes: number;
+  /** The stream's own buffering interval (BufferingHints.IntervalInSeconds of the template). */
+  readonly bufferingIntervalMs?: number;
 }
 
 const MAX_RECORD_BYTES = 1_000 * 1024;
@@ -62,7 +64,8 @@ export class FirehoseService {
     private readonly store: ObjectStore,
     private readonly walDir: string,
     specs: ReadonlyArray<DeliveryStreamSpec>,
-    private readonly bufferIntervalMs: number,
+    /** One interval for every stream instead of each stream's own (`--buffer-interval`, tests). */
+    private readonly bufferIntervalOverrideMs?: number,
   ) {
     fs.mkdirSync(walDir, { recursive: true });
     for (const spec of specs) {
@@ -77,7 +80,8 @@ export class FirehoseService {
   }
 
   start(): void {
-    this.timer = setInterval(() => this.flushDue(), Math.max(50, Math.min(this.bufferIntervalMs / 4, 1000)));
+    const shortest = Math.min(...[...this.streams.values()].map((x) => this.intervalOf(x)));
+    this.timer = setInterval(() => this.flushDue(), Math.max(50, Math.min(shortest / 4, 1000)));
     this.timer.unref();
   }
 
@@ -135,7 +139,7 @@ export class FirehoseService {
                     BucketARN: `arn:aws:s3:::${spec.bucket}`,
                     Prefix: spec.prefix,
                     CompressionFormat: spec.compression,
-                    BufferingHints: { SizeInMBs: Math.round(spec.bufferingSizeBytes / 1048576), IntervalInSeconds: Math.round(this.bufferIntervalMs / 1000) },
+                    BufferingHints: { SizeInMBs: Math.round(spec.bufferingSizeBytes / 1048576), IntervalInSeconds: Math.round(this.intervalOf(spec) / 1000) },
                     RoleARN: 'arn:aws:iam::000000000000:role/local',
                     EncryptionConfiguration: { NoEncryptionConfig: 'NoEncryption' },
                   },
@@ -187,10 +191,16 @@ export class FirehoseService {
     if (buf.bytes >= spec.bufferingSizeBytes) this.flush(spec.name);
   }
 
+  /** How long a stream buffers: its own interval from the template, unless overridden. Firehose's default is 300 s. */
+  private intervalOf(spec: DeliveryStreamSpec): number {
+    return this.bufferIntervalOverrideMs ?? spec.bufferingIntervalMs ?? 300_000;
+  }
+
   private flushDue(): void {
     const now = Date.now();
     for (const [name, buf] of this.buffers) {
-      if (buf.firstArrival !== undefined && now - buf.firstArrival >= this.bufferIntervalMs) this.flush(name);
+      const spec = this.streams.get(name);
+      if (buf.firstArrival !== undefined && spec && now - buf.firstArrival >= this.intervalOf(spec)) this.flush(name);
     }
   }
 
