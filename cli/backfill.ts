@@ -4,23 +4,10 @@ import { type BackfillSummary, checkBackfillRequest, type WindowResult } from '.
 import { InvalidInputError } from '../lambdas/core/errors';
 import { bar, fmt, progressLine, table } from './format';
 import { clientConfig, type Target, UsageError } from './target';
+import { BACKFILL_HELP } from './help';
 
-export const BACKFILL_HELP = `Usage: npx clickstream backfill --source NAME[,NAME…|*] --from ISO --to ISO [options]
+export { BACKFILL_HELP };
 
-Starts the backfill workflow (the same execution an operator starts in the console), follows it
-with a progress bar, and prints its summary.
-
-  --source NAME     source(s): a name, a comma-separated list, or * for all
-  --from ISO        start of the range, e.g. 2026-11-01T00:00Z
-  --to ISO          end of the range (exclusive)
-  --windows JSON    exactly these windows instead (what a summary's re-run input lists)
-  --mode MODE       reload (every hour with raw data, default) | missing (only hours not fully loaded)
-  --dry-run         a test run: transform and validate, report, change nothing
-  --max-concurrency N   load executions at once (default and ceiling from cdk.json)
-  --json            print the summary as JSON
-  --data-dir DIR    the local stack (default .clickstream)   --env NAME   a deployed environment
-
-Exit codes: 0 every window loaded (or nothing to load), 2 bad input, 3 some windows failed, 1 other errors.`;
 
 export interface BackfillOptions {
   readonly source?: string;

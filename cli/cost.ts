@@ -2,30 +2,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { table } from './format';
 import { type CostEstimate, type CostInput, type CostProfile, estimateCost } from './costModel';
-import { bufferSecondsFor } from '../lib/constructs/SourceStreams';
-import { PRICES } from './prices';
+import { bufferSecondsFor } from '../lib/config/buffering';
 import { UsageError } from './target';
+import { COST_HELP } from './help';
 
-export const COST_HELP = `Usage: npx clickstream cost --events-per-day N [options]
+export { COST_HELP };
 
-Estimates the AWS spend of the pipeline per million events, by component, from counts measured in
-local runs (cli/cost-profile.json; re-measure with "npm run bench -- cost") and list prices
-(${PRICES.region}, as of ${PRICES.asOf}: cli/prices.ts). The warehouse's load time is shown apart.
-
-  --events-per-day N         events a day, all sources together
-  --events-per-request R     events per collector request (default 1: analytics.js without its
-                             batching mode; ~10 or more with batching or the server libraries)
-  --avg-bytes B              average event size as stored, in bytes (default: the measured traffic's)
-  --sources S                sources (default 1)
-  --load-interval SECONDS    seconds between scheduled loads per source (default 300)
-  --endpoint E               function-url (default) | http-api
-  --firehose-buffer SECONDS  Firehose buffer interval (default 60, at most a quarter of the load interval)
-  --raw-retention-days D     days raw events are kept (default 400)
-  --rpu N                    Redshift Serverless base capacity (default 8)
-  --collector-tracing        count X-Ray tracing of the collector (off by default)
-  --json                     the estimate as JSON: usdPerMillionEvents, breakdown, assumptions
-
-Exit codes: 0 estimated, 2 bad input, 1 other errors.`;
 
 export const PROFILE_PATH = path.join(__dirname, 'cost-profile.json');
 

@@ -3,19 +3,10 @@ import { failureMessage, runExecution } from '../lambdas/io/executions';
 import type { LoadSummary } from '../lambdas/core/loadTypes';
 import { fmt, progressLine, table } from './format';
 import { clientConfig, dateOption, type Target, UsageError } from './target';
+import { LOAD_HELP } from './help';
 
-export const LOAD_HELP = `Usage: npx clickstream load --source NAME [--dry-run] [--from ISO --to ISO] [--json]
+export { LOAD_HELP };
 
-Starts a load of the source now (the execution a schedule starts), follows it to the end and
-prints what it loaded, per table.
-
-  --source NAME   the source to load
-  --dry-run       a test run: transform and validate, report, write nothing to the warehouse
-  --from, --to    reload exactly this range (hours of the raw objects) instead of what is pending
-  --json          print the load summary as JSON
-  --data-dir DIR  the local stack (default .clickstream)   --env NAME   a deployed environment
-
-Exit codes: 0 loaded (or nothing pending), 2 bad input, 3 the load failed, 1 other errors.`;
 
 export interface LoadOptions {
   readonly source?: string;

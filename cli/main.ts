@@ -1,13 +1,37 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { BACKFILL_HELP, checkBackfillOptions, runBackfill } from './backfill';
-import { COST_HELP, runCost } from './cost';
-import { LOAD_HELP, runLoad } from './load';
-import { runSend, SEND_HELP } from './send';
-import { runSmoke, SMOKE_HELP } from './smoke';
-import { runSql, SQL_HELP } from './sql';
-import { runStatus, STATUS_HELP } from './status';
-import { deployedTarget, localTarget, StackNotRunningError, type Target, UsageError } from './target';
-import { runVerify, VERIFY_HELP } from './verify';
+import { BACKFILL_HELP, COST_HELP, LOAD_HELP, SEND_HELP, SMOKE_HELP, SQL_HELP, STATUS_HELP, VERIFY_HELP } from './help';
+import type { Target } from './target';
+import type * as backfillModule from './backfill';
+import type * as costModule from './cost';
+import type * as loadModule from './load';
+import type * as sendModule from './send';
+import type * as smokeModule from './smoke';
+import type * as sqlModule from './sql';
+import type * as statusModule from './status';
+import type * as targetModule from './target';
+import type * as verifyModule from './verify';
+
+/** A module loaded on first use (synchronously, as CommonJS: the CLI runs through tsx's require hook). */
+function lazy<T>(id: string): Promise<T> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return Promise.resolve().then(() => require(id) as T);
+}
+
+// Each command's module (and the AWS SDK it needs) loads only when that command runs: `--help` is instant.
+const load = {
+  backfill: () => lazy<typeof backfillModule>('./backfill'),
+  cost: () => lazy<typeof costModule>('./cost'),
+  load: () => lazy<typeof loadModule>('./load'),
+  send: () => lazy<typeof sendModule>('./send'),
+  smoke: () => lazy<typeof smokeModule>('./smoke'),
+  sql: () => lazy<typeof sqlModule>('./sql'),
+  status: () => lazy<typeof statusModule>('./status'),
+  target: () => lazy<typeof targetModule>('./target'),
+  verify: () => lazy<typeof verifyModule>('./verify'),
+};
+
+/** A UsageError of ./target, recognized without loading it. */
+const usageError = (message: string) => Object.assign(new Error(message), { name: 'UsageError' });
 
 const HELP = `Usage: npx clickstream <command> [options]
 
@@ -45,22 +69,22 @@ const COMMANDS: Record<string, Command> = {
   smoke: {
     help: SMOKE_HELP,
     options: { source: str, 'write-key': str, origin: str, 'delivery-timeout': str },
-    run: async (target, v) => runSmoke(await target(), { source: s(v, 'source'), writeKey: s(v, 'write-key'), origin: s(v, 'origin'), deliveryTimeout: s(v, 'delivery-timeout'), json: b(v, 'json') }),
+    run: async (target, v) => (await load.smoke()).runSmoke(await target(), { source: s(v, 'source'), writeKey: s(v, 'write-key'), origin: s(v, 'origin'), deliveryTimeout: s(v, 'delivery-timeout'), json: b(v, 'json') }),
   },
   status: {
     help: STATUS_HELP,
     options: { source: str },
-    run: async (target, v) => runStatus(await target(), { source: s(v, 'source'), json: b(v, 'json') }),
+    run: async (target, v) => (await load.status()).runStatus(await target(), { source: s(v, 'source'), json: b(v, 'json') }),
   },
   verify: {
     help: VERIFY_HELP,
     options: { source: str, from: str, to: str, repair: bool, deep: bool },
-    run: async (target, v) => runVerify(await target(), { source: s(v, 'source'), from: s(v, 'from'), to: s(v, 'to'), repair: b(v, 'repair'), deep: b(v, 'deep'), json: b(v, 'json') }),
+    run: async (target, v) => (await load.verify()).runVerify(await target(), { source: s(v, 'source'), from: s(v, 'from'), to: s(v, 'to'), repair: b(v, 'repair'), deep: b(v, 'deep'), json: b(v, 'json') }),
   },
   load: {
     help: LOAD_HELP,
     options: { source: str, from: str, to: str, 'dry-run': bool },
-    run: async (target, v) => runLoad(await target(), { source: s(v, 'source'), from: s(v, 'from'), to: s(v, 'to'), dryRun: b(v, 'dry-run'), json: b(v, 'json') }),
+    run: async (target, v) => (await load.load()).runLoad(await target(), { source: s(v, 'source'), from: s(v, 'from'), to: s(v, 'to'), dryRun: b(v, 'dry-run'), json: b(v, 'json') }),
   },
   backfill: {
     help: BACKFILL_HELP,
@@ -71,8 +95,9 @@ const COMMANDS: Record<string, Command> = {
         source: s(v, 'source'), from: s(v, 'from'), to: s(v, 'to'), windows: s(v, 'windows'), mode: s(v, 'mode'), dryRun: b(v, 'dry-run'), json: b(v, 'json'),
         maxConcurrency: maxConcurrency === undefined ? undefined : Number(maxConcurrency),
       };
-      checkBackfillOptions(options);
-      return runBackfill(await target(), options);
+      const backfill = await load.backfill();
+      backfill.checkBackfillOptions(options);
+      return backfill.runBackfill(await target(), options);
     },
   },
   sql: {
@@ -80,14 +105,14 @@ const COMMANDS: Record<string, Command> = {
     options: {},
     positionals: true,
     run: async (target, v, positionals) => {
-      if (positionals.length !== 1 || !positionals[0].trim()) throw new UsageError(`Give exactly one statement, quoted\n\n${SQL_HELP}`);
-      return runSql(await target(), positionals[0], b(v, 'json'));
+      if (positionals.length !== 1 || !positionals[0].trim()) throw usageError(`Give exactly one statement, quoted\n\n${SQL_HELP}`);
+      return (await load.sql()).runSql(await target(), positionals[0], b(v, 'json'));
     },
   },
   send: {
     help: SEND_HELP,
     options: { source: str, events: str, rate: str, duplicates: str, skew: str, seed: str, 'write-key': str },
-    run: async (target, v) => runSend(await target(), {
+    run: async (target, v) => (await load.send()).runSend(await target(), {
       source: s(v, 'source'), events: s(v, 'events'), rate: s(v, 'rate'), duplicates: s(v, 'duplicates'), skew: s(v, 'skew'), seed: s(v, 'seed'), writeKey: s(v, 'write-key'), json: b(v, 'json'),
     }),
   },
@@ -98,7 +123,7 @@ const COMMANDS: Record<string, Command> = {
       'firehose-buffer': str, 'raw-retention-days': str, rpu: str, 'collector-tracing': bool,
     },
     // A model: it needs no stack.
-    run: async (_target, v) => runCost({
+    run: async (_target, v) => (await load.cost()).runCost({
       eventsPerDay: s(v, 'events-per-day'), eventsPerRequest: s(v, 'events-per-request'), avgBytes: s(v, 'avg-bytes'), sources: s(v, 'sources'),
       loadInterval: s(v, 'load-interval'), endpoint: s(v, 'endpoint'), firehoseBuffer: s(v, 'firehose-buffer'), rawRetentionDays: s(v, 'raw-retention-days'),
       rpu: s(v, 'rpu'), collectorTracing: b(v, 'collector-tracing'), json: b(v, 'json'),
@@ -113,24 +138,27 @@ async function main(argv: string[]): Promise<number> {
     return name ? 0 : 2;
   }
   const command = COMMANDS[name];
-  if (!command) throw new UsageError(`Unknown command "${name}"\n\n${HELP}`);
+  if (!command) throw usageError(`Unknown command "${name}"\n\n${HELP}`);
   const { values, positionals } = parseArgs({ args: rest, options: { ...COMMON, ...command.options }, allowPositionals: Boolean(command.positionals), strict: true });
   if (values.help) {
     console.log(command.help);
     return 0;
   }
-  const target = async () => (values.env ? deployedTarget(String(values.env)) : localTarget(String(values['data-dir'] ?? '.clickstream')));
+  const target = async () => {
+    const { deployedTarget, localTarget } = await load.target();
+    return values.env ? deployedTarget(String(values.env)) : localTarget(String(values['data-dir'] ?? '.clickstream'));
+  };
   return command.run(target, values as Values, positionals);
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: Error) => {
-    if (e instanceof UsageError || (e as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (e.name === 'UsageError' || (e as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
       console.error(e.message);
       process.exit(2);
     }
-    if (e instanceof StackNotRunningError) {
+    if (e.name === 'StackNotRunningError') {
       console.error(e.message);
       process.exit(1);
     }

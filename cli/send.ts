@@ -2,25 +2,10 @@ import { Analytics } from '@segment/analytics-node';
 import { bar, fmt, progressLine } from './format';
 import { generateEvents } from './traffic';
 import { sourceOf, type Target, UsageError } from './target';
+import { SEND_HELP } from './help';
 
-export const SEND_HELP = `Usage: npx clickstream send --source NAME --events N [options]
+export { SEND_HELP };
 
-Sends realistic synthetic traffic through the collector's real HTTP API with Segment's own
-@segment/analytics-node: six call types (track, page, screen, identify, group, alias) in a web
-mix, a dozen event names with their own properties, client retries (duplicate messageIds) and
-client clock skew. For demos and benchmarks.
-
-  --source NAME       the source to send to
-  --events N          how many events
-  --rate R            at most R events per second (default: as fast as the collector takes them)
-  --duplicates P      share of events sent again with the same messageId, 0–1 (default 0.05)
-  --skew SECONDS      largest client clock skew, either way (default 120)
-  --seed S            generator seed: the same seed sends the same events and messageIds (default: random)
-  --write-key KEY     the source's write key (default: the local stack's first key of the source)
-  --json              print the result as JSON
-  --data-dir DIR      the local stack (default .clickstream)   --env NAME   a deployed environment
-
-Exit codes: 0 every event was acknowledged, 3 some were not, 2 bad input, 1 other errors.`;
 
 export interface SendOptions {
   readonly source?: string;

@@ -1,32 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { hourPrefix } from '../lambdas/core/layout';
+import { hourPrefix, QUARANTINE_PREFIX } from '../lambdas/core/layout';
 import { quoteIdent, schemaName } from '../lambdas/core/naming';
 import { failureMessage, runExecution } from '../lambdas/io/executions';
 import { verifySource } from '../lambdas/io/verification';
-import { QUARANTINE_PREFIX } from '../lib/constructs/Storage';
 import { clientConfig, type Target, targetIo, UsageError } from './target';
+import { SMOKE_HELP } from './help';
 
-export const SMOKE_HELP = `Usage: npx clickstream smoke [--source NAME] [--write-key KEY] [--origin URL] [--delivery-timeout SECONDS] [--json]
+export { SMOKE_HELP };
 
-The first thing to run after "cdk deploy": sends a few synthetic events to the collector exactly
-as a browser does (CORS preflight from an origin, Authorization header, one retry with
-X-Retry-Count), waits for Firehose to deliver them, starts a load, waits for it, reads the rows
-through the Data API and verifies their hour. Each step prints its time and, on failure, the
-likely cause and the fix. The events are marked: messageId "smoke-<run>-…", context.library.name
-"clickstream-smoke", event "Clickstream Smoke Test".
-
-  --source NAME             the source to test (default: the first loaded, non-dry-run source)
-  --write-key KEY           one of its write keys (required with --env: a stack does not publish them)
-  --origin URL              the Origin to send from (default https://smoke-test.invalid; pass one of
-                            collector.allowedOrigins when the environment restricts them)
-  --delivery-timeout SECS   how long to wait for Firehose (default: 180; raise it when the source's
-                            buffer interval is longer)
-  --json                    print the steps as JSON
-  --data-dir DIR            the local stack (default .clickstream)   --env NAME   a deployed environment
-
-Exit codes: 0 every step passed, 3 a step failed, 2 bad input, 1 other errors.`;
 
 export interface SmokeOptions {
   readonly source?: string;

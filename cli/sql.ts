@@ -1,11 +1,10 @@
 import { DescribeStatementCommand, ExecuteStatementCommand, type Field, GetStatementResultCommand, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { table } from './format';
 import { clientConfig, type Target } from './target';
+import { SQL_HELP } from './help';
 
-export const SQL_HELP = `Usage: npx clickstream sql "SELECT …" [--json] [--data-dir DIR | --env NAME]
+export { SQL_HELP };
 
-Runs one statement through the Redshift Data API and prints the result as a table (or JSON).
-Exit codes: 0 done, 2 bad input, 4 the statement failed (its error is printed), 1 other errors.`;
 
 const value = (f: Field) => (f.isNull ? null : (f.stringValue ?? f.longValue ?? f.doubleValue ?? f.booleanValue ?? null));
 

@@ -5,18 +5,10 @@ import { discardActivityQuery, loadActivityQuery, TABLES_QUERY } from '../lambda
 import { candidateObjects, lagSeconds } from '../lambdas/io/pending';
 import { fmt, table } from './format';
 import { clientConfig, type SourceInfo, type Target, targetIo, UsageError } from './target';
+import { STATUS_HELP } from './help';
 
-export const STATUS_HELP = `Usage: npx clickstream status [--source NAME] [--json]
+export { STATUS_HELP };
 
-Per source: its flags (collect, load, dryRun), the last successful load, the lag (age of the
-oldest raw object not loaded yet) and how many objects wait, events read by the loads of the
-last hour and day (as sent: a client's retry counts each time, and loads once), load executions that failed in the last day, and values discarded (last day / in total).
-
-  --source NAME   only this source (default: every source)
-  --json          print as JSON
-  --data-dir DIR  the local stack (default .clickstream)   --env NAME   a deployed environment
-
-Exit codes: 0 shown, 2 bad input, 1 other errors.`;
 
 export interface SourceStatus {
   readonly source: string;

@@ -6,7 +6,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { ObjectStore } from '../lambdas/io/objects';
 import { lockHolder } from '../local/dataDirLock';
 import { Warehouse } from '../lambdas/io/warehouse';
-import { STACK_OUTPUTS } from '../lib/ClickstreamStack';
+import { STACK_OUTPUTS } from '../lib/outputs';
 
 export interface SourceInfo {
   readonly name: string;

@@ -1,32 +1,14 @@
 import { Writable } from 'node:stream';
 import type { HourCheck, VerifyReport } from '../lambdas/core/verify';
 import { verifySource } from '../lambdas/io/verification';
-import { QUARANTINE_PREFIX } from '../lib/constructs/Storage';
+import { QUARANTINE_PREFIX } from '../lambdas/core/layout';
 import { runBackfill } from './backfill';
 import { fmt, table } from './format';
 import { dateOption, sourceOf, type Target, targetIo, UsageError } from './target';
+import { VERIFY_HELP } from './help';
 
-export const VERIFY_HELP = `Usage: npx clickstream verify --source NAME [--from ISO] [--to ISO] [--deep] [--repair] [--json]
+export { VERIFY_HELP };
 
-Proves accepted = loaded + discarded, hour by hour (hours of the raw objects, UTC):
-  accepted     distinct messages in the raw objects
-  quarantined  messages the collector rejected (kept under ${QUARANTINE_PREFIX} with their reason)
-  loaded       distinct messages present in the call tables (tracks, pages, screens, identifies, …)
-  discarded    whole events the loads could not load (in _discards with their reason)
-  duplicates   events sent more than once (client retries), loaded once
-Counts come from the load ledger and SQL; raw objects are read only where no load counted them.
-
-  --source NAME   the source to verify
-  --from ISO      start (default: 24 hours before --to)
-  --to ISO        end, exclusive (default: the end of the current hour, so what was just sent counts;
-                  hours still in progress are marked "in flight")
-  --repair        start a "missing" backfill of exactly the hours that do not add up, then verify again
-                  (with --deep: a "reload" of those hours, since their losses are invisible to "missing")
-  --deep          also re-read every raw object, to find messages no load registered (slower: reads everything)
-  --json          print the report as JSON
-  --data-dir DIR  the local stack (default .clickstream)   --env NAME   a deployed environment
-
-Exit codes: 0 every hour adds up, 3 some hours do not (listed), 2 bad input, 1 other errors.`;
 
 export interface VerifyOptions {
   readonly source?: string;

@@ -12,6 +12,7 @@ import { QUARANTINE_PREFIX, Storage } from './constructs/Storage';
 import { VerifyWorkflow } from './constructs/VerifyWorkflow';
 import { Warehouse } from './constructs/Warehouse';
 import { limitViolations } from './limits';
+import { STACK_OUTPUTS } from './outputs';
 
 export interface ClickstreamStackProps extends StackProps {
   /** Environment name (`-c env=<name>`); names resources. */
@@ -20,24 +21,7 @@ export interface ClickstreamStackProps extends StackProps {
   readonly config: EnvironmentConfig;
 }
 
-/** Names of the stack outputs: the CLI resolves a deployed environment through them. */
-export const STACK_OUTPUTS = {
-  collectorUrl: 'CollectorUrl',
-  analyticsApiHost: 'AnalyticsApiHost',
-  analyticsCdnUrl: 'AnalyticsCdnUrl',
-  loadStateMachineArn: 'LoadStateMachineArn',
-  backfillStateMachineArn: 'BackfillStateMachineArn',
-  verifyStateMachineArn: 'VerifyStateMachineArn',
-  sources: 'Sources',
-  backfillLimits: 'BackfillLimits',
-  rawBucket: 'RawBucketName',
-  stagedBucket: 'StagedBucketName',
-  warehouse: 'WarehouseTarget',
-  warehouseKind: 'WarehouseKind',
-  database: 'WarehouseDatabase',
-  copyRoleArn: 'CopyRoleArn',
-  alarmTopicArn: 'AlarmTopicArn',
-} as const;
+export { STACK_OUTPUTS } from './outputs';
 
 /** The whole pipeline for one environment; it only composes constructs. */
 export class ClickstreamStack extends Stack {

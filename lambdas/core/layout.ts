@@ -10,6 +10,11 @@ export function tableSegment(table: string): string {
   return /^[a-z0-9_]{1,100}$/.test(table) ? table : `u_${createHash('sha256').update(table, 'utf8').digest('hex').slice(0, 24)}`;
 }
 
+/** Prefix of the raw bucket where invalid events are kept with their reason. */
+export const QUARANTINE_PREFIX = '_quarantine/';
+/** Prefix of the raw bucket for records Firehose fails to process (only Lambda processing or format conversion failures: none here). */
+export const FIREHOSE_ERROR_PREFIX = '_errors/';
+
 export const layout = {
   loadPrefix: (source: string, loadId: string) => `loads/${source}/${loadId}/`,
   plan: (source: string, loadId: string) => `loads/${source}/${loadId}/plan.json`,

@@ -7,6 +7,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { acknowledge, nagAtt } from '../nag';
 import { scheduleIntervalSeconds } from './Monitoring';
+import { bufferSecondsFor } from '../config/buffering';
 import { FIREHOSE_ERROR_PREFIX } from './Storage';
 
 export interface SourceStreamsProps {
@@ -22,14 +23,7 @@ export interface SourceStreamsProps {
   readonly bufferingSizeMiB?: number;
 }
 
-/**
- * A source's Firehose buffer interval: the configured one, but at most a quarter of its load
- * interval, so that an event waits for the buffer and the next load together less than twice
- * the load interval (p95 freshness; see docs/performance.md).
- */
-export function bufferSecondsFor(configuredSeconds: number, loadIntervalSeconds: number | undefined): number {
-  return loadIntervalSeconds === undefined ? configuredSeconds : Math.min(configuredSeconds, Math.floor(loadIntervalSeconds / 4));
-}
+export { bufferSecondsFor } from '../config/buffering';
 
 /** Where a source's raw objects land in the raw bucket: `<source>/YYYY/MM/DD/HH/`. */
 export function rawPrefix(source: string): string {

@@ -4,10 +4,9 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, type IConstruct } from 'constructs';
 import { acknowledge, nagAtt } from '../nag';
 
-/** Prefix of the raw bucket where invalid events are kept with their reason. */
-export const QUARANTINE_PREFIX = '_quarantine/';
-/** Prefix of the raw bucket where Firehose writes records it could not deliver. */
-export const FIREHOSE_ERROR_PREFIX = '_errors/';
+import { QUARANTINE_PREFIX } from '../../lambdas/core/layout';
+
+export { FIREHOSE_ERROR_PREFIX, QUARANTINE_PREFIX } from '../../lambdas/core/layout';
 
 export interface StorageProps {
   /** Days raw and quarantined events are kept. */

@@ -1,0 +1,21 @@
+/**
+ * The stack's outputs, by key: what the CLI and local mode read. A plain module (no CDK), so the
+ * CLI loads no CDK code at run time.
+ */
+export const STACK_OUTPUTS = {
+  collectorUrl: 'CollectorUrl',
+  analyticsApiHost: 'AnalyticsApiHost',
+  analyticsCdnUrl: 'AnalyticsCdnUrl',
+  loadStateMachineArn: 'LoadStateMachineArn',
+  backfillStateMachineArn: 'BackfillStateMachineArn',
+  verifyStateMachineArn: 'VerifyStateMachineArn',
+  sources: 'Sources',
+  backfillLimits: 'BackfillLimits',
+  rawBucket: 'RawBucketName',
+  stagedBucket: 'StagedBucketName',
+  warehouse: 'WarehouseTarget',
+  warehouseKind: 'WarehouseKind',
+  database: 'WarehouseDatabase',
+  copyRoleArn: 'CopyRoleArn',
+  alarmTopicArn: 'AlarmTopicArn',
+} as const;
