@@ -36,6 +36,9 @@ export interface FunctionCounters {
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
+/** Lambda: 6 MB for a synchronous invocation's request and for its response ("Lambda quotas"). */
+export const MAX_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024;
+
 /** The error Step Functions gives a task whose function timed out, ran out of memory or crashed. */
 const UNHANDLED = 'Lambda.Unknown';
 
@@ -109,7 +112,11 @@ export class LambdaRuntime {
     try {
       if (fault?.rule.when === 'before' && fault.take()) throw fail(fault);
       // Events cross a JSON boundary on AWS; so they do here (no shared references).
-      const payload = JSON.parse(JSON.stringify(event ?? null));
+      const request = JSON.stringify(event ?? null);
+      if (Buffer.byteLength(request) > MAX_SYNC_PAYLOAD_BYTES) {
+        throw new LambdaFunctionError('RequestEntityTooLargeException', `Request must be smaller than ${MAX_SYNC_PAYLOAD_BYTES} bytes for the InvokeFunction operation`);
+      }
+      const payload = JSON.parse(request);
       const result = await Promise.race([
         // The invocation's identity travels with its async work (its AWS calls carry it to the edge).
         invocations.run(invocation, () => handler(payload, context)),
@@ -122,7 +129,12 @@ export class LambdaRuntime {
         }),
       ]);
       if (fault?.rule.when === 'after' && fault.take()) throw fail(fault);
-      return result === undefined ? null : JSON.parse(JSON.stringify(result));
+      if (result === undefined) return null;
+      const response = JSON.stringify(result);
+      if (Buffer.byteLength(response) > MAX_SYNC_PAYLOAD_BYTES) {
+        throw new LambdaFunctionError('Function.ResponseSizeTooLarge', `Response payload size exceeded maximum allowed payload size (${MAX_SYNC_PAYLOAD_BYTES} bytes).`);
+      }
+      return JSON.parse(response);
     } catch (e) {
       counters.errors++;
       if (e instanceof LambdaFunctionError) throw e;

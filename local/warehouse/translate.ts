@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
  *
  * - Physical-design clauses Postgres has no use for are dropped: DISTKEY, SORTKEY, DISTSTYLE,
  *   ENCODE, BACKUP.
- * - Types and functions: SUPER → jsonb, GETDATE()/SYSDATE → now().
+ * - Types and functions: SUPER → jsonb; GETDATE() → the statement's start (statement_timestamp()),
+ *   SYSDATE → the transaction's start (now()), as Redshift defines them.
  * - `COPY t [(cols)] FROM 's3://…' [MANIFEST] … JSON 'auto' [GZIP]` becomes a bulk load of the
  *   referenced objects (see {@link CopyCommand}); any COPY option we do not implement is an
  *   error naming it, never a silent success.
@@ -117,7 +118,8 @@ const REWRITES: ReadonlyArray<[RegExp, string]> = [
   [/\bENCODE\s+(AUTO|RAW|AZ64|BYTEDICT|DELTA|DELTA32K|LZO|MOSTLY8|MOSTLY16|MOSTLY32|RUNLENGTH|TEXT255|TEXT32K|ZSTD)\b/gi, ''],
   [/\bBACKUP\s+(YES|NO)\b/gi, ''],
   [/\bSUPER\b/gi, 'jsonb'],
-  [/\bGETDATE\s*\(\s*\)/gi, 'now()'],
+  // Redshift: GETDATE() is the start of the current statement, SYSDATE of the current transaction.
+  [/\bGETDATE\s*\(\s*\)/gi, 'statement_timestamp()'],
   [/\bSYSDATE\b/gi, 'now()'],
 ];
 
