@@ -206,6 +206,7 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
     logger.error('unexpected error', { error: e as Error });
     return reply(500, { success: false, code: 'internal_error', message: 'Internal error' });
   } finally {
-    metrics.publishStoredMetrics();
+    // GETs of analytics.js and preflights record no metric: nothing to publish then.
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
   }
 }
