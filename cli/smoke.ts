@@ -164,7 +164,7 @@ export async function runSmoke(target: Target, options: SmokeOptions, out: NodeJ
         { id0: ids.track, id1: ids.page, id2: ids.identify },
         'smoke rows',
       ).catch((e: Error) => {
-        throw new StepFailure(`the query failed: ${e.message}`, 'the loaders\' database user lacks privileges, or the schema was never created', 'see docs/deploy.md, "Warehouse identity"');
+        throw new StepFailure(`the query failed: ${e.message}`, 'your own database user cannot read the loader\'s tables (permission denied), or the schema was never created', 'grant read access as docs/deploy.md, "Warehouse identity" shows for operators; or look at the load step');
       });
       const bad = counts.filter((r) => Number(r.n) !== 1);
       if (bad.length > 0) throw new StepFailure(`expected each event once, found ${counts.map((r) => `${r.t} ${r.n}`).join(', ')}`, 'the load did not take the delivered objects, or deduplication failed', `run "npx clickstream verify --source ${source.name}" and look at the load's summary`);
