@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Countdown} from '../faults';
 import { type LambdaFaultRule } from '../faults';
-import { type Invocation, installInvocationIdentity, invocations } from './invocation';
+import { type Invocation, installInvocationIdentity, installPerFunctionEnvironment, invocations, registerEnvironment } from './invocation';
 
 export interface LocalFunction {
   /** `arn:aws:lambda:…:function:<logicalId>` as the local template resolves it. */
@@ -60,21 +60,27 @@ export class LambdaRuntime {
   }
 
   constructor(functions: ReadonlyArray<LocalFunction>, baseEnvironment: Readonly<Record<string, string>>) {
-    const merged: Record<string, string> = {};
-    const owner: Record<string, string> = {};
+    installPerFunctionEnvironment();
     for (const f of functions) {
       this.functions.set(f.arn, f);
       this.counters.set(f.name, { invocations: 0, errors: 0, durationMs: 0, gbSeconds: 0 });
-      for (const [k, v] of Object.entries(f.environment)) {
-        if (k in merged && merged[k] !== v) {
-          throw new Error(`Functions ${owner[k]} and ${f.name} set ${k} to different values; local mode runs them in one process, so keep variable names distinct.`);
-        }
-        merged[k] = v;
-        owner[k] = f.name;
-      }
+      // Each function sees its own variables only (local/lambda/invocation.ts), as on Lambda.
+      registerEnvironment(f.name, { ...f.environment });
     }
-    Object.assign(process.env, merged, baseEnvironment);
+    Object.assign(process.env, baseEnvironment);
     installInvocationIdentity();
+  }
+
+  /** Changes one variable of a function's environment (what UpdateFunctionConfiguration does). */
+  setEnvironment(functionName: string, name: string, value: string | undefined): void {
+    const f = [...this.functions.values()].find((x) => x.name === functionName);
+    if (!f) throw new Error(`no function ${functionName}`);
+    const environment: Record<string, string> = { ...f.environment };
+    if (value === undefined) delete environment[name];
+    else environment[name] = value;
+    const updated = { ...f, environment };
+    this.functions.set(f.arn, updated);
+    registerEnvironment(f.name, environment);
   }
 
   has(arn: string): boolean {
@@ -87,7 +93,6 @@ export class LambdaRuntime {
     const fn = this.functions.get(arn);
     if (!fn) throw new LambdaFunctionError('ResourceNotFoundException', `Function not found: ${arn}`);
     const counters = this.counters.get(fn.name) as FunctionCounters;
-    const handler = this.load(fn);
     const started = Date.now();
     const deadline = started + fn.timeoutMs;
     const context = {
@@ -119,7 +124,8 @@ export class LambdaRuntime {
       const payload = JSON.parse(request);
       const result = await Promise.race([
         // The invocation's identity travels with its async work (its AWS calls carry it to the edge).
-        invocations.run(invocation, () => handler(payload, context)),
+        // The module loads inside the invocation too: module-scope code sees this function's environment.
+        invocations.run(invocation, () => this.load(fn)(payload, context)),
         new Promise((_, reject) => {
           timer = setTimeout(() => {
             // On AWS the sandbox stops here: whatever the handler still does must not reach anything.

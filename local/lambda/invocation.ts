@@ -56,3 +56,56 @@ export function installInvocationIdentity(): void {
   }) as typeof http.request;
   (httpModule as { request: typeof http.request }).request = patched;
 }
+
+/** Every function's own environment, by function id (what Lambda gives each function and nothing else). */
+const environments = new Map<string, Readonly<Record<string, string>>>();
+/** Names that some function of a stack sets: outside its own function, such a name is not there. */
+const stackNames = new Set<string>();
+let envInstalled = false;
+
+/** Registers a function's environment (and, again, after a configuration update). */
+export function registerEnvironment(functionId: string, environment: Readonly<Record<string, string>>): void {
+  environments.set(functionId, environment);
+  for (const name of Object.keys(environment)) stackNames.add(name);
+}
+
+/**
+ * Gives each invocation only its own function's environment variables, as Lambda does: inside an
+ * invocation `process.env` answers from that function's environment for every name a function of
+ * the stack sets (a name only another function sets is absent), and from the process for the rest
+ * (endpoint, region, credentials). Outside invocations it is the process's environment.
+ */
+export function installPerFunctionEnvironment(): void {
+  if (envInstalled) return;
+  envInstalled = true;
+  const own = (): Readonly<Record<string, string>> | undefined => {
+    const invocation = invocations.getStore();
+    return invocation ? environments.get(invocation.functionId) : undefined;
+  };
+  const base = process.env;
+  const view = new Proxy(base, {
+    get(target, key) {
+      const env = own();
+      if (env && typeof key === 'string' && stackNames.has(key)) return env[key];
+      return Reflect.get(target, key);
+    },
+    has(target, key) {
+      const env = own();
+      if (env && typeof key === 'string' && stackNames.has(key)) return key in env;
+      return Reflect.has(target, key);
+    },
+    getOwnPropertyDescriptor(target, key) {
+      const env = own();
+      if (env && typeof key === 'string' && stackNames.has(key)) {
+        return key in env ? { value: env[key], writable: true, enumerable: true, configurable: true } : undefined;
+      }
+      return Reflect.getOwnPropertyDescriptor(target, key);
+    },
+    ownKeys(target) {
+      const env = own();
+      if (!env) return Reflect.ownKeys(target);
+      return [...new Set([...Reflect.ownKeys(target).filter((k) => typeof k !== 'string' || !stackNames.has(k)), ...Object.keys(env)])];
+    },
+  });
+  Object.defineProperty(process, 'env', { value: view, writable: true, configurable: true, enumerable: true });
+}

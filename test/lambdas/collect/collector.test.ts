@@ -176,20 +176,17 @@ describe('Collector', () => {
     });
 
     it('answers 403 and stores nothing when the source collect flag is off', async () => {
-      const handler = await import('../../../lambdas/collect/handler');
-      const config = await import('../../../lambdas/core/config');
-      const sources = config.collectorConfig().COLLECTOR_SOURCES;
-      const web = sources.find((s) => s.name === 'web') as { collect: boolean };
-      web.collect = false;
+      // The collector function's configuration with web's collect flag off (UpdateFunctionConfiguration).
+      const collector = t.cloud.lambdas.functionList.find((f) => f.module.includes('/lambdas/collect/')) as { name: string; environment: Record<string, string> };
+      const original = collector.environment.COLLECTOR_SOURCES;
+      const sources = (JSON.parse(original) as Array<{ name: string; collect: boolean }>).map((x) => (x.name === 'web' ? { ...x, collect: false } : x));
+      t.cloud.lambdas.setEnvironment(collector.name, 'COLLECTOR_SOURCES', JSON.stringify(sources));
       try {
-        const res = await handler.handler({
-          rawPath: '/v1/track', headers: basic(webKey), body: JSON.stringify({ event: 'E', userId: 'u' }), isBase64Encoded: false,
-          requestContext: { http: { method: 'POST', sourceIp: '127.0.0.1' } },
-        } as never);
-        expect(res).toMatchObject({ statusCode: 403 });
-        expect(JSON.parse(res.body as string)).toEqual({ success: false, code: 'source_disabled', message: 'Collection is turned off for source "web" (its collect flag); nothing was stored' });
+        const res = await fetch(`${t.cloud.endpoints.collector}/v1/track`, { method: 'POST', headers: { ...basic(webKey), 'content-type': 'application/json' }, body: JSON.stringify({ event: 'E', userId: 'u' }) });
+        expect(res.status).toBe(403);
+        expect(await res.json()).toEqual({ success: false, code: 'source_disabled', message: 'Collection is turned off for source "web" (its collect flag); nothing was stored' });
       } finally {
-        web.collect = true;
+        t.cloud.lambdas.setEnvironment(collector.name, 'COLLECTOR_SOURCES', original);
       }
       expect((await stored(t)).events).toEqual([]);
     });

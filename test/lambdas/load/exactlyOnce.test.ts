@@ -88,8 +88,10 @@ describe('Loader: exactly once, idempotent, out-of-order safe', () => {
   });
 
   it('drains a backlog in bounded loads of at most maxObjectsPerLoad objects, oldest first', async () => {
-    const configured = process.env.MAX_OBJECTS_PER_LOAD;
-    process.env.MAX_OBJECTS_PER_LOAD = '2'; // the functions read their configuration from the environment
+    // The function's own configuration, changed as UpdateFunctionConfiguration would.
+    const planLoad = t.cloud.lambdas.functionList.find((f) => f.module.includes('/lambdas/plan-load/')) as { name: string; environment: Record<string, string> };
+    const configured = planLoad.environment.MAX_OBJECTS_PER_LOAD;
+    t.cloud.lambdas.setEnvironment(planLoad.name, 'MAX_OBJECTS_PER_LOAD', '2');
     try {
       for (let i = 0; i < 3; i++) await sendBatch(t, [track(`drain-${i}`)]);
       const first = await runLoad(t);
@@ -99,7 +101,7 @@ describe('Loader: exactly once, idempotent, out-of-order safe', () => {
       expect(second).toMatchObject({ objects: 1, more: false });
       expect(await runLoad(t)).toMatchObject({ status: 'EMPTY', objects: 0 });
     } finally {
-      process.env.MAX_OBJECTS_PER_LOAD = configured;
+      t.cloud.lambdas.setEnvironment(planLoad.name, 'MAX_OBJECTS_PER_LOAD', configured);
     }
   });
 });
