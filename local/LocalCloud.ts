@@ -163,6 +163,8 @@ async function start(dataDir: string, options: LocalCloudOptions, lock: { releas
   // IAM from the synthesized template, for every call a function makes (local/iam).
   const iam = new IamAuthorizer(new TemplateIam(t), (id) => redshiftData.ownerOf(id));
   const edge = new EdgeServer({ s3, firehose, stepFunctions, redshiftData, iam: strict ? iam : undefined });
+  // The state machines act with their own roles too.
+  if (strict) stepFunctions.authorizeRole = (roleArn, action, resource) => iam.authorizeRole(roleArn, action, resource);
   const edgePort = await edge.listen(options.edgePort);
   const edgeUrl = `http://127.0.0.1:${edgePort}`;
   // The unchanged handlers reach "AWS" through the standard endpoint override of the SDK.

@@ -30,6 +30,25 @@ export class IamAuthorizer {
     private readonly statementOwner: (id: string) => string | undefined,
   ) {}
 
+  /**
+   * IAM for a call a service role of the stack makes inside local mode (a state machine invoking a
+   * function, starting a child execution, reading its item list): the denial message, or undefined.
+   */
+  authorizeRole(roleArn: string, action: string, resource: string): string | undefined {
+    const roleLogicalId = /:role\/(.+)$/.exec(roleArn)?.[1];
+    if (!roleLogicalId) return undefined;
+    const sessionArn = `arn:aws:sts::000000000000:assumed-role/${roleLogicalId}/local`;
+    const decision = evaluate(this.iam.identityPolicy(roleLogicalId), this.iam.resourcePolicy(resource), {
+      action, resource, principalArn: sessionArn, keys: { 'aws:SecureTransport': 'true', 's3:TlsVersion': '1.3' },
+    });
+    if (decision === 'Allow') {
+      this.allowed.set(action, (this.allowed.get(action) ?? 0) + 1);
+      return undefined;
+    }
+    this.denials.push({ caller: roleLogicalId, action, resource, explicit: decision === 'ExplicitDeny' });
+    return `User: ${sessionArn} is not authorized to perform: ${action} on resource: ${resource} because no identity-based policy allows the ${action} action`;
+  }
+
   /** The function a request comes from, if it comes from one of the template's functions. */
   caller(req: EdgeRequest): FunctionIdentity | undefined {
     const id = req.headers[CALLER_HEADER];

@@ -69,6 +69,13 @@ export interface StepFunctionsOptions {
   readonly dynamicWaitMs: number;
 }
 
+/**
+ * IAM for what a state machine does with its own role (invoke a function, start and describe a
+ * child execution, read the item list of a Distributed Map): undefined when allowed, else the
+ * reason AWS gives.
+ */
+export type RoleAuthorizer = (roleArn: string, action: string, resource: string) => string | undefined;
+
 const SYNC_RESOURCE = /^arn:aws:states:::states:startExecution(\.sync(:2)?)?$/;
 
 /**
@@ -84,6 +91,8 @@ export class StepFunctionsService {
   private readonly journal: string;
   /** State transitions and executions, for the cost model. */
   public readonly counters = { executions: 0, stateTransitions: 0 };
+  /** IAM of the state machines' roles (set by the local stack). @default everything allowed */
+  public authorizeRole: RoleAuthorizer | undefined;
 
   constructor(
     machines: ReadonlyArray<LocalStateMachine>,
@@ -305,11 +314,17 @@ export class StepFunctionsService {
   }
 
   private taskHandler(prepared: PreparedMachine, stateName: string, resource: string, record: ExecutionRecord): (input: Json) => Promise<Json> {
+    const roleArn = this.machine(record.stateMachineArn).roleArn;
+    const denied = (action: string, target: string): void => {
+      const reason = this.authorizeRole?.(roleArn, action, target);
+      // The service call the state machine makes is refused: the task fails with the service's error.
+      if (reason) throw Object.assign(new Error(reason), { name: action.startsWith('lambda:') ? 'Lambda.AWSLambdaException' : 'States.TaskFailed' });
+    };
     if (resource === READER_RESOURCE || resource === TOLERANCE_RESOURCE) {
       return async (input: Json) => {
         if (resource === READER_RESOURCE) {
           // The reader task is named like its Map and has no Parameters: its input is the Map's input.
-          return this.readItems(input, prepared.distributedMaps.get(stateName) as DistributedMapSpec) as Json;
+          return this.readItems(input, prepared.distributedMaps.get(stateName) as DistributedMapSpec, denied) as Json;
         }
         const { state, map } = input as { state: Record<string, unknown>; map: string };
         return this.checkTolerance(state, prepared.distributedMaps.get(map) as DistributedMapSpec) as Json;
@@ -321,10 +336,13 @@ export class StepFunctionsService {
         const params = input as { StateMachineArn?: string; Input?: unknown; Name?: string };
         const childInput = typeof params.Input === 'string' ? params.Input : JSON.stringify(params.Input ?? {});
         if (!sync) {
+          denied('states:StartExecution', String(params.StateMachineArn));
           const child = this.start(String(params.StateMachineArn), childInput, params.Name, record.executionArn);
           return { ExecutionArn: child.executionArn, StartDate: child.startDate.toISOString() };
         }
+        denied('states:StartExecution', String(params.StateMachineArn));
         const child = await this.startAndWait(String(params.StateMachineArn), childInput, record.executionArn);
+        denied('states:DescribeExecution', child.executionArn);
         // The service integration's result: PascalCase, dates as epoch milliseconds.
         const envelope: Record<string, unknown> = {
           ExecutionArn: child.executionArn,
@@ -347,6 +365,7 @@ export class StepFunctionsService {
     }
     if (this.lambdas.has(resource)) {
       return async (input: Json) => {
+        denied('lambda:InvokeFunction', resource);
         try {
           return (await this.lambdas.invoke(resource, input)) as Json;
         } catch (e) {
@@ -365,9 +384,14 @@ export class StepFunctionsService {
     };
   }
 
-  private readItems(state: unknown, spec: DistributedMapSpec): unknown[] {
+  private readItems(state: unknown, spec: DistributedMapSpec, denied: (action: string, resource: string) => void = () => undefined): unknown[] {
     const params = evaluateTemplate(spec.itemReader.Parameters, state) as { Bucket?: string; Key?: string };
     if (!params.Bucket || !params.Key) throw Object.assign(new Error(`ItemReader of ${spec.name} needs Bucket and Key`), { name: 'States.ItemReaderFailed' });
+    try {
+      denied('s3:GetObject', `arn:aws:s3:::${params.Bucket}/${params.Key}`);
+    } catch (e) {
+      throw Object.assign(new Error(`ItemReader of ${spec.name}: ${(e as Error).message}`), { name: 'States.ItemReaderFailed' });
+    }
     let items: unknown;
     try {
       items = JSON.parse(this.store.get(params.Bucket, params.Key).body.toString('utf8'));

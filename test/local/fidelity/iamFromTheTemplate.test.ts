@@ -38,7 +38,7 @@ describe('IAM from the synthesized template', () => {
       await sendBatch(t, [{ type: 'track', event: 'Iam Check', userId: 'u', messageId: 'iam-1' }, { type: 'identify', userId: 'u', messageId: 'iam-2', traits: { a: 1 } }]);
       await runLoad(t);
       expect(t.cloud.iam.denials).toEqual([]);
-      for (const action of ['firehose:PutRecordBatch', 's3:GetObject', 's3:PutObject', 's3:ListBucket', 'redshift-data:BatchExecuteStatement', 'redshift-data:DescribeStatement', 'redshift-serverless:GetCredentials']) {
+      for (const action of ['lambda:InvokeFunction', 'firehose:PutRecordBatch', 's3:GetObject', 's3:PutObject', 's3:ListBucket', 'redshift-data:BatchExecuteStatement', 'redshift-data:DescribeStatement', 'redshift-serverless:GetCredentials']) {
         expect({ action, allowed: (t.cloud.iam.allowed.get(action) ?? 0) > 0 }).toEqual({ action, allowed: true });
       }
     }, 60_000);
@@ -85,4 +85,29 @@ describe('IAM from the synthesized template', () => {
       expect(t.cloud.iam.denials.map((x) => x.action)).toContain('s3:PutObject');
     }, 60_000);
   });
+});
+
+describe('a state machine role without lambda:InvokeFunction', () => {
+  let t: TestCloud;
+  beforeAll(async () => {
+    const template = JSON.parse(JSON.stringify(synthesizeTemplate('local'))) as CfnTemplate;
+    const [machineId, machine] = Object.entries(template.Resources).find(([id, r]) => r.Type === 'AWS::StepFunctions::StateMachine' && id.startsWith('LoadWorkflow')) as [string, { Properties?: Json }];
+    void machineId;
+    const roleId = ((machine.Properties?.RoleArn as Json)['Fn::GetAtt'] as string[])[0];
+    for (const r of Object.values(template.Resources)) {
+      if (r.Type !== 'AWS::IAM::Policy' || !JSON.stringify(r.Properties?.Roles).includes(`"${roleId}"`)) continue;
+      const doc = r.Properties?.PolicyDocument as { Statement: Array<{ Action: string | string[] }> };
+      doc.Statement = doc.Statement.map((s) => ({ ...s, Action: ([] as string[]).concat(s.Action).filter((a) => a !== 'lambda:InvokeFunction') })).filter((s) => s.Action.length > 0);
+    }
+    t = await startTestCloud({ bufferIntervalSeconds: 3600, template });
+  });
+  afterAll(() => t.stop());
+
+  it('cannot run the load: its first task fails as the Lambda service refuses the invocation', async () => {
+    const d = await runExecution(t, t.cloud.endpoints.stateMachines.load, { source: 'web' });
+    expect({ status: d.status, error: d.error }).toEqual({ status: 'FAILED', error: 'Lambda.AWSLambdaException' });
+    expect(d.cause).toMatch(/is not authorized to perform: lambda:InvokeFunction on resource: arn:aws:lambda:us-east-1:000000000000:function:LoadWorkflow\w+Function\w+/);
+    // PlanLoad was refused, and so was RecordFailure in its Catch: the execution fails with the last refusal.
+    expect(t.cloud.iam.denials.map((x) => x.resource)).toEqual(expect.arrayContaining([expect.stringMatching(/PlanLoadFunction/), expect.stringMatching(/RecordFailureFunction/)]));
+  }, 60_000);
 });
