@@ -101,6 +101,22 @@ export function installPerFunctionEnvironment(): void {
       }
       return Reflect.getOwnPropertyDescriptor(target, key);
     },
+    // Writes go to the process's own environment object, as plain assignments: Node's process.env
+    // refuses the partial property descriptors a Proxy's default [[Set]] would define.
+    set(target, key, value) {
+      if (typeof key !== 'string') return Reflect.set(target, key, value);
+      target[key] = String(value);
+      return true;
+    },
+    deleteProperty(target, key) {
+      if (typeof key === 'string') delete target[key];
+      return true;
+    },
+    defineProperty(target, key, descriptor) {
+      if (typeof key !== 'string' || !('value' in descriptor)) return Reflect.defineProperty(target, key, descriptor);
+      target[key] = String(descriptor.value);
+      return true;
+    },
     ownKeys(target) {
       const env = own();
       if (!env) return Reflect.ownKeys(target);
