@@ -131,7 +131,7 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
     const cdn = method === 'GET' ? parseCdnPath(path) : undefined;
     if (cdn) return serveCdn(event, cdn);
     const route = /^\/v1\/([a-z]+)\/?$/.exec(path)?.[1] as CollectorRoute | undefined;
-    if (!route || !(route in COLLECTOR_ROUTES)) throw new RequestError(404, 'not_found', `Unknown path ${path.slice(0, 100)}: use /v1/batch, /v1/track, /v1/page, /v1/screen, /v1/identify, /v1/group, /v1/alias or their short forms`);
+    if (!route || !Object.prototype.hasOwnProperty.call(COLLECTOR_ROUTES, route)) throw new RequestError(404, 'not_found', `Unknown path ${path.slice(0, 100)}: use /v1/batch, /v1/track, /v1/page, /v1/screen, /v1/identify, /v1/group, /v1/alias or their short forms`);
     if (method !== 'POST') throw new RequestError(405, 'method_not_allowed', `${method} is not allowed: send POST`);
     const call = COLLECTOR_ROUTES[route];
     const raw = decodeBody(event);

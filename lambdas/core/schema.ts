@@ -53,7 +53,7 @@ export function kindOf(table: string): TableKind {
 export function fixedColumnsOf(table: string): Record<string, ColumnType> {
   if (table === '_discards') return { ...DISCARD_COLUMNS };
   if (table === 'users' || table === 'groups') return { id: 'VARCHAR(65535)', received_at: 'TIMESTAMP', uuid_ts: 'TIMESTAMP' };
-  if (table in CALL_COLUMNS) return { ...STANDARD_COLUMNS, ...CALL_COLUMNS[table] };
+  if (Object.prototype.hasOwnProperty.call(CALL_COLUMNS, table)) return { ...STANDARD_COLUMNS, ...CALL_COLUMNS[table] };
   return { ...STANDARD_COLUMNS, ...CALL_COLUMNS.tracks };
 }
 

@@ -232,7 +232,8 @@ export function mapEvent(event: unknown, at: RawPosition): MappedEvent {
   const receivedText = `t:${warehouseTime(received)}|${String(e.receivedAt)}`;
   const receivedAt = warehouseTime(received);
   const type = e.type;
-  if (typeof type !== 'string' || !(type in CALL_TABLE_OF)) return whole(`unknown event type ${JSON.stringify(type)?.slice(0, 50)}`, messageId, receivedAt);
+  // Own keys only: "valueOf" or "constructor" is in every object.
+  if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(CALL_TABLE_OF, type)) return whole(`unknown event type ${JSON.stringify(type)?.slice(0, 50)}`, messageId, receivedAt);
   if (type === 'track' && (typeof e.event !== 'string' || e.event.trim() === '')) return whole('track event without an event name', messageId, receivedAt);
 
   const discards: DiscardRow[] = [];

@@ -166,6 +166,7 @@ describe('Collector', () => {
       ['a body over 500 KB', () => post(t, '/v1/batch', { batch: Array.from({ length: 20 }, () => ({ type: 'track', event: 'E', userId: 'u', properties: { p: 'x'.repeat(30 * 1024) } })) }, basic(webKey)), 400, { success: false, code: 'batch_too_large', message: expect.stringMatching(/^The body is \d+ bytes; the limit is 500 KB per request$/) }],
       ['a gzip bomb', () => post(t, '/v1/batch', undefined, { ...basic(webKey), 'content-encoding': 'gzip' }, zlib.gzipSync(Buffer.alloc(10 * 1024 * 1024, 32))), 400, { success: false, code: 'batch_too_large' }],
       ['an unknown path', () => post(t, '/v1/nope', {}, basic(webKey)), 404, { success: false, code: 'not_found' }],
+      ['a path named like an inherited object key', () => post(t, '/v1/constructor', {}, basic(webKey)), 404, { success: false, code: 'not_found' }],
     ];
     it.each(cases)('%s', async (_name, send, status, body) => {
       const res = await send();

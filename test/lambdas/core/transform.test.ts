@@ -27,3 +27,11 @@ describe('mapEvent discards', () => {
     expect(euros.startsWith(d?.value ?? 'x')).toBe(true);
   });
 });
+
+describe('mapEvent event types', () => {
+  it.each(['valueOf', 'constructor', 'toString', '__proto__', 'hasOwnProperty'])('discards an event of type "%s" as unknown (found by fuzzing: inherited keys of the type table)', (type) => {
+    const mapped = mapEvent({ type, messageId: 'm', receivedAt: '2026-11-20T10:00:00.000Z' }, { object: 'o', line: 1 });
+    expect(mapped).toMatchObject({ discarded: true, rows: [] });
+    expect(mapped.discards[0].reason).toBe(`unknown event type ${JSON.stringify(type)}`);
+  });
+});
