@@ -10,6 +10,15 @@ import { LOADER_DATABASE_ROLE } from '../../lambdas/core/sql';
 import { ClickstreamFunction } from './ClickstreamFunction';
 import type { WarehouseConfig } from '../config/schema';
 
+/**
+ * Data API calls on statements that `role` submitted, from any of its sessions (Lambda names each
+ * session after its function, so only the role id part of `aws:userid` is shared). Statement ids
+ * are known only at run time: the actions take no narrower resource than "*".
+ */
+function ownStatements(role: iam.Role, actions: string[]): iam.PolicyStatement {
+  return new iam.PolicyStatement({ actions, resources: ['*'], conditions: { StringLike: { 'redshift-data:statement-owner-iam-userid': `${role.roleId}:*` } } });
+}
+
 /** The namespace admin's user name; its password is generated into Secrets Manager. */
 const ADMIN_USER = 'clickstream_admin';
 
@@ -174,13 +183,7 @@ export class Warehouse extends Construct {
     const role = this.userRole;
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['redshift-data:ExecuteStatement', 'redshift-data:BatchExecuteStatement'], resources: [this.executeResourceArn] }));
     role.addToPrincipalPolicy(this.credentialsStatement);
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['redshift-data:DescribeStatement', 'redshift-data:GetStatementResult', 'redshift-data:CancelStatement'],
-        resources: ['*'],
-        conditions: { StringLike: { 'redshift-data:statement-owner-iam-userid': `${role.roleId}:*` } },
-      }),
-    );
+    role.addToPrincipalPolicy(ownStatements(role, ['redshift-data:DescribeStatement', 'redshift-data:GetStatementResult', 'redshift-data:CancelStatement']));
     // Redshift Serverless reads the RedshiftDbRoles tag of the signing-in role through the tagging
     // API, as the caller ("Accessing Amazon Redshift Serverless database objects with database-role
     // permissions" lists tag:GetResources and tag:GetTagKeys); both take no resource but "*".
@@ -189,10 +192,9 @@ export class Warehouse extends Construct {
       'Data API statement ids are only known at run time: DescribeStatement/GetStatementResult/CancelStatement take no narrower resource; the statement-owner condition limits them to statements of this role. tag:GetResources/GetTagKeys (read by Redshift Serverless for the RedshiftDbRoles tag) and X-Ray PutTraceSegments accept no narrower resource either.');
   }
 
-
   /**
-   * A custom resource that signs in once as the namespace's admin (its password is kept by
-   * Redshift in Secrets Manager) and creates the database role the user role's tag names, with
+   * A custom resource that signs in once as the namespace's admin (its generated password is kept
+   * in Secrets Manager) and creates the database role the user role's tag names, with
    * CREATE on the database: the loaders' user can then create its schemas and owns them.
    */
   private bootstrap(workgroupName: string, database: string, adminSecret: secretsmanager.ISecret, workgroup: redshiftserverless.CfnWorkgroup): void {
@@ -205,11 +207,7 @@ export class Warehouse extends Construct {
     const role = fn.role as iam.Role;
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['redshift-data:ExecuteStatement'], resources: [workgroup.attrWorkgroupWorkgroupArn] }));
     adminSecret.grantRead(fn);
-    fn.addToRolePolicy(new iam.PolicyStatement({
-      actions: ['redshift-data:DescribeStatement', 'redshift-data:GetStatementResult'],
-      resources: ['*'],
-      conditions: { StringLike: { 'redshift-data:statement-owner-iam-userid': `${role.roleId}:*` } },
-    }));
+    fn.addToRolePolicy(ownStatements(role, ['redshift-data:DescribeStatement', 'redshift-data:GetStatementResult']));
     acknowledge(fn, ['AwsSolutions-IAM5[Resource::*]'],
       'Data API statement ids are only known at run time; the statement-owner condition limits DescribeStatement/GetStatementResult to this role\'s statements. X-Ray accepts no narrower resource.');
     const resource = new CustomResource(this, 'Bootstrap', {

@@ -1,7 +1,8 @@
 import { AwsError, type EdgeRequest } from '../edge/http';
 import { CALLER_HEADER } from '../lambda/invocation';
 import { evaluate } from './evaluate';
-import { requiredPermissions } from './requestActions';
+import { type RequiredPermission, requiredPermissions } from './requestActions';
+import { LOCAL_ACCOUNT } from '../template';
 import type { FunctionIdentity, TemplateIam } from './TemplateIam';
 
 /** A denied request, as the edge answers it and the tests read it. */
@@ -37,16 +38,33 @@ export class IamAuthorizer {
   authorizeRole(roleArn: string, action: string, resource: string): string | undefined {
     const roleLogicalId = /:role\/(.+)$/.exec(roleArn)?.[1];
     if (!roleLogicalId) return undefined;
-    const sessionArn = `arn:aws:sts::000000000000:assumed-role/${roleLogicalId}/local`;
-    const decision = evaluate(this.iam.identityPolicy(roleLogicalId), this.iam.resourcePolicy(resource), {
-      action, resource, principalArn: sessionArn, keys: { 'aws:SecureTransport': 'true', 's3:TlsVersion': '1.3' },
+    return this.check(roleLogicalId, roleLogicalId, `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/${roleLogicalId}/local`, { action, resource }, resource);
+  }
+
+  /**
+   * One IAM decision: counts an allowed call, records a denied one and returns AWS's message for
+   * it (`shownResource` is the resource as the service writes it in the message).
+   */
+  private check(caller: string, roleLogicalId: string, sessionArn: string, p: RequiredPermission, shownResource: string): string | undefined {
+    const decision = evaluate(this.iam.identityPolicy(roleLogicalId), this.iam.resourcePolicy(p.resource), {
+      action: p.action,
+      resource: p.resource,
+      principalArn: sessionArn,
+      keys: {
+        'aws:PrincipalArn': `arn:aws:iam::${LOCAL_ACCOUNT}:role/${roleLogicalId}`,
+        // What AWS sees of the SDK's calls: HTTPS with TLS 1.3 (the edge itself speaks plain HTTP on loopback).
+        'aws:SecureTransport': 'true',
+        's3:TlsVersion': '1.3',
+        ...p.keys,
+      },
     });
     if (decision === 'Allow') {
-      this.allowed.set(action, (this.allowed.get(action) ?? 0) + 1);
+      this.allowed.set(p.action, (this.allowed.get(p.action) ?? 0) + 1);
       return undefined;
     }
-    this.denials.push({ caller: roleLogicalId, action, resource, explicit: decision === 'ExplicitDeny' });
-    return `User: ${sessionArn} is not authorized to perform: ${action} on resource: ${resource} because no identity-based policy allows the ${action} action`;
+    this.denials.push({ caller, action: p.action, resource: p.resource, explicit: decision === 'ExplicitDeny' });
+    const why = decision === 'ExplicitDeny' ? `with an explicit deny in a ${p.resource.startsWith('arn:aws:s3') ? 'resource-based' : 'identity-based'} policy` : `because no identity-based policy allows the ${p.action} action`;
+    return `User: ${sessionArn} is not authorized to perform: ${p.action} on resource: ${shownResource} ${why}`;
   }
 
   /** The function a request comes from, if it comes from one of the template's functions. */
@@ -60,27 +78,8 @@ export class IamAuthorizer {
     const caller = this.caller(req);
     if (!caller) return undefined;
     for (const p of requiredPermissions(req, this.statementOwner)) {
-      const decision = evaluate(this.iam.identityPolicy(caller.roleLogicalId), this.iam.resourcePolicy(p.resource), {
-        action: p.action,
-        resource: p.resource,
-        principalArn: caller.sessionArn,
-        keys: {
-          'aws:userid': caller.userId,
-          'aws:PrincipalArn': `arn:aws:iam::000000000000:role/${caller.roleName}`,
-          // What AWS sees of the SDK's calls: HTTPS with TLS 1.3 (the edge itself speaks plain HTTP on loopback).
-          'aws:SecureTransport': 'true',
-          's3:TlsVersion': '1.3',
-          ...p.keys,
-        },
-      });
-      if (decision === 'Allow') {
-        this.allowed.set(p.action, (this.allowed.get(p.action) ?? 0) + 1);
-        continue;
-      }
-      this.denials.push({ caller: caller.functionId, action: p.action, resource: p.resource, explicit: decision === 'ExplicitDeny' });
-      const why = decision === 'ExplicitDeny' ? `with an explicit deny in a ${p.resource.startsWith('arn:aws:s3') ? 'resource-based' : 'identity-based'} policy` : `because no identity-based policy allows the ${p.action} action`;
-      const message = `User: ${caller.sessionArn} is not authorized to perform: ${p.action} on resource: ${s3 ? `"${p.resource}"` : p.resource} ${why}`;
-      throw s3 ? new AwsError('AccessDenied', message, 403) : new AwsError('AccessDeniedException', message, 400);
+      const message = this.check(caller.functionId, caller.roleLogicalId, caller.sessionArn, { ...p, keys: { 'aws:userid': caller.userId, ...p.keys } }, s3 ? `"${p.resource}"` : p.resource);
+      if (message) throw s3 ? new AwsError('AccessDenied', message, 403) : new AwsError('AccessDeniedException', message, 400);
     }
     return caller;
   }
