@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { hourPrefix, QUARANTINE_PREFIX } from '../lambdas/core/layout';
+import { QUARANTINE_PREFIX } from '../lambdas/core/layout';
 import { quoteIdent, schemaName } from '../lambdas/core/naming';
 import { failureMessage, runExecution } from '../lambdas/io/executions';
-import { verifySource } from '../lambdas/io/verification';
-import { clientConfig, type Target, targetIo, UsageError } from './target';
+import { listHours, verifySource } from '../lambdas/io/verification';
+import { clientConfig, sourceOf, type Target, targetIo, UsageError } from './target';
 import { SMOKE_HELP } from './help';
 
 export { SMOKE_HELP };
@@ -134,13 +133,13 @@ export async function runSmoke(target: Target, options: SmokeOptions, out: NodeJ
       const seen = new Set<string>();
       const read = new Set<string>();
       for (;;) {
-        for (let h = started.getTime() - 3_600_000; h <= Date.now(); h += 3_600_000) {
-          for (const o of await io.objects.list(target.buckets.raw, hourPrefix(source.name, new Date(Math.floor(h / 3_600_000) * 3_600_000)))) {
-            if (read.has(o.key)) continue;
-            read.add(o.key);
-            const text = gunzipSync(await io.objects.get(target.buckets.raw, o.key)).toString('utf8');
-            for (const id of want) if (text.includes(`"${id}"`)) seen.add(id);
-          }
+        const from = new Date((Math.floor(started.getTime() / 3_600_000) - 1) * 3_600_000);
+        const to = new Date((Math.floor(Date.now() / 3_600_000) + 1) * 3_600_000);
+        for (const o of await listHours(io.objects, target.buckets.raw, source.name, from, to)) {
+          if (read.has(o.key)) continue;
+          read.add(o.key);
+          const text = (await io.objects.getGunzipped(target.buckets.raw, o.key)).toString('utf8');
+          for (const id of want) if (text.includes(`"${id}"`)) seen.add(id);
         }
         if (seen.size === want.size) return `all 3 events are in the raw bucket (${read.size} object${read.size === 1 ? '' : 's'} read)`;
         if (Date.now() > deadline) {
@@ -192,8 +191,7 @@ export async function runSmoke(target: Target, options: SmokeOptions, out: NodeJ
 
 function pickSource(target: Target, name: string | undefined) {
   if (name) {
-    const s = target.sources.find((x) => x.name === name);
-    if (!s) throw new UsageError(`Unknown source "${name}": configured sources are ${target.sources.map((x) => x.name).join(', ')}`);
+    const s = sourceOf(target, name, SMOKE_HELP);
     if (s.load === false || s.dryRun) throw new UsageError(`Source "${name}" is not loaded (load flag off or dryRun): smoke needs a source whose loads write`);
     return s;
   }
