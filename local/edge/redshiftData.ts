@@ -169,7 +169,7 @@ export class RedshiftDataService {
     for (const sub of record.subs) sub.status = 'STARTED';
     const started = process.hrtime.bigint();
     // Translate every statement; COPY expands into helper statements around one bulk insert.
-    const plan: Array<{ statement: WarehouseStatement; sub: number }> = [];
+    const plan: Array<{ statement: WarehouseStatement; sub: number; copyTable?: string }> = [];
     let current = 0;
     try {
       for (; current < record.subs.length; current++) {
@@ -178,7 +178,7 @@ export class RedshiftDataService {
         const t = translate(bound.sql, this.aliases, this.options);
         if (this.aliasFile && this.aliases.entries().length !== known) fs.writeFileSync(this.aliasFile, JSON.stringify(this.aliases.entries()));
         if (t.kind === 'sql') plan.push({ statement: { sql: t.sql, params: bound.params }, sub: current });
-        else for (const statement of this.expandCopy(t.copy, current)) plan.push({ statement, sub: current });
+        else for (const statement of this.expandCopy(t.copy, current)) plan.push({ statement, sub: current, copyTable: t.copy.table });
       }
     } catch (e) {
       const message = e instanceof UnsupportedSqlError || e instanceof AwsError ? e.message : `ERROR: ${(e as Error).message}`;
@@ -197,8 +197,8 @@ export class RedshiftDataService {
       }
       this.finish(record, 'FINISHED');
     } else {
-      const failedSub = plan[outcome.error.statementIndex]?.sub ?? 0;
-      this.failSubs(record, failedSub, `ERROR: ${redshiftMessage(outcome.error.message, record.subs[failedSub]?.sql ?? '')}`);
+      const failed = plan[outcome.error.statementIndex];
+      this.failSubs(record, failed?.sub ?? 0, `ERROR: ${redshiftMessage(outcome.error.message, failed?.copyTable)}`);
     }
   }
 
@@ -374,13 +374,12 @@ export function bindParameters(sql: string, parameters: unknown): { sql: string;
   return { sql: out, params: order.map((n) => values.get(n)) };
 }
 
-/** Postgres's words for a failure, as Redshift says it where the two differ. */
-function redshiftMessage(message: string, sql: string): string {
+/** Postgres's words for a failure, as Redshift says it where the two differ (`copyTable`: the failed statement was a COPY into it). */
+function redshiftMessage(message: string, copyTable: string | undefined): string {
   const tooLong = VARCHAR_BYTES_CONSTRAINT.exec(message);
   if (tooLong) {
-    const copy = /^\s*COPY\s+("(?:[^"]|"")*"(?:\s*\.\s*"(?:[^"]|"")*")?|\S+)/i.exec(sql);
-    return copy
-      ? `Load into table '${copy[1]}' failed. Check 'sys_load_error_detail' system table for details. (String length exceeds DDL length: VARCHAR(${tooLong[1]}) holds ${tooLong[1]} bytes)`
+    return copyTable
+      ? `Load into table '${copyTable}' failed. Check 'sys_load_error_detail' system table for details. (String length exceeds DDL length: VARCHAR(${tooLong[1]}) holds ${tooLong[1]} bytes)`
       : `value too long for type character varying(${tooLong[1]}) (Redshift counts bytes)`;
   }
   return message;
