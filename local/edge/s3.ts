@@ -49,9 +49,7 @@ export class S3Service {
   }
 
   private route(req: EdgeRequest): EdgeResponse {
-    const segments = req.url.pathname.split('/');
-    const bucket = decodeURIComponent(segments[1] ?? '');
-    const key = segments.slice(2).map(decodeURIComponent).join('/');
+    const { bucket, key } = bucketAndKey(req.url);
     const q = req.url.searchParams;
     const m = req.method;
     if (!bucket) {
@@ -271,6 +269,12 @@ function isAwsChunked(req: EdgeRequest): boolean {
 }
 
 /** The object bytes of a PutObject/UploadPart body, decoded from aws-chunked and checksum-verified. */
+/** The bucket and key of a path-style S3 URL (`/bucket/key…`), decoded. */
+export function bucketAndKey(url: URL): { bucket: string; key: string } {
+  const segments = url.pathname.split('/');
+  return { bucket: decodeURIComponent(segments[1] ?? ''), key: segments.slice(2).map(decodeURIComponent).join('/') };
+}
+
 export function decodeBody(req: EdgeRequest): Buffer {
   let body = req.body;
   const trailers: Record<string, string> = {};

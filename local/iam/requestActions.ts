@@ -1,4 +1,5 @@
 import type { EdgeRequest } from '../edge/http';
+import { bucketAndKey } from '../edge/s3';
 import { LOCAL_ACCOUNT, LOCAL_REGION, localWorkgroupArn } from '../template';
 
 /** One authorization a request needs: the action, the resource, and request-specific condition keys. */
@@ -49,8 +50,7 @@ export function requiredPermissions(req: EdgeRequest, statementOwner: (id: strin
 }
 
 function s3Permissions(req: EdgeRequest): RequiredPermission[] {
-  const [, bucket = '', ...rest] = req.url.pathname.split('/');
-  const key = decodeURIComponent(rest.join('/'));
+  const { bucket, key } = bucketAndKey(req.url);
   const q = req.url.searchParams;
   const object = `arn:aws:s3:::${bucket}/${key}`;
   const bucketArn = `arn:aws:s3:::${bucket}`;
