@@ -1,4 +1,4 @@
-import { DescribeStatementCommand, ExecuteStatementCommand, GetStatementResultCommand } from '@aws-sdk/client-redshift-data';
+import { BatchExecuteStatementCommand, DescribeStatementCommand, type DescribeStatementCommandOutput, ExecuteStatementCommand, GetStatementResultCommand } from '@aws-sdk/client-redshift-data';
 import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { TestCloud } from './localCloud';
 
@@ -78,4 +78,17 @@ export async function putRawEvents(t: TestCloud, source: string, hour: string, n
   const lines = events.map((e) => JSON.stringify({ receivedAt, timestamp: receivedAt, ...e }));
   t.cloud.store.put(t.cloud.endpoints.buckets.raw, key, gzipSync(`${lines.join('\n')}\n`));
   return key;
+}
+
+/** Submits one statement (or a batch: one transaction) through the real Data API client and waits for its end, FAILED included. */
+export async function runStatement(t: TestCloud, sql: string | string[]): Promise<DescribeStatementCommandOutput> {
+  const target = { WorkgroupName: t.cloud.endpoints.warehouse.workgroupName, Database: t.cloud.endpoints.warehouse.database };
+  const { Id } = Array.isArray(sql)
+    ? await t.clients.data.send(new BatchExecuteStatementCommand({ ...target, Sqls: sql }))
+    : await t.clients.data.send(new ExecuteStatementCommand({ ...target, Sql: sql }));
+  for (;;) {
+    const d = await t.clients.data.send(new DescribeStatementCommand({ Id }));
+    if (['FINISHED', 'FAILED', 'ABORTED'].includes(d.Status as string)) return d;
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

@@ -1,7 +1,7 @@
 import * as zlib from 'node:zlib';
-import { DescribeStatementCommand, type DescribeStatementCommandOutput, ExecuteStatementCommand } from '@aws-sdk/client-redshift-data';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { eventually, startTestCloud, type TestCloud } from '../../support/localCloud';
+import { startTestCloud, type TestCloud } from '../../support/localCloud';
+import { runStatement } from '../../support/pipeline';
 
 /**
  * Rules: VARCHAR(n) holds n bytes, not n characters ("Character types", Redshift Database
@@ -10,23 +10,15 @@ import { eventually, startTestCloud, type TestCloud } from '../../support/localC
  */
 describe('the local warehouse counts VARCHAR in bytes and refuses COPY options it does not implement', () => {
   let t: TestCloud;
-  let target: { WorkgroupName: string; Database: string };
   const ROLE = "IAM_ROLE 'arn:aws:iam::000000000000:role/copy'";
   beforeAll(async () => {
     t = await startTestCloud();
-    target = { WorkgroupName: t.cloud.endpoints.warehouse.workgroupName, Database: t.cloud.endpoints.warehouse.database };
     await run('CREATE SCHEMA IF NOT EXISTS fidelity');
     await run('CREATE TABLE fidelity.texts (id VARCHAR(64), body VARCHAR(65535))');
   });
   afterAll(() => t.stop());
 
-  async function run(Sql: string): Promise<DescribeStatementCommandOutput> {
-    const { Id } = await t.clients.data.send(new ExecuteStatementCommand({ ...target, Sql }));
-    return eventually(async () => {
-      const d = await t.clients.data.send(new DescribeStatementCommand({ Id }));
-      return ['FINISHED', 'FAILED', 'ABORTED'].includes(d.Status as string) ? d : undefined;
-    }, 30_000, Sql.slice(0, 60));
-  }
+  const run = (sql: string) => runStatement(t, sql);
 
   async function stage(key: string, rows: unknown[]): Promise<string> {
     const bucket = t.cloud.endpoints.buckets.staged;
