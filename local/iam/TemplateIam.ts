@@ -79,11 +79,4 @@ export class TemplateIam {
     const bucket = /^arn:aws:s3:::([^/]+)/.exec(resourceArn)?.[1];
     return bucket ? (this.bucketPolicies.get(bucket) ?? []) : [];
   }
-
-  /** Removes a statement from a role's policies (tests plant a missing grant with it). */
-  revoke(roleLogicalId: string, action: string): void {
-    const list = this.policies.get(roleLogicalId);
-    if (!list) throw new Error(`no role ${roleLogicalId}`);
-    this.policies.set(roleLogicalId, list.map((s) => ({ ...s, Action: asList(s.Action).filter((a) => a !== action) })).filter((s) => s.NotAction !== undefined || asList(s.Action).length > 0));
-  }
 }

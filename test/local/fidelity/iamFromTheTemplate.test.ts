@@ -19,6 +19,18 @@ function asFunction<T extends { middlewareStack: { add: (...a: never[]) => void 
   return client;
 }
 
+/** The local template as synthesized, with `action` removed from every policy of one role (a grant a construct no longer makes). */
+function withoutAction(roleOf: (template: CfnTemplate) => string, action: string): CfnTemplate {
+  const template = JSON.parse(JSON.stringify(synthesizeTemplate('local'))) as CfnTemplate;
+  const roleId = roleOf(template);
+  for (const r of Object.values(template.Resources)) {
+    if (r.Type !== 'AWS::IAM::Policy' || !JSON.stringify(r.Properties?.Roles).includes(`"${roleId}"`)) continue;
+    const doc = r.Properties?.PolicyDocument as { Statement: Array<{ Action: string | string[] }> };
+    doc.Statement = doc.Statement.map((s) => ({ ...s, Action: ([] as string[]).concat(s.Action).filter((a) => a !== action) })).filter((s) => s.Action.length > 0);
+  }
+  return template;
+}
+
 const functionId = (template: CfnTemplate, dir: string) =>
   Object.entries(template.Resources).find(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.['clickstream:handler'] === `lambdas/${dir}/handler.ts`)?.[0] as string;
 
@@ -66,13 +78,7 @@ describe('IAM from the synthesized template', () => {
     let t: TestCloud;
     beforeAll(async () => {
       // What the template would be if LoadWorkflow did not grant Transform s3:PutObject on the staged bucket.
-      const template = JSON.parse(JSON.stringify(synthesizeTemplate('local'))) as CfnTemplate;
-      const transformRole = ((template.Resources[functionId(template, 'transform')].Properties?.Role as Json)['Fn::GetAtt'] as string[])[0];
-      for (const r of Object.values(template.Resources)) {
-        if (r.Type !== 'AWS::IAM::Policy' || !JSON.stringify(r.Properties?.Roles).includes(`"${transformRole}"`)) continue;
-        const doc = r.Properties?.PolicyDocument as { Statement: Array<{ Action: string | string[] }> };
-        doc.Statement = doc.Statement.map((s) => ({ ...s, Action: ([] as string[]).concat(s.Action).filter((a) => a !== 's3:PutObject') })).filter((s) => s.Action.length > 0);
-      }
+      const template = withoutAction((tpl) => ((tpl.Resources[functionId(tpl, 'transform')].Properties?.Role as Json)['Fn::GetAtt'] as string[])[0], 's3:PutObject');
       t = await startTestCloud({ bufferIntervalSeconds: 3600, template });
     });
     afterAll(() => t.stop());
@@ -90,15 +96,10 @@ describe('IAM from the synthesized template', () => {
 describe('a state machine role without lambda:InvokeFunction', () => {
   let t: TestCloud;
   beforeAll(async () => {
-    const template = JSON.parse(JSON.stringify(synthesizeTemplate('local'))) as CfnTemplate;
-    const [machineId, machine] = Object.entries(template.Resources).find(([id, r]) => r.Type === 'AWS::StepFunctions::StateMachine' && id.startsWith('LoadWorkflow')) as [string, { Properties?: Json }];
-    void machineId;
-    const roleId = ((machine.Properties?.RoleArn as Json)['Fn::GetAtt'] as string[])[0];
-    for (const r of Object.values(template.Resources)) {
-      if (r.Type !== 'AWS::IAM::Policy' || !JSON.stringify(r.Properties?.Roles).includes(`"${roleId}"`)) continue;
-      const doc = r.Properties?.PolicyDocument as { Statement: Array<{ Action: string | string[] }> };
-      doc.Statement = doc.Statement.map((s) => ({ ...s, Action: ([] as string[]).concat(s.Action).filter((a) => a !== 'lambda:InvokeFunction') })).filter((s) => s.Action.length > 0);
-    }
+    const template = withoutAction((tpl) => {
+      const [, machine] = Object.entries(tpl.Resources).find(([id, r]) => r.Type === 'AWS::StepFunctions::StateMachine' && id.startsWith('LoadWorkflow')) as [string, { Properties?: Json }];
+      return ((machine.Properties?.RoleArn as Json)['Fn::GetAtt'] as string[])[0];
+    }, 'lambda:InvokeFunction');
     t = await startTestCloud({ bufferIntervalSeconds: 3600, template });
   });
   afterAll(() => t.stop());
