@@ -16,6 +16,7 @@ import type { MachineDef } from './stepfunctions/prepare';
 import { type LocalStateMachine, StepFunctionsService } from './stepfunctions/StepFunctionsService';
 import { LOCAL_REGION, LocalTemplate, synthesizeTemplate, type CfnTemplate } from './template';
 import { lockDataDir } from './dataDirLock';
+import { createCustomResources } from './customResources';
 import { captureMetrics } from './metrics';
 import { IamAuthorizer } from './iam/IamAuthorizer';
 import { TemplateIam } from './iam/TemplateIam';
@@ -169,6 +170,16 @@ async function start(dataDir: string, options: LocalCloudOptions, lock: { releas
   const edgeUrl = `http://127.0.0.1:${edgePort}`;
   // The unchanged handlers reach "AWS" through the standard endpoint override of the SDK.
   process.env.AWS_ENDPOINT_URL = edgeUrl;
+
+  // The stack's custom resources (the warehouse bootstrap) run as CloudFormation runs them.
+  try {
+    await createCustomResources(t, lambdas, dataDir);
+  } catch (e) {
+    firehose.stop();
+    await edge.close();
+    await warehouse.close();
+    throw e;
+  }
 
   const collectFn = functions.find((f) => f.module.endsWith(path.join('lambdas', 'collect', 'handler.ts')));
   if (!collectFn) throw new Error('The template has no collector function');

@@ -1,3 +1,4 @@
+import type { FunctionIdentity } from '../iam/TemplateIam';
 import type * as http from 'node:http';
 import type { StepFunctionsService } from '../stepfunctions/StepFunctionsService';
 import type { FirehoseService } from './firehose';
@@ -57,7 +58,7 @@ export class EdgeServer extends LocalHttpServer {
     const s3 = typeof target !== 'string';
     try {
       const caller = this.services.iam?.authorize(req, s3);
-      if (caller) (req as { callerUserId?: string }).callerUserId = caller.userId;
+      if (caller) (req as { caller?: FunctionIdentity }).caller = caller;
     } catch (e) {
       if (!(e instanceof AwsError)) throw e;
       return s3 ? s3Error(e) : jsonError(e);

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { FunctionIdentity } from '../iam/TemplateIam';
 
 /** A request as the edge services see it: method, parsed URL, headers and the whole body. */
 export interface EdgeRequest {
@@ -7,8 +8,8 @@ export interface EdgeRequest {
   readonly url: URL;
   readonly headers: IncomingMessage['headers'];
   readonly body: Buffer;
-  /** `aws:userid` of the caller when it is a function of the stack (set by the edge's IAM check). */
-  readonly callerUserId?: string;
+  /** The caller when it is a function of the stack (set by the edge's IAM check); absent for admins. */
+  readonly caller?: FunctionIdentity;
 }
 
 export interface EdgeResponse {

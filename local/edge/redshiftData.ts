@@ -3,6 +3,8 @@ import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import type { EmbeddedWarehouse, WarehouseResult, WarehouseStatement } from '../warehouse/EmbeddedWarehouse';
 import { ADMIN_USER_ID } from '../iam/IamAuthorizer';
+import type { FunctionIdentity } from '../iam/TemplateIam';
+import { LOCAL_SYSTEM_SCHEMA } from '../warehouse/EmbeddedWarehouse';
 import { type CopyCommand, IdentifierAliases, segments, translate, UnsupportedSqlError, VARCHAR_BYTES_CONSTRAINT } from '../warehouse/translate';
 import { AwsError, type EdgeRequest, type EdgeResponse, epochSeconds, jsonError, jsonResponse } from './http';
 import type { ObjectStore } from './objectStore';
@@ -28,11 +30,30 @@ interface StatementRecord {
   readonly statementName?: string;
   /** `aws:userid` of the identity that submitted it: DescribeStatement & co. are authorized against it. */
   readonly owner: string;
+  /** The database user the statements run as; undefined: the namespace admin (a superuser). */
+  readonly signIn?: SignIn;
   readonly createdAt: Date;
   updatedAt: Date;
   status: Status;
   error?: string;
   readonly subs: SubStatement[];
+}
+
+/** A database user and the database roles its IAM role's `RedshiftDbRoles` tag names. */
+interface SignIn {
+  readonly user: string;
+  readonly roles: ReadonlyArray<string>;
+}
+
+/**
+ * The database user Redshift Serverless maps a Data API caller to: `IAMR:<role name>` for an IAM
+ * role's session, with the roles of its `RedshiftDbRoles` tag (colon-separated); with a
+ * `SecretArn` the user of the secret — here always the namespace admin — and callers from outside
+ * the stack (CLI, tests) are admins too.
+ */
+function signInOf(caller: FunctionIdentity | undefined, input: Record<string, unknown>): SignIn | undefined {
+  if (!caller || input.SecretArn !== undefined) return undefined;
+  return { user: `IAMR:${caller.roleName}`, roles: (caller.roleTags.RedshiftDbRoles ?? '').split(':').filter((r) => r !== '') };
 }
 
 /** What the Data API serves: the one workgroup (or cluster) and database of the stack. */
@@ -85,10 +106,10 @@ export class RedshiftDataService {
       const input = JSON.parse(req.body.toString('utf8') || '{}');
       switch (op) {
         case 'ExecuteStatement':
-          return jsonResponse(this.submit(input, [String(input.Sql ?? '')], false, req.callerUserId, input.Parameters));
+          return jsonResponse(this.submit(input, [String(input.Sql ?? '')], false, req.caller, input.Parameters));
         case 'BatchExecuteStatement':
           if (input.Parameters) throw new AwsError('ValidationException', 'BatchExecuteStatement takes no Parameters');
-          return jsonResponse(this.submit(input, Array.isArray(input.Sqls) ? input.Sqls.map(String) : [], true, req.callerUserId));
+          return jsonResponse(this.submit(input, Array.isArray(input.Sqls) ? input.Sqls.map(String) : [], true, req.caller));
         case 'DescribeStatement':
           return jsonResponse(this.describe(String(input.Id)));
         case 'GetStatementResult':
@@ -121,7 +142,7 @@ export class RedshiftDataService {
     return this.statements.get(id)?.owner;
   }
 
-  private submit(input: Record<string, unknown>, sqls: string[], batch: boolean, owner: string | undefined, parameters?: unknown): Record<string, unknown> {
+  private submit(input: Record<string, unknown>, sqls: string[], batch: boolean, caller: FunctionIdentity | undefined, parameters?: unknown): Record<string, unknown> {
     const workgroup = input.WorkgroupName as string | undefined;
     const cluster = input.ClusterIdentifier as string | undefined;
     if (!workgroup && !cluster) throw new AwsError('ValidationException', 'Either WorkgroupName or ClusterIdentifier is required');
@@ -151,7 +172,8 @@ export class RedshiftDataService {
     const record: StatementRecord = {
       id, batch, database: this.target.database, workgroup, cluster,
       statementName: input.StatementName as string | undefined,
-      owner: owner ?? ADMIN_USER_ID,
+      owner: caller?.userId ?? ADMIN_USER_ID,
+      signIn: signInOf(caller, input),
       createdAt: now, updatedAt: now, status: 'SUBMITTED',
       subs: sqls.map((sql, i) => ({ id: batch ? `${id}:${i + 1}` : id, sql, status: 'SUBMITTED', durationNs: 0 })),
     };
@@ -170,15 +192,23 @@ export class RedshiftDataService {
     const started = process.hrtime.bigint();
     // Translate every statement; COPY expands into helper statements around one bulk insert.
     const plan: Array<{ statement: WarehouseStatement; sub: number; copyTable?: string }> = [];
+    const user = record.signIn ? quoteIdent(this.aliases.alias(record.signIn.user)) : undefined;
+    if (record.signIn && user) {
+      const { roles } = record.signIn;
+      plan.push(
+        { statement: { sql: `SELECT ${LOCAL_SYSTEM_SCHEMA}.sign_in($1, $2)`, params: [this.aliases.alias(record.signIn.user), roles.map((r) => this.aliases.alias(r))], internal: true }, sub: 0 },
+        { statement: { sql: `SET LOCAL ROLE ${user}`, internal: true }, sub: 0 },
+      );
+    }
     let current = 0;
     try {
       for (; current < record.subs.length; current++) {
         const bound = record.batch ? { sql: record.subs[current].sql, params: undefined } : bindParameters(record.subs[current].sql, parameters);
         const known = this.aliases.entries().length;
-        const t = translate(bound.sql, this.aliases, this.options);
+        const t = translate(bound.sql, this.aliases, { ...this.options, database: this.target.database });
         if (this.aliasFile && this.aliases.entries().length !== known) fs.writeFileSync(this.aliasFile, JSON.stringify(this.aliases.entries()));
         if (t.kind === 'sql') plan.push({ statement: { sql: t.sql, params: bound.params }, sub: current });
-        else for (const statement of this.expandCopy(t.copy, current)) plan.push({ statement, sub: current, copyTable: t.copy.table });
+        else for (const statement of this.expandCopy(t.copy, current, user)) plan.push({ statement, sub: current, copyTable: t.copy.table });
       }
     } catch (e) {
       const message = e instanceof UnsupportedSqlError || e instanceof AwsError ? e.message : `ERROR: ${(e as Error).message}`;
@@ -198,7 +228,7 @@ export class RedshiftDataService {
       this.finish(record, 'FINISHED');
     } else {
       const failed = plan[outcome.error.statementIndex];
-      this.failSubs(record, failed?.sub ?? 0, `ERROR: ${redshiftMessage(outcome.error.message, failed?.copyTable)}`);
+      this.failSubs(record, failed?.sub ?? 0, `ERROR: ${redshiftMessage(outcome.error.message, failed?.copyTable, this.target.database)}`);
     }
   }
 
@@ -218,8 +248,12 @@ export class RedshiftDataService {
     record.updatedAt = new Date();
   }
 
-  /** `COPY` → temp table of JSON lines, bulk COPY FROM '/dev/blob', one INSERT … SELECT. */
-  private expandCopy(copy: CopyCommand, index: number): WarehouseStatement[] {
+  /**
+   * `COPY` → temp table of JSON lines, bulk COPY FROM '/dev/blob', one INSERT … SELECT. The bulk
+   * read is the service's own work (Postgres lets only a superuser read a file), so it runs as the
+   * session's superuser; the INSERT runs as the signed-in `user` and needs its privileges.
+   */
+  private expandCopy(copy: CopyCommand, index: number, user: string | undefined): WarehouseStatement[] {
     const [, bucket, keyOrPrefix] = /^s3:\/\/([^/]+)\/(.*)$/.exec(copy.from) as RegExpExecArray;
     let keys: Array<{ bucket: string; key: string }>;
     if (copy.manifest) {
@@ -266,7 +300,9 @@ export class RedshiftDataService {
     return [
       { sql: `CREATE TEMP TABLE ${temp} (line jsonb) ON COMMIT DROP`, internal: true },
       // Bytes 0x01/0x02 cannot occur in valid JSON text, so each line is one field, verbatim.
+      ...(user ? [{ sql: 'SET LOCAL ROLE NONE', internal: true }] : []),
       { sql: `COPY ${temp} (line) FROM '/dev/blob' WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')`, blob, internal: true },
+      ...(user ? [{ sql: `SET LOCAL ROLE ${user}`, internal: true }] : []),
       { sql: `INSERT INTO ${copy.table} ${columns} SELECT ${select} FROM ${temp} l, jsonb_populate_record(NULL::${copy.table}, l.line) r` },
     ];
   }
@@ -375,12 +411,16 @@ export function bindParameters(sql: string, parameters: unknown): { sql: string;
 }
 
 /** Postgres's words for a failure, as Redshift says it where the two differ (`copyTable`: the failed statement was a COPY into it). */
-function redshiftMessage(message: string, copyTable: string | undefined): string {
+function redshiftMessage(message: string, copyTable: string | undefined, database: string): string {
   const tooLong = VARCHAR_BYTES_CONSTRAINT.exec(message);
   if (tooLong) {
     return copyTable
       ? `Load into table '${copyTable}' failed. Check 'sys_load_error_detail' system table for details. (String length exceeds DDL length: VARCHAR(${tooLong[1]}) holds ${tooLong[1]} bytes)`
       : `value too long for type character varying(${tooLong[1]}) (Redshift counts bytes)`;
   }
-  return message;
+  // The local warehouse's one database is PGlite's; errors name the stack's database, as Redshift's do.
+  return message.replace(/\bfor database postgres\b/, `for database ${database}`);
 }
+
+/** A database user or role name as a quoted identifier (names come from the template: `IAMR:<role>`). */
+const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;

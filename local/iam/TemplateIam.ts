@@ -11,6 +11,8 @@ export interface FunctionIdentity {
   readonly sessionArn: string;
   /** `<role id>:<function>`: `aws:userid` of the session. */
   readonly userId: string;
+  /** The role's tags (`RedshiftDbRoles` names the database roles its database user gets). */
+  readonly roleTags: Readonly<Record<string, string>>;
 }
 
 /** AWS managed policies the template attaches, by name (IAM's managed policy reference). */
@@ -30,6 +32,7 @@ export class TemplateIam {
   private readonly roleOf = new Map<string, string>();
   private readonly policies = new Map<string, Statement[]>();
   private readonly bucketPolicies = new Map<string, Statement[]>();
+  private readonly tagsOf = new Map<string, Record<string, string>>();
 
   constructor(private readonly t: LocalTemplate) {
     for (const [id, fn] of t.resourcesOfType('AWS::Lambda::Function')) {
@@ -46,6 +49,7 @@ export class TemplateIam {
         statements.push(...managed);
       }
       this.policies.set(id, statements);
+      this.tagsOf.set(id, Object.fromEntries(asList(role.Properties?.Tags as Array<{ Key: string; Value: unknown }> | undefined).map((tag) => [tag.Key, String(t.resolve(tag.Value))])));
     }
     for (const [, policy] of t.resourcesOfType('AWS::IAM::Policy')) {
       const statements = this.statements(policy.Properties?.PolicyDocument);
@@ -67,7 +71,7 @@ export class TemplateIam {
     if (!roleLogicalId) return undefined;
     const roleName = roleLogicalId;
     const roleId = localRoleId(roleLogicalId);
-    return { functionId, roleLogicalId, roleName, roleId, sessionArn: `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/${roleName}/${functionId}`, userId: `${roleId}:${functionId}` };
+    return { functionId, roleLogicalId, roleName, roleId, sessionArn: `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/${roleName}/${functionId}`, userId: `${roleId}:${functionId}`, roleTags: this.tagsOf.get(roleLogicalId) ?? {} };
   }
 
   identityPolicy(roleLogicalId: string): Statement[] {

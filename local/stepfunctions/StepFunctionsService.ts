@@ -10,9 +10,11 @@ import { LOCAL_ACCOUNT, LOCAL_REGION } from '../template';
 import {
   type DistributedMapSpec,
   evaluateTemplate,
+  type HistoryWeight,
   ITEMS_FIELD,
   type Json,
   type MachineDef,
+  NOT_COUNTED,
   type PreparedMachine,
   prepareDefinition,
   READER_RESOURCE,
@@ -24,6 +26,9 @@ import {
 
 /** Step Functions: the largest input or output of a task, state or execution (256 KiB). */
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
+
+/** Step Functions: the most events one execution's history holds; reaching it fails the execution. */
+export const MAX_HISTORY_EVENTS = 25_000;
 
 export interface LocalStateMachine {
   readonly arn: string;
@@ -57,6 +62,8 @@ export interface ExecutionRecord {
   /** Execution that started this one through startExecution.sync (backfill → load). */
   readonly parentArn?: string;
   history: HistoryEvent[];
+  /** Events AWS would have written to this execution's history so far (the 25,000 quota). */
+  awsHistoryEvents: number;
   stateTransitions: number;
   abort?: () => void;
   done: Promise<void>;
@@ -207,7 +214,7 @@ export class StepFunctionsService {
     }
     const record: ExecutionRecord = {
       executionArn, stateMachineArn: machine.arn, name: executionName, input, startDate: new Date(), status: 'RUNNING',
-      parentArn, history: [], stateTransitions: 0, done: Promise.resolve(),
+      parentArn, history: [], awsHistoryEvents: 0, stateTransitions: 0, done: Promise.resolve(),
     };
     this.executions.set(executionArn, record);
     this.counters.executions++;
@@ -254,19 +261,20 @@ export class StepFunctionsService {
     });
     record.abort = execution.abort;
     aborter.abort = () => execution.abort();
-    const collecting = this.collectHistory(record, execution.eventLogs as unknown as AsyncGenerator<{ type: string; timestamp: number } & Record<string, unknown>>, aborter.abort);
-    try {
-      const output = await execution.result;
-      if (record.status === 'RUNNING') this.finish(record, 'SUCCEEDED', { output: JSON.stringify(output ?? null) });
-    } catch (e) {
-      const err = e as Error & { cause?: Error };
+    const collecting = this.collectHistory(record, prepared.history, execution.eventLogs as unknown as AsyncGenerator<{ type: string; timestamp: number } & Record<string, unknown>>, aborter.abort);
+    const ended = await execution.result.then((output) => ({ output }), (e: unknown) => ({ error: e as Error & { cause?: Error } }));
+    // The history is counted to its end before the execution's outcome is settled: an execution
+    // whose last events reach the history quota fails, as on AWS.
+    await Promise.race([collecting, new Promise((r) => setTimeout(r, 1000).unref())]);
+    if (record.status !== 'RUNNING') return;
+    if ('output' in ended) {
+      this.finish(record, 'SUCCEEDED', { output: JSON.stringify(ended.output ?? null) });
+    } else {
+      const err = ended.error;
       const inner = err.name === 'ExecutionError' && err.cause ? err.cause : err;
       const status: Status = err.name === 'ExecutionTimeoutError' ? 'TIMED_OUT' : 'FAILED';
-      if (record.status === 'RUNNING') {
-        this.finish(record, status, status === 'TIMED_OUT' ? { error: 'States.Timeout', cause: 'The execution timed out' } : { error: inner.name, cause: inner.message });
-      }
+      this.finish(record, status, status === 'TIMED_OUT' ? { error: 'States.Timeout', cause: 'The execution timed out' } : { error: inner.name, cause: inner.message });
     }
-    await Promise.race([collecting, new Promise((r) => setTimeout(r, 100).unref())]);
   }
 
   /**
@@ -285,8 +293,31 @@ export class StepFunctionsService {
     throw Object.assign(new Error(`States.DataLimitExceeded in ${stateName}`), { name: 'States.DataLimitExceeded' });
   }
 
-  private async collectHistory(record: ExecutionRecord, logs: AsyncGenerator<{ type: string; timestamp: number } & Record<string, unknown>>, abort: () => void = () => undefined): Promise<void> {
+  /**
+   * Step Functions' history quota: an execution whose history reaches 25,000 events fails, the
+   * 25,000th being ExecutionFailed with States.Runtime ("Step Functions service quotas"; the error
+   * as AWS writes it). Local events are counted as AWS would write them (`HistoryWeight`).
+   */
+  private countHistory(record: ExecutionRecord, events: number, abort: () => void): void {
+    if (record.status !== 'RUNNING') return;
+    // The last event the execution itself may write is the 24,999th: the 25,000th is its failure.
+    record.awsHistoryEvents = Math.min(record.awsHistoryEvents + events, MAX_HISTORY_EVENTS - 1);
+    if (record.awsHistoryEvents < MAX_HISTORY_EVENTS - 1) return;
+    this.finish(record, 'FAILED', { error: 'States.Runtime', cause: `The execution reached the maximum number of history events (${MAX_HISTORY_EVENTS}).` });
+    abort();
+  }
+
+  private async collectHistory(record: ExecutionRecord, weights: ReadonlyMap<string, HistoryWeight>, logs: AsyncGenerator<{ type: string; timestamp: number } & Record<string, unknown>>, abort: () => void = () => undefined): Promise<void> {
+    const weight = (e: Record<string, unknown>, key: 'state' | 'parentState') => weights.get((e[key] as { name?: string } | undefined)?.name ?? '') ?? NOT_COUNTED;
     for await (const event of logs) {
+      const events =
+        event.type === 'ExecutionStarted' ? 1
+        : event.type === 'StateEntered' ? weight(event, 'state').entered
+        : event.type === 'StateExited' || event.type === 'StateCaught' ? weight(event, 'state').exited
+        : event.type === 'StateRetried' ? weight(event, 'state').retried
+        : event.type.startsWith('MapIteration') ? weight(event, 'parentState').iteration
+        : 0;
+      this.countHistory(record, events, abort);
       if (event.type === 'StateExited') {
         const state = event.state as { name: string; output?: unknown } | undefined;
         try {
@@ -309,7 +340,7 @@ export class StepFunctionsService {
       else if (type === 'ExecutionFailed') details.executionFailedEventDetails = { error: rest.Error, cause: String(rest.Cause ?? '') };
       else if (state) details.stateDetails = { name: state.name, ...('Error' in rest ? { error: rest.Error, cause: String(rest.Cause ?? '') } : {}) };
       const id = record.history.length + 1;
-      if (record.history.length < 25_000) record.history.push({ id, previousEventId: id - 1, timestamp, type, details });
+      if (record.history.length < MAX_HISTORY_EVENTS) record.history.push({ id, previousEventId: id - 1, timestamp, type, details });
     }
   }
 
@@ -481,7 +512,7 @@ export class StepFunctionsService {
       try {
         const r = JSON.parse(line);
         this.executions.set(r.executionArn, {
-          ...r, startDate: new Date(r.startDate), stopDate: r.stopDate ? new Date(r.stopDate) : undefined, history: [], done: Promise.resolve(),
+          ...r, startDate: new Date(r.startDate), stopDate: r.stopDate ? new Date(r.stopDate) : undefined, history: [], awsHistoryEvents: 0, done: Promise.resolve(),
         });
       } catch {
         // a torn last line after a crash: ignore it

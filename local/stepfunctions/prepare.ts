@@ -47,11 +47,59 @@ export interface PreparedMachine {
   readonly waits: ReadonlyMap<string, number | undefined>;
   /** State name → IntervalSeconds of each of its retriers. */
   readonly retries: ReadonlyMap<string, number[]>;
+  /** State name → the events AWS writes to the execution's history for it (see {@link historyWeights}). */
+  readonly history: ReadonlyMap<string, HistoryWeight>;
+}
+
+/**
+ * How many events AWS writes to an execution's history when a state is entered, exits (or has its
+ * error caught), and retries ("HistoryEvent", Step Functions API Reference): a Lambda task
+ * TaskStateEntered, TaskScheduled, TaskStarted, TaskSucceeded|TaskFailed, TaskStateExited (a
+ * `.sync` task also TaskSubmitted; each retry Scheduled, Started, Failed again); a Map or Parallel
+ * state Entered, Started, Succeeded, Exited and per iteration MapIterationStarted and …Succeeded;
+ * a Distributed Map also MapRunStarted and MapRunSucceeded, while its iterations run as child
+ * executions with histories of their own (weight 0 here); any other state Entered and Exited.
+ */
+export interface HistoryWeight {
+  readonly entered: number;
+  readonly exited: number;
+  readonly retried: number;
+  /** Events per iteration start and per iteration end (Map states). */
+  readonly iteration: number;
+}
+
+export const NOT_COUNTED: HistoryWeight = { entered: 0, exited: 0, retried: 0, iteration: 0 };
+
+/** {@link HistoryWeight}s of every state of the original definition, inner ones included. */
+function historyWeights(def: MachineDef, out = new Map<string, HistoryWeight>(), counted = true): Map<string, HistoryWeight> {
+  for (const [name, state] of Object.entries(def.States)) {
+    const processor = (state.ItemProcessor ?? state.Iterator) as (MachineDef & { ProcessorConfig?: { Mode?: string } }) | undefined;
+    const distributed = processor?.ProcessorConfig?.Mode === 'DISTRIBUTED';
+    let weight: HistoryWeight;
+    if (!counted) weight = NOT_COUNTED;
+    else if (state.Type === 'Task') {
+      const sync = /\.sync(:2)?$/.test(String(state.Resource)) ? 1 : 0;
+      weight = { entered: 4 + sync, exited: 1, retried: 3 + sync, iteration: 0 };
+    } else if (distributed) weight = { entered: 3, exited: 3, retried: 0, iteration: 0 };
+    else if (state.Type === 'Map') weight = { entered: 2, exited: 2, retried: 0, iteration: 1 };
+    else if (state.Type === 'Parallel') weight = { entered: 2, exited: 2, retried: 0, iteration: 0 };
+    else weight = { entered: 1, exited: 1, retried: 0, iteration: 0 };
+    out.set(name, weight);
+    if (distributed) {
+      // Locally the Distributed Map is three states: its reader task carries the Map's events.
+      out.set(`${name} (inline)`, NOT_COUNTED);
+      out.set(`${name} (tolerance)`, NOT_COUNTED);
+    }
+    if (processor) historyWeights(processor, out, counted && !distributed);
+    for (const branch of (state.Branches ?? []) as unknown as MachineDef[]) historyWeights(branch, out, counted);
+  }
+  return out;
 }
 
 export function prepareDefinition(original: MachineDef): PreparedMachine {
   const distributedMaps = new Map<string, DistributedMapSpec>();
   // A JSON copy, not structuredClone: objects must come from this realm (the runner checks for plain objects).
+  const history = historyWeights(original);
   const definition = rewrite(JSON.parse(JSON.stringify(original)) as MachineDef, distributedMaps);
   const tasks = new Map<string, string>();
   const waits = new Map<string, number | undefined>();
@@ -71,7 +119,7 @@ export function prepareDefinition(original: MachineDef): PreparedMachine {
     }
   };
   walk(definition);
-  return { definition, distributedMaps, tasks, waits, retries };
+  return { definition, distributedMaps, tasks, waits, retries, history };
 }
 
 function rewrite(def: MachineDef, maps: Map<string, DistributedMapSpec>): MachineDef {

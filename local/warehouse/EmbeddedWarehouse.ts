@@ -23,6 +23,35 @@ export type BatchOutcome =
   | { readonly ok: true; readonly results: ReadonlyArray<WarehouseResult> }
   | { readonly ok: false; readonly error: { readonly message: string; readonly code?: string; readonly statementIndex: number } };
 
+/** The schema of local mode's stand-ins for Redshift's own objects (`svv_roles`, sign-in). */
+export const LOCAL_SYSTEM_SCHEMA = 'local_redshift';
+
+/**
+ * What Redshift Serverless does when an IAM identity signs in through the Data API ("Defining
+ * database roles to grant to federated users in Amazon Redshift Serverless"): the database user
+ * `IAMR:<role>` is created on first use, and each database role named in the IAM role's
+ * `RedshiftDbRoles` tag that exists in the database is granted to it (others are ignored).
+ * Users can log in, roles cannot: that is how `svv_roles` tells them apart here.
+ */
+const SIGN_IN_SETUP = [
+  `CREATE SCHEMA IF NOT EXISTS ${LOCAL_SYSTEM_SCHEMA}`,
+  `CREATE OR REPLACE VIEW ${LOCAL_SYSTEM_SCHEMA}.svv_roles AS
+     SELECT oid::int AS role_id, rolname::varchar(128) AS role_name, NULL::varchar(128) AS role_owner, NULL::varchar(128) AS external_id
+     FROM pg_roles WHERE NOT rolcanlogin AND rolname NOT LIKE 'pg\\_%'`,
+  `CREATE OR REPLACE FUNCTION ${LOCAL_SYSTEM_SCHEMA}.sign_in(db_user text, db_roles text[]) RETURNS void LANGUAGE plpgsql AS $$
+   DECLARE r text;
+   BEGIN
+     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = db_user) THEN EXECUTE format('CREATE USER %I', db_user); END IF;
+     FOREACH r IN ARRAY db_roles LOOP
+       IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r AND NOT rolcanlogin) AND NOT pg_has_role(db_user, r, 'MEMBER') THEN
+         EXECUTE format('GRANT %I TO %I', r, db_user);
+       END IF;
+     END LOOP;
+   END $$`,
+  `GRANT USAGE ON SCHEMA ${LOCAL_SYSTEM_SCHEMA} TO PUBLIC`,
+  `GRANT SELECT ON ${LOCAL_SYSTEM_SCHEMA}.svv_roles TO PUBLIC`,
+];
+
 /**
  * The embedded Postgres-compatible warehouse (PGlite) in a worker thread, so that opening it and
  * bulk loads never block the edge endpoint. Batches run one at a time, each in one transaction:
@@ -51,8 +80,8 @@ export class EmbeddedWarehouse {
     fs.mkdirSync(dataDir, { recursive: true });
     const worker = new Worker(path.join(__dirname, 'pglite-worker.cjs'), { workerData: { dataDir } });
     const warehouse = new EmbeddedWarehouse(worker);
-    const ping = await warehouse.runBatch([{ sql: 'SELECT 1' }]);
-    if (!ping.ok) throw new Error(`The local warehouse did not open in ${dataDir}: ${ping.error.message}`);
+    const setup = await warehouse.runBatch(SIGN_IN_SETUP.map((sql) => ({ sql, internal: true })));
+    if (!setup.ok) throw new Error(`The local warehouse did not open in ${dataDir}: ${setup.error.message}`);
     return warehouse;
   }
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { LOCAL_SYSTEM_SCHEMA } from './EmbeddedWarehouse';
 
 /**
  * Translates the Redshift SQL our stack emits into Postgres for the local warehouse.
@@ -121,7 +122,23 @@ const REWRITES: ReadonlyArray<[RegExp, string]> = [
   // Redshift: GETDATE() is the start of the current statement, SYSDATE of the current transaction.
   [/\bGETDATE\s*\(\s*\)/gi, 'statement_timestamp()'],
   [/\bSYSDATE\b/gi, 'now()'],
+  // Redshift's catalog of database roles; Postgres keeps roles in pg_roles (see EmbeddedWarehouse).
+  [/(?<![.\w])svv_roles\b/gi, `${LOCAL_SYSTEM_SCHEMA}.svv_roles`],
+  // `GRANT … TO ROLE r`: Postgres grants to a role without the keyword.
+  [/\bTO\s+ROLE\b/gi, 'TO'],
 ];
+
+/** The one database of the local warehouse (PGlite's), whatever the stack calls it. */
+const LOCAL_DATABASE = 'postgres';
+
+/** `ON DATABASE <name>` names the stack's database, which is PGlite's `postgres` here; any other database does not exist. */
+function onDatabase(sql: string, database: string | undefined): string {
+  return sql.replace(/\bON\s+DATABASE\s+("(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*)/gi, (_m, name: string) => {
+    const unquoted = name.startsWith('"') ? name.slice(1, -1).replace(/""/g, '"') : name.toLowerCase();
+    if (database !== undefined && unquoted !== database) throw new UnsupportedSqlError(`ERROR: database "${unquoted}" does not exist`);
+    return `ON DATABASE ${LOCAL_DATABASE}`;
+  });
+}
 
 /** Constraint names of the byte checks: `rs_vc<length>_<hash of the column>`. */
 export const VARCHAR_BYTES_CONSTRAINT = /violates check constraint "rs_vc(\d+)_[0-9a-f]+"/;
@@ -139,8 +156,15 @@ function varcharInBytes(sql: string): string {
   });
 }
 
+export interface TranslateOptions {
+  /** Count VARCHAR lengths in bytes, as Redshift does. @default true */
+  readonly varcharBytes?: boolean;
+  /** The name the stack gives its database (`ON DATABASE` must name it). @default any name */
+  readonly database?: string;
+}
+
 /** Translates one Redshift statement. */
-export function translate(sql: string, aliases: IdentifierAliases = new IdentifierAliases(), options: { readonly varcharBytes?: boolean } = {}): Translated {
+export function translate(sql: string, aliases: IdentifierAliases = new IdentifierAliases(), options: TranslateOptions = {}): Translated {
   const aliased = segments(sql)
     .map((s) => (!s.code && s.text.startsWith('"') ? `"${aliases.alias(s.text.slice(1, -1).replace(/""/g, '"')).replace(/"/g, '""')}"` : s.text))
     .join('');
@@ -148,7 +172,8 @@ export function translate(sql: string, aliases: IdentifierAliases = new Identifi
   const text = segments(aliased)
     .map((s) => (s.code ? REWRITES.reduce((acc, [re, to]) => acc.replace(re, to), s.text) : s.text))
     .join('');
-  return { kind: 'sql', sql: options.varcharBytes === false ? text : varcharInBytes(text) };
+  const inDatabase = onDatabase(text, options.database);
+  return { kind: 'sql', sql: options.varcharBytes === false ? inDatabase : varcharInBytes(inDatabase) };
 }
 
 function stripComments(sql: string): string {

@@ -1,5 +1,7 @@
-import { BatchExecuteStatementCommand, DescribeStatementCommand, type DescribeStatementCommandOutput, ExecuteStatementCommand, GetStatementResultCommand } from '@aws-sdk/client-redshift-data';
+import { BatchExecuteStatementCommand, DescribeStatementCommand, type DescribeStatementCommandOutput, ExecuteStatementCommand, GetStatementResultCommand, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
+import { CALLER_HEADER } from '../../local/lambda/invocation';
 import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { CfnTemplate } from '../../local/template';
 import type { TestCloud } from './localCloud';
 
 export type Value = string | number | boolean | null;
@@ -38,19 +40,30 @@ export async function runLoad(t: TestCloud, input: Record<string, unknown> = { s
   return JSON.parse(d.output ?? '{}');
 }
 
-/** Runs SQL through the real Data API client and returns rows as arrays of plain values. */
-export async function sql(t: TestCloud, query: string): Promise<Value[][]> {
+/**
+ * Runs SQL through the real Data API client and returns rows as arrays of plain values: as an admin,
+ * or `as` one of the stack's functions (its role's database user).
+ */
+export async function sql(t: TestCloud, query: string, options: { readonly as?: string } = {}): Promise<Value[][]> {
   const target = { WorkgroupName: t.cloud.endpoints.warehouse.workgroupName, Database: t.cloud.endpoints.warehouse.database };
-  const { Id } = await t.clients.data.send(new ExecuteStatementCommand({ ...target, Sql: query }));
+  const client = options.as ? asFunction(new RedshiftDataClient({ endpoint: t.cloud.endpoints.edge, region: t.cloud.endpoints.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }), options.as) : t.clients.data;
+  try {
+    return await rowsOf(client, await client.send(new ExecuteStatementCommand({ ...target, Sql: query })), query);
+  } finally {
+    if (options.as) client.destroy();
+  }
+}
+
+async function rowsOf(client: RedshiftDataClient, { Id }: { Id?: string }, query: string): Promise<Value[][]> {
   for (;;) {
-    const d = await t.clients.data.send(new DescribeStatementCommand({ Id }));
+    const d = await client.send(new DescribeStatementCommand({ Id }));
     if (d.Status === 'FAILED') throw new Error(`${query}: ${d.Error}`);
     if (d.Status === 'FINISHED') {
       if (!d.HasResultSet) return [];
       const rows: Value[][] = [];
       let NextToken: string | undefined;
       do {
-        const page = await t.clients.data.send(new GetStatementResultCommand({ Id, NextToken }));
+        const page = await client.send(new GetStatementResultCommand({ Id, NextToken }));
         for (const r of page.Records ?? []) rows.push(r.map((f) => (f.isNull ? null : (f.stringValue ?? f.longValue ?? f.doubleValue ?? f.booleanValue ?? null))));
         NextToken = page.NextToken;
       } while (NextToken);
@@ -92,3 +105,19 @@ export async function runStatement(t: TestCloud, sql: string | string[]): Promis
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** A client that signs as a function of the stack would (its identity on every request). */
+export function asFunction<T extends { middlewareStack: { add: (...a: never[]) => void } }>(client: T, functionId: string): T {
+  (client.middlewareStack as unknown as { add(m: unknown, o: unknown): void }).add(
+    (next: (a: { request: { headers: Record<string, string> } }) => unknown) => (args: { request: { headers: Record<string, string> } }) => {
+      args.request.headers[CALLER_HEADER] = functionId;
+      return next(args);
+    },
+    { step: 'build', name: 'localCaller' },
+  );
+  return client;
+}
+
+/** The logical id of the stack's function built from `lambdas/<dir>/handler.ts`. */
+export const functionId = (template: CfnTemplate, dir: string): string =>
+  Object.entries(template.Resources).find(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.['clickstream:handler'] === `lambdas/${dir}/handler.ts`)?.[0] as string;

@@ -1,23 +1,10 @@
 import { ExecuteStatementCommand, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { GetObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
-import { CALLER_HEADER } from '../../../local/lambda/invocation';
 import { type CfnTemplate, synthesizeTemplate } from '../../../local/template';
 import { startTestCloud, type TestCloud } from '../../support/localCloud';
-import { runExecution, runLoad, sendBatch } from '../../support/pipeline';
+import { asFunction, functionId, runExecution, runLoad, sendBatch } from '../../support/pipeline';
 
 type Json = Record<string, unknown>;
-
-/** A client that signs as a function of the stack would (its identity on every request). */
-function asFunction<T extends { middlewareStack: { add: (...a: never[]) => void } }>(client: T, functionId: string): T {
-  (client.middlewareStack as unknown as { add(m: unknown, o: unknown): void }).add(
-    (next: (a: { request: { headers: Record<string, string> } }) => unknown) => (args: { request: { headers: Record<string, string> } }) => {
-      args.request.headers[CALLER_HEADER] = functionId;
-      return next(args);
-    },
-    { step: 'build', name: 'localCaller' },
-  );
-  return client;
-}
 
 /** The local template as synthesized, with `action` removed from every policy of one role (a grant a construct no longer makes). */
 function withoutAction(roleOf: (template: CfnTemplate) => string, action: string): CfnTemplate {
@@ -30,9 +17,6 @@ function withoutAction(roleOf: (template: CfnTemplate) => string, action: string
   }
   return template;
 }
-
-const functionId = (template: CfnTemplate, dir: string) =>
-  Object.entries(template.Resources).find(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.['clickstream:handler'] === `lambdas/${dir}/handler.ts`)?.[0] as string;
 
 /**
  * Rule: every call a function makes is evaluated against its role's policies from the synthesized
