@@ -85,7 +85,7 @@ export interface ChunkStats {
 export interface TableLoad {
   readonly plan: TablePlan;
   readonly manifestKey: string;
-  readonly derive?: { readonly table: 'users' | 'groups'; readonly keyColumn: 'user_id' | 'group_id'; readonly traits: Record<string, ColumnType> };
+  readonly derive?: { readonly table: 'users' | 'accounts'; readonly keyColumn: 'user_id' | 'group_id'; readonly traits: Record<string, ColumnType> };
 }
 
 export interface TablesFile {

@@ -32,23 +32,71 @@ function cutBytes(s: string, max: number): string {
   return out;
 }
 
+const isLower = (c: number) => c >= 0x61 && c <= 0x7a;
+const isUpper = (c: number) => c >= 0x41 && c <= 0x5a;
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+const UNDERSCORE = 0x5f;
+
 /**
- * `orderCompleted`, `Order Completed`, `order-completed` → `order_completed`. Letters and digits
- * of any script are kept (lower-cased); everything else becomes `_`.
+ * Segment's snake_case, byte for byte: the algorithm of github.com/segmentio/go-snakecase (what
+ * Segment's warehouses name tables and columns with), ported over the name's UTF-8 bytes. Words
+ * are runs of ASCII letters and digits: a capital starts a new word unless it continues a run of
+ * capitals (`CStringRef` → `cstring_ref`), digits stick to the word they follow (`f_pX9` →
+ * `f_p_x9`), and everything else — punctuation, spaces and every non-ASCII character — only
+ * separates words (`•¶§ƒ˚foo˙∆˚¬` → `foo`). A name that is already snake_case is kept as it is.
  */
 export function snakeCase(name: string): string {
-  return name
-    .normalize('NFC')
-    .replace(/(\p{Ll})(\p{Lu})/gu, '$1_$2')
-    .replace(/(\p{Lu})(\p{Lu}\p{Ll})/gu, '$1_$2')
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}]+/gu, '_')
-    .replace(/^_+|_+$/g, '');
+  const s = Buffer.from(name, 'utf8');
+  let idx = 0;
+  let hasLower = false;
+  let hasUnderscore = false;
+  let lowercaseSinceUnderscore = false;
+  // The leading run that needs no change: lower case, digits, and `_` followed by one of them.
+  for (; idx < s.length; idx++) {
+    const c = s[idx];
+    if (isLower(c)) {
+      hasLower = true;
+      if (hasUnderscore) lowercaseSinceUnderscore = true;
+    } else if (isDigit(c)) {
+      // a digit needs no change
+    } else if (c === UNDERSCORE && idx > 0 && idx < s.length - 1 && (isLower(s[idx + 1]) || isDigit(s[idx + 1]))) {
+      hasUnderscore = true;
+      lowercaseSinceUnderscore = false;
+    } else break;
+  }
+  if (idx === s.length) return name;
+  const out: number[] = Array.from(s.subarray(0, idx));
+  const capitals = (): void => {
+    while (idx < s.length && (isUpper(s[idx]) || isDigit(s[idx]))) {
+      out.push(isUpper(s[idx]) ? s[idx] + 0x20 : s[idx]);
+      idx++;
+    }
+  };
+  const lowers = (): void => {
+    while (idx < s.length && (isLower(s[idx]) || isDigit(s[idx]))) out.push(s[idx++]);
+  };
+  // A run of capitals right after a lower-case-free start continues the first word (`THE5r`).
+  if (isUpper(s[idx]) && (!hasLower || (hasUnderscore && !lowercaseSinceUnderscore))) {
+    capitals();
+    lowers();
+  }
+  while (idx < s.length) {
+    const c = s[idx];
+    if (!isLower(c) && !isUpper(c) && !isDigit(c)) {
+      idx++;
+      continue;
+    }
+    if (out.length > 0) out.push(UNDERSCORE);
+    capitals();
+    lowers();
+  }
+  return Buffer.from(out).toString('ascii');
 }
 
 /**
- * A valid, stable identifier for `name`: snake_case; `_` in front of an empty name, a leading
- * digit or a reserved word; cut to 127 bytes with a hash of the whole name when too long.
+ * A valid, stable identifier for `name`: Segment's snake_case; `_` in front of a reserved word;
+ * `_<hash>` for a name without an ASCII letter or digit (Segment's name would be empty); cut to
+ * 127 bytes with a hash of the whole name when too long.
  */
 export function identifier(name: string): string {
   let id = identifierCache.get(name);
@@ -66,7 +114,8 @@ const identifierCache = new Map<string, string>();
 
 function computeIdentifier(name: string): string {
   let id = snakeCase(name);
-  if (id === '' || /^\p{N}/u.test(id) || RESERVED_WORDS.has(id)) id = `_${id}`;
+  // Segment keeps a leading digit (`2fa_enabled`): a quoted identifier may start with one.
+  if (id === '' || RESERVED_WORDS.has(id)) id = `_${id}`;
   if (id === '_') id = `_${shortHash(name)}`;
   if (Buffer.byteLength(id, 'utf8') > MAX_IDENTIFIER_BYTES) id = `${cutBytes(id, MAX_IDENTIFIER_BYTES - 9)}_${shortHash(name)}`;
   return id;
@@ -87,7 +136,7 @@ export function quoteIdent(id: string): string {
 }
 
 /** Tables the stack itself owns in every source schema. */
-export const OWN_TABLES = ['tracks', 'pages', 'screens', 'identifies', 'users', 'groups', 'group_calls', 'aliases', '_loads', '_load_tables', '_discards', '_ids'] as const;
+export const OWN_TABLES = ['tracks', 'pages', 'screens', 'identifies', 'users', 'groups', 'accounts', 'aliases', '_loads', '_load_tables', '_discards', '_ids'] as const;
 
 /** The table of a track event: its snake_case name, `_`-prefixed if it would collide with ours. */
 export function eventTableName(event: string): string {

@@ -52,7 +52,7 @@ export function kindOf(table: string): TableKind {
 /** Columns a table always has, whatever was staged. */
 export function fixedColumnsOf(table: string): Record<string, ColumnType> {
   if (table === '_discards') return { ...DISCARD_COLUMNS };
-  if (table === 'users' || table === 'groups') return { id: 'VARCHAR(65535)', received_at: 'TIMESTAMP', uuid_ts: 'TIMESTAMP' };
+  if (table === 'users' || table === 'accounts') return { id: 'VARCHAR(65535)', received_at: 'TIMESTAMP', uuid_ts: 'TIMESTAMP' };
   if (Object.prototype.hasOwnProperty.call(CALL_COLUMNS, table)) return { ...STANDARD_COLUMNS, ...CALL_COLUMNS[table] };
   return { ...STANDARD_COLUMNS, ...CALL_COLUMNS.tracks };
 }
@@ -114,8 +114,8 @@ export function mergeStaged(into: Record<string, StagedTable>, from: Record<stri
   return into;
 }
 
-/** Trait columns of identifies / group_calls: what `users` / `groups` carry besides id and times. */
-export function traitColumns(callTable: 'identifies' | 'group_calls', types: Record<string, ColumnType>): Record<string, ColumnType> {
+/** Trait columns of identifies / groups: what `users` / `accounts` carry besides id and times. */
+export function traitColumns(callTable: 'identifies' | 'groups', types: Record<string, ColumnType>): Record<string, ColumnType> {
   const skip = new Set([...Object.keys(STANDARD_COLUMNS), ...Object.keys(CALL_COLUMNS[callTable])]);
   return Object.fromEntries(Object.entries(types).filter(([c]) => !skip.has(c) && !c.startsWith('context_')));
 }

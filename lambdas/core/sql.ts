@@ -101,7 +101,7 @@ export function ledgerTables(schema: string): string[] {
 }
 
 /** Call tables: one row per message; `_ids` registers their ids by raw-object hour. */
-export const CALL_TABLES = ['tracks', 'pages', 'screens', 'identifies', 'group_calls', 'aliases'] as const;
+export const CALL_TABLES = ['tracks', 'pages', 'screens', 'identifies', 'groups', 'aliases'] as const;
 
 /**
  * Per raw-object hour and call table: the messages the loads registered in `_ids`, and how many
@@ -159,8 +159,8 @@ export interface TableLoadInput {
   /** `s3://staged/…/manifest.json` listing this table's staged files. */
   readonly manifestUri: string;
   readonly copyRoleArn: string;
-  /** For identifies / group_calls: rebuild `users` / `groups` for the ids this load touched. */
-  readonly derive?: { readonly table: 'users' | 'groups'; readonly keyColumn: 'user_id' | 'group_id'; readonly traits: Record<string, ColumnType> };
+  /** For identifies / groups: rebuild `users` / `accounts` for the ids this load touched. */
+  readonly derive?: { readonly table: 'users' | 'accounts'; readonly keyColumn: 'user_id' | 'group_id'; readonly traits: Record<string, ColumnType> };
 }
 
 /** Column groups whose cast expressions fit one statement; `id` and `received_at` stay in the first. */
@@ -211,7 +211,7 @@ function unionInserts(prefix: string, branches: string[]): string[] {
  * `received_at`, then the transform's order key); cast to the column types; keep rows the table
  * already has in the same or a newer version; replace the others (delete + insert);
  * write the discards (once per value) and the `_load_tables` ledger row; for identifies /
- * group_calls rebuild `users` / `groups` of the touched ids, per trait the latest non-null value
+ * groups rebuild `users` / `accounts` of the touched ids, per trait the latest non-null value
  * by event timestamp — whatever order events arrive and load in.
  */
 export function tableLoadStatements(input: TableLoadInput): string[] {
@@ -298,7 +298,7 @@ export function tableLoadStatements(input: TableLoadInput): string[] {
 }
 
 /**
- * Rebuilds `users` (from identifies) or `groups` (from group_calls) for the ids in `__stage`:
+ * Rebuilds `users` (from identifies) or `accounts` (from groups) for the ids in `__stage`:
  * per trait, the latest non-null value by event timestamp (then received_at, then id).
  */
 function deriveLatestTraits(schema: string, source: string, derive: NonNullable<TableLoadInput['derive']>): string[] {

@@ -4,7 +4,7 @@ import { parseIsoDate } from './segment';
 
 /**
  * Maps Segment events to warehouse rows, Segment's way: `tracks` plus one table per event name,
- * `pages`, `screens`, `identifies`, `group_calls`, `aliases`; nested objects flattened with `_`,
+ * `pages`, `screens`, `identifies`, `groups`, `aliases`; nested objects flattened with `_`,
  * arrays as JSON text. Pure: no I/O.
  *
  * Every value is staged as text with a type tag, so the warehouse can tell a number from a
@@ -39,7 +39,7 @@ export const CALL_COLUMNS: Readonly<Record<string, Readonly<Record<string, Colum
   pages: { name: 'VARCHAR(65535)' },
   screens: { name: 'VARCHAR(65535)' },
   identifies: {},
-  group_calls: { group_id: 'VARCHAR(65535)' },
+  groups: { group_id: 'VARCHAR(65535)' },
   aliases: { previous_id: 'VARCHAR(65535)' },
 };
 
@@ -376,7 +376,7 @@ const CALL_TABLE_OF = {
   page: 'pages',
   screen: 'screens',
   identify: 'identifies',
-  group: 'group_calls',
+  group: 'groups',
   alias: 'aliases',
 } as const;
 

@@ -38,12 +38,12 @@ export async function readCatalog(warehouse: Warehouse, schema: string): Promise
   return catalog;
 }
 
-/** Plans every table of the load against the catalog, plus the `users` / `groups` tables they feed. */
+/** Plans every table of the load against the catalog, plus the `users` / `accounts` tables they feed. */
 export function planLoad(staged: Record<string, StagedTable>, catalog: Catalog): { plans: TablePlan[]; derived: TablePlan[]; derive: Map<string, NonNullable<TableLoad['derive']>> } {
   const plans = Object.keys(staged).sort().map((table) => planTable(table, staged[table], catalog[table]));
   const derived: TablePlan[] = [];
   const derive = new Map<string, NonNullable<TableLoad['derive']>>();
-  for (const [source, target, keyColumn] of [['identifies', 'users', 'user_id'], ['group_calls', 'groups', 'group_id']] as const) {
+  for (const [source, target, keyColumn] of [['identifies', 'users', 'user_id'], ['groups', 'accounts', 'group_id']] as const) {
     const plan = plans.find((p) => p.table === source);
     if (!plan) continue;
     const allTypes: Record<string, ColumnType> = { ...(catalog[source] ?? {}), ...plan.columnTypes };

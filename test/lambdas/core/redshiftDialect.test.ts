@@ -24,16 +24,16 @@ function generatedVariants(): string[] {
   const load = (plan: ReturnType<typeof planTable>, derive?: Parameters<typeof tableLoadStatements>[0]['derive']) =>
     tableLoadStatements({ schema: 'web', plan, loadId: 'exec-1', manifestUri: 's3://staged-bucket/m.json', copyRoleArn: ROLE, derive });
   const identifies = planTable('identifies', { rows: 1, columns: { id: { s: 1 }, received_at: { t: 1 }, user_id: { s: 1 }, email: { s: 1 }, logins: { i: 1 } } }, undefined);
-  const groupCalls = planTable('group_calls', { rows: 1, columns: { id: { s: 1 }, received_at: { t: 1 }, group_id: { s: 1 }, name: { s: 1 } } }, undefined);
+  const groupCalls = planTable('groups', { rows: 1, columns: { id: { s: 1 }, received_at: { t: 1 }, group_id: { s: 1 }, name: { s: 1 } } }, undefined);
   return [
     createSchema('web'), createTable('web', 'wide_event', widePlan.newColumns), addColumn('web', 'x', 'y', 'TIMESTAMP'), ...ledgerTables('web'),
     ...load(widePlan),
     ...load(identifies, { table: 'users', keyColumn: 'user_id', traits: { email: 'VARCHAR(65535)', logins: 'BIGINT' } }),
-    ...load(groupCalls, { table: 'groups', keyColumn: 'group_id', traits: { name: 'VARCHAR(65535)' } }),
+    ...load(groupCalls, { table: 'accounts', keyColumn: 'group_id', traits: { name: 'VARCHAR(65535)' } }),
     ...ledgerStatements('web', 's3://staged-bucket/ledger.json', ROLE),
     ...bootstrapStatements('clickstream', false),
     CATALOG_QUERY, TABLES_QUERY, LEDGER_EXISTS_QUERY, ROLE_EXISTS_QUERY,
-    registeredIdsQuery('web', ['tracks', 'pages', 'screens', 'identifies', 'group_calls', 'aliases']),
+    registeredIdsQuery('web', ['tracks', 'pages', 'screens', 'identifies', 'groups', 'aliases']),
     ledgerKeysQuery('web'), loadActivityQuery('web'), discardActivityQuery('web'), latestLedgerHourQuery('web'), loadTablesQuery('web', 'exec-1'),
   ];
 }
@@ -45,7 +45,7 @@ describe('Redshift dialect check', () => {
     expect(statements.map(([file, s]) => ({ file, s: s.slice(0, 80), broken: postgresOnlySyntax(s).map((r) => r.id) })).filter((x) => x.broken.length > 0)).toEqual([]);
   });
 
-  it('finds none in the generated variants (1,500-column table, users and groups rebuilt, ledger, bootstrap, every query)', () => {
+  it('finds none in the generated variants (1,500-column table, users and accounts rebuilt, ledger, bootstrap, every query)', () => {
     const statements = generatedVariants();
     expect(statements.length).toBeGreaterThan(40);
     expect(statements.map((s) => ({ s: s.slice(0, 80), broken: postgresOnlySyntax(s).map((r) => r.id) })).filter((x) => x.broken.length > 0)).toEqual([]);

@@ -68,7 +68,7 @@ describe('Loader: exactly once, idempotent, out-of-order safe', () => {
     expect(await tableChecksum(t, 'idem', [])).toEqual(withLoadTime);
   });
 
-  it('leaves users and groups with the latest non-null traits by event timestamp, whatever the arrival and load order', async () => {
+  it('leaves users and accounts with the latest non-null traits by event timestamp, whatever the arrival and load order', async () => {
     const at = (m: number) => new Date(Date.parse('2026-11-01T00:00:00Z') + m * 60_000).toISOString();
     // Arrival (and load) order is the reverse of event time.
     await sendBatch(t, [{ type: 'identify', userId: 'ooo', messageId: 'ooo-3', timestamp: at(30), traits: { plan: 'enterprise', city: null } }]);
@@ -84,7 +84,7 @@ describe('Loader: exactly once, idempotent, out-of-order safe', () => {
       { type: 'group', userId: 'x', groupId: 'gg', messageId: 'gg-1', timestamp: at(10), traits: { name: 'Old Name', seats: 3 } },
     ]);
     await runLoad(t);
-    expect(await sql(t, "SELECT name, seats FROM web.groups WHERE id = 'gg'")).toEqual([['New Name', 3]]);
+    expect(await sql(t, "SELECT name, seats FROM web.accounts WHERE id = 'gg'")).toEqual([['New Name', 3]]);
   });
 
   it('drains a backlog in bounded loads of at most maxObjectsPerLoad objects, oldest first', async () => {

@@ -1,4 +1,6 @@
 import { startTestCloud, type TestCloud } from '../../support/localCloud';
+import { identifier } from '../../../lambdas/core/naming';
+import { GO_SNAKECASE_VECTORS } from '../../support/goSnakecaseVectors';
 import { runLoad, sendBatch, sql } from '../../support/pipeline';
 
 /** Loads through the synthesized load workflow in local mode and looks at the warehouse. */
@@ -12,7 +14,16 @@ describe('Loader: Segment schema and schema evolution', () => {
   const columnsOf = async (table: string) =>
     Object.fromEntries((await sql(t, `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'web' AND table_name = '${table}'`)).map((r) => [r[0], r[1]]));
 
-  it('loads all six call types into tracks, per-event tables, pages, screens, identifies, group_calls, aliases, users and groups', async () => {
+  it('names event tables and property columns exactly as Segment does (go-snakecase\'s own test vectors)', async () => {
+    await sendBatch(t, GO_SNAKECASE_VECTORS.map(([name], i) => ({ type: 'track', event: name, userId: 'u', messageId: `snake-${i}`, properties: { [name]: i } })));
+    expect(await runLoad(t)).toMatchObject({ status: 'SUCCEEDED', eventsDiscarded: 0 });
+    for (const [i, [name, expected]] of GO_SNAKECASE_VECTORS.entries()) {
+      const row = await sql(t, `SELECT t.event, e."${expected}" FROM web.tracks t JOIN web."${expected}" e ON e.id = t.id WHERE t.id = 'snake-${i}'`);
+      expect({ name, row }).toEqual({ name, row: [[expected, i]] });
+    }
+  }, 60_000);
+
+  it('loads all six call types into tracks, per-event tables, pages, screens, identifies, groups (one row per call), aliases, users and accounts (latest state)', async () => {
     const ts = '2026-11-20T10:00:00.000Z';
     await sendBatch(t, [
       { type: 'track', event: 'Order Completed', userId: 'u1', messageId: 'c-track', timestamp: ts, properties: { orderId: 'o1', total: 99.5, items: 3, shipping: { method: 'express' }, tags: ['a', 'b'], gift: false } },
@@ -34,12 +45,12 @@ describe('Loader: Segment schema and schema evolution', () => {
     expect(await sql(t, "SELECT name, path, title, anonymous_id FROM web.pages WHERE id = 'c-page'")).toEqual([['Pricing', '/pricing', 'Pricing', 'anon1']]);
     expect(await sql(t, "SELECT name, variant FROM web.screens WHERE id = 'c-screen'")).toEqual([['Dashboard', 'b']]);
     expect(await sql(t, "SELECT email, plan, logins FROM web.identifies WHERE id = 'c-identify'")).toEqual([['u1@example.com', 'pro', 7]]);
-    expect(await sql(t, "SELECT group_id, name, employees FROM web.group_calls WHERE id = 'c-group'")).toEqual([['acme', 'Acme Inc', 250]]);
+    expect(await sql(t, "SELECT group_id, name, employees FROM web.groups WHERE id = 'c-group'")).toEqual([['acme', 'Acme Inc', 250]]);
     expect(await sql(t, "SELECT previous_id, user_id FROM web.aliases WHERE id = 'c-alias'")).toEqual([['anon1', 'u1']]);
     expect(await sql(t, "SELECT id, email, plan, logins FROM web.users WHERE id = 'u1'")).toEqual([['u1', 'u1@example.com', 'pro', 7]]);
-    expect(await sql(t, "SELECT id, name, employees FROM web.groups WHERE id = 'acme'")).toEqual([['acme', 'Acme Inc', 250]]);
+    expect(await sql(t, "SELECT id, name, employees FROM web.accounts WHERE id = 'acme'")).toEqual([['acme', 'Acme Inc', 250]]);
     // Segment's common columns on every call table.
-    for (const table of ['tracks', 'pages', 'screens', 'identifies', 'group_calls', 'aliases']) {
+    for (const table of ['tracks', 'pages', 'screens', 'identifies', 'groups', 'aliases']) {
       expect(Object.keys(await columnsOf(table))).toEqual(expect.arrayContaining(['id', 'anonymous_id', 'user_id', 'received_at', 'sent_at', 'timestamp', 'original_timestamp', 'uuid_ts', 'context_ip']));
     }
   });
@@ -124,8 +135,12 @@ describe('Loader: Segment schema and schema evolution', () => {
     const longColumn = columns.find((c) => c.startsWith('very_long_property_name')) as string;
     expect(Buffer.byteLength(longColumn)).toBeLessThanOrEqual(127);
     expect(longColumn).toMatch(/_[0-9a-f]{8}$/);
-    expect(columns.filter((c) => !c.startsWith('very_'))).toEqual(expect.arrayContaining(['_select', 'größe_in_cm', 'ключ', '数量', '_user_id', '_id', '_123abc', 'a_b_c_d']));
-    expect(await sql(t, `SELECT _select, "größe_in_cm", "ключ", "数量", "${longColumn}", _user_id, _id, id FROM web._select ORDER BY id`)).toEqual([
+    // As Segment: non-ASCII letters only separate words, a leading digit stays; a name with no
+    // ASCII letter or digit (empty for Segment) is named by a hash of it, so its values are kept.
+    const [key, amount] = [identifier('ключ'), identifier('数量')];
+    expect([key, amount]).toEqual([expect.stringMatching(/^_[0-9a-f]{8}$/), expect.stringMatching(/^_[0-9a-f]{8}$/)]);
+    expect(columns.filter((c) => !c.startsWith('very_'))).toEqual(expect.arrayContaining(['_select', 'gr_e_in_cm', key, amount, '_user_id', '_id', '123abc', 'a_b_c_d']));
+    expect(await sql(t, `SELECT _select, gr_e_in_cm, "${key}", "${amount}", "${longColumn}", _user_id, _id, id FROM web._select ORDER BY id`)).toEqual([
       [1, 2, 3, 4, 5, 'x', 'prop-id', 'id-1'],
       [1, 2, 3, 4, 5, 'x', 'prop-id', 'id-2'],
     ]);
