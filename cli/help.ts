@@ -133,3 +133,22 @@ Counts come from the load ledger and SQL; raw objects are read only where no loa
   --data-dir DIR  the local stack (default .clickstream)   --env NAME   a deployed environment
 
 Exit codes: 0 every hour adds up, 3 some hours do not (listed), 2 bad input, 1 other errors.`;
+
+export const COMPARE_HELP = `Usage: npx clickstream compare --source NAME --with SCHEMA [--from ISO] [--to ISO] [--ignore COLS] [--json]
+
+Compares the source's tables with the tables Segment loads into SCHEMA of the same warehouse,
+table by table and day by day (received_at, UTC), joined on id: distinct ids on each side, ids
+only in one side (with examples), and for ids in both the columns whose values differ
+(timestamps to the millisecond, numbers numerically, the rest as text). Columns only one side has
+are listed, not compared. One query per table; run it as often as you like, the report is the same.
+
+  --source NAME   our source (its schema has the same name)
+  --with SCHEMA   the schema Segment loads
+  --from ISO      start of the received_at range (default: everything)
+  --to ISO        end, exclusive (default: everything)
+  --ignore COLS   comma-separated columns not to compare (default: uuid_ts, the load time;
+                  in a dual run add received_at, which each pipeline sets itself)
+  --json          print the report as JSON
+  --data-dir DIR  the local stack (default .clickstream)   --env NAME   a deployed environment
+
+Exit codes: 0 equal, 3 different (listed), 2 bad input, 1 other errors.`;

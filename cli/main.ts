@@ -1,7 +1,8 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { BACKFILL_HELP, COST_HELP, LOAD_HELP, SEND_HELP, SMOKE_HELP, SQL_HELP, STATUS_HELP, VERIFY_HELP } from './help';
+import { BACKFILL_HELP, COMPARE_HELP, COST_HELP, LOAD_HELP, SEND_HELP, SMOKE_HELP, SQL_HELP, STATUS_HELP, VERIFY_HELP } from './help';
 import type { Target } from './target';
 import type * as backfillModule from './backfill';
+import type * as compareModule from './compare';
 import type * as costModule from './cost';
 import type * as loadModule from './load';
 import type * as sendModule from './send';
@@ -20,6 +21,7 @@ function lazy<T>(id: string): Promise<T> {
 // Each command's module (and the AWS SDK it needs) loads only when that command runs: `--help` is instant.
 const load = {
   backfill: () => lazy<typeof backfillModule>('./backfill'),
+  compare: () => lazy<typeof compareModule>('./compare'),
   cost: () => lazy<typeof costModule>('./cost'),
   load: () => lazy<typeof loadModule>('./load'),
   send: () => lazy<typeof sendModule>('./send'),
@@ -41,6 +43,7 @@ Commands:
   verify     prove accepted = loaded + discarded hour by hour; --repair fills the gaps
   load       start a load now and follow it to the end
   backfill   reload or fill a time range, with progress and a summary
+  compare    compare our tables with the ones Segment loads, table by table and day by day
   sql        run one statement through the Data API and print the result
   send       send synthetic Segment traffic through the collector API
   cost       estimate the AWS spend per million events for your traffic
@@ -99,6 +102,11 @@ const COMMANDS: Record<string, Command> = {
       backfill.checkBackfillOptions(options);
       return backfill.runBackfill(await target(), options);
     },
+  },
+  compare: {
+    help: COMPARE_HELP,
+    options: { source: str, with: str, from: str, to: str, ignore: str },
+    run: async (target, v) => (await load.compare()).runCompare(await target(), { source: s(v, 'source'), with: s(v, 'with'), from: s(v, 'from'), to: s(v, 'to'), ignore: s(v, 'ignore'), json: b(v, 'json') }),
   },
   sql: {
     help: SQL_HELP,

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { compareQueries, planCompare } from '../../../lambdas/core/compare';
 import { planTable } from '../../../lambdas/core/schema';
 import {
   addColumn, bootstrapStatements, CATALOG_QUERY, createSchema, createTable, discardActivityQuery, LEDGER_EXISTS_QUERY, latestLedgerHourQuery, ledgerKeysQuery,
@@ -34,6 +35,7 @@ function generatedVariants(): string[] {
     ...bootstrapStatements('clickstream', false),
     CATALOG_QUERY, TABLES_QUERY, LEDGER_EXISTS_QUERY, ROLE_EXISTS_QUERY,
     registeredIdsQuery('web', ['tracks', 'pages', 'screens', 'identifies', 'groups', 'aliases']),
+    ...compareQueries('segment_web', 'web', planCompare({ tracks: { id: 'character varying', received_at: 'timestamp', total: 'double precision', event: 'character varying' } }, { tracks: { id: 'character varying', received_at: 'timestamp', total: 'bigint', event: 'character varying' } }).tables[0]),
     ledgerKeysQuery('web'), loadActivityQuery('web'), discardActivityQuery('web'), latestLedgerHourQuery('web'), loadTablesQuery('web', 'exec-1'),
   ];
 }
