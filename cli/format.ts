@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 /** What the CLI prints: numbers, tables and a progress line. */
 
 export const fmt = (n: number) => n.toLocaleString('en-US');
@@ -33,4 +34,9 @@ export function progressLine(err: NodeJS.WritableStream, quiet = false): (line: 
       last = Date.now();
     }
   };
+}
+
+/** A stream that drops what is written (a command's text output when it prints JSON). */
+export function nullStream(): NodeJS.WritableStream {
+  return new Writable({ write: (_chunk, _enc, cb) => cb() });
 }

@@ -152,3 +152,26 @@ are listed, not compared. One query per table; run it as often as you like, the 
   --data-dir DIR  the local stack (default .clickstream)   --env NAME   a deployed environment
 
 Exit codes: 0 equal, 3 different (listed), 2 bad input, 1 other errors.`;
+
+export const IMPORT_HELP = `Usage: npx clickstream import --source NAME --archive s3://BUCKET/PREFIX/ --from ISO --to ISO [--dry-run] [--max-concurrency N] [--json]
+
+Imports history from Segment's S3 destination archive (objects
+PREFIX/<received day in epoch ms>/<file>.gz, gzip files of whole Segment messages): each archived
+message is written, as archived, to this stack's raw bucket in the hour it was received, then a
+"missing" backfill loads those hours through the same transform and COPY as live data. A message
+that also arrived live (same messageId) is one row; importing again changes nothing. Lines that are
+not a Segment message (not JSON, no messageId, type or receivedAt) are quarantined with their
+reason; messages the loads cannot load go to _discards, as live ones do.
+
+  --source NAME        the source to import into
+  --archive URI        s3://BUCKET/PREFIX/ of one Segment source (…/segment-logs/<source-id>/)
+  --from ISO --to ISO  the received days to import (a day is imported when it overlaps the range)
+  --dry-run            read and check everything, write nothing: per day the objects, messages,
+                       invalid lines (with reasons) and hours the import would load
+  --max-concurrency N  parallel load windows of the backfill (default: the stack's default)
+  --json               print the summary as JSON (progress goes to stderr either way)
+  --data-dir DIR  the local stack (default .clickstream)   --env NAME   a deployed environment
+                  (the archive is read with your AWS credentials)
+
+Exit codes: 0 imported (invalid lines quarantined and counted) or dry run done, 2 bad input,
+3 some load windows failed (listed), 1 other errors.`;

@@ -1,9 +1,10 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { BACKFILL_HELP, COMPARE_HELP, COST_HELP, LOAD_HELP, SEND_HELP, SMOKE_HELP, SQL_HELP, STATUS_HELP, VERIFY_HELP } from './help';
+import { BACKFILL_HELP, COMPARE_HELP, COST_HELP, IMPORT_HELP, LOAD_HELP, SEND_HELP, SMOKE_HELP, SQL_HELP, STATUS_HELP, VERIFY_HELP } from './help';
 import type { Target } from './target';
 import type * as backfillModule from './backfill';
 import type * as compareModule from './compare';
 import type * as costModule from './cost';
+import type * as importModule from './import';
 import type * as loadModule from './load';
 import type * as sendModule from './send';
 import type * as smokeModule from './smoke';
@@ -23,6 +24,7 @@ const load = {
   backfill: () => lazy<typeof backfillModule>('./backfill'),
   compare: () => lazy<typeof compareModule>('./compare'),
   cost: () => lazy<typeof costModule>('./cost'),
+  import: () => lazy<typeof importModule>('./import'),
   load: () => lazy<typeof loadModule>('./load'),
   send: () => lazy<typeof sendModule>('./send'),
   smoke: () => lazy<typeof smokeModule>('./smoke'),
@@ -43,6 +45,7 @@ Commands:
   verify     prove accepted = loaded + discarded hour by hour; --repair fills the gaps
   load       start a load now and follow it to the end
   backfill   reload or fill a time range, with progress and a summary
+  import     import history from Segment's S3 archive
   compare    compare our tables with the ones Segment loads, table by table and day by day
   sql        run one statement through the Data API and print the result
   send       send synthetic Segment traffic through the collector API
@@ -101,6 +104,17 @@ const COMMANDS: Record<string, Command> = {
       const backfill = await load.backfill();
       backfill.checkBackfillOptions(options);
       return backfill.runBackfill(await target(), options);
+    },
+  },
+  import: {
+    help: IMPORT_HELP,
+    options: { source: str, archive: str, from: str, to: str, 'dry-run': bool, 'max-concurrency': str },
+    run: async (target, v) => {
+      const maxConcurrency = s(v, 'max-concurrency');
+      return (await load.import()).runImport(await target(), {
+        source: s(v, 'source'), archive: s(v, 'archive'), from: s(v, 'from'), to: s(v, 'to'), dryRun: b(v, 'dry-run'), json: b(v, 'json'),
+        maxConcurrency: maxConcurrency === undefined ? undefined : Number(maxConcurrency),
+      });
     },
   },
   compare: {

@@ -1,9 +1,8 @@
-import { Writable } from 'node:stream';
 import type { HourCheck, VerifyReport } from '../lambdas/core/verify';
 import { verifySource } from '../lambdas/io/verification';
 import { QUARANTINE_PREFIX } from '../lambdas/core/layout';
 import { runBackfill } from './backfill';
-import { fmt, table } from './format';
+import { fmt, nullStream, table } from './format';
 import { dateOption, sourceOf, type Target, targetIo, UsageError } from './target';
 import { VERIFY_HELP } from './help';
 
@@ -75,8 +74,4 @@ export async function runVerify(target: Target, options: VerifyOptions, out: Nod
   } finally {
     io.close();
   }
-}
-
-function nullStream(): NodeJS.WritableStream {
-  return new Writable({ write: (_chunk, _enc, cb) => cb() });
 }
