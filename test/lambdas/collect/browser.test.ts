@@ -1,3 +1,6 @@
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { build } from 'esbuild';
 import type { Browser, Request, Response } from 'playwright-core';
@@ -65,6 +68,43 @@ describe('analytics.js in a real browser', () => {
     expect(await sql(t, "SELECT COUNT(*) FROM web.tracks WHERE event_text = 'Browser Snippet'")).toEqual([[1]]);
     expect(await sql(t, "SELECT name, context_page_path FROM web.pages WHERE name = 'Pricing'")).toEqual([['Pricing', '/']]);
     expect(await sql(t, "SELECT user_id, email FROM web.identifies WHERE user_id = 'browser-user'")).toEqual([['browser-user', 'b@example.com']]);
+  }, 120_000);
+
+  it('dual run (docs/migrate-from-segment.md): the guide\'s plugin sends every event to Segment and to us with the same messageId', async () => {
+    // Segment's API, stood in for by a server that keeps what it receives.
+    const toSegment: Array<{ messageId: string; type: string }> = [];
+    const segmentApi = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        if (req.method === 'POST') toSegment.push(JSON.parse(body));
+        res.writeHead(200, { 'access-control-allow-origin': '*', 'access-control-allow-headers': '*' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => segmentApi.listen(0, '127.0.0.1', resolve));
+    const segmentHost = `127.0.0.1:${(segmentApi.address() as AddressInfo).port}`;
+    const guide = fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'docs', 'migrate-from-segment.md'), 'utf8');
+    const recipe = (/<!-- dual-run-plugin -->\n```js\n([\s\S]*?)```\n<!-- \/dual-run-plugin -->/.exec(guide) as RegExpExecArray)[1]
+      .replace('COLLECTOR', t.cloud.endpoints.collector).replace('WRITE_KEY', writeKey);
+    const calls = `${recipe};analytics.track("Dual Run",{n:1});analytics.page("Dual Page");analytics.identify("dual-user",{plan:"pro"});`;
+    const options = JSON.stringify({ integrations: { 'Segment.io': { apiHost: `${segmentHost}/v1`, protocol: 'http' } } });
+    const site = await servePages({ '/': { type: 'text/html', body: `<!doctype html><html><head><title>Dual</title><script>${segmentSnippet(writeKey, t.cloud.endpoints.collector, calls, options)}</script></head><body>dual</body></html>` } });
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${site.origin}/`);
+      await eventually(() => (toSegment.length >= 3 ? toSegment : undefined), 30_000, 'three deliveries to "Segment"');
+    } finally {
+      await page.close();
+      await site.close();
+      segmentApi.close();
+    }
+    const sent = toSegment.map((m) => [m.type, m.messageId]).sort();
+    expect(sent.map(([type]) => type)).toEqual(['identify', 'page', 'track']);
+    const ours = await eventually(async () => {
+      const got = await rows("SELECT 'identify', id FROM web.identifies WHERE user_id = 'dual-user' UNION ALL SELECT 'page', id FROM web.pages WHERE name = 'Dual Page' UNION ALL SELECT 'track', id FROM web.tracks WHERE event_text = 'Dual Run' ORDER BY 1");
+      return got.length === 3 ? got : undefined;
+    }, 30_000, 'the three events loaded by us');
+    expect(ours).toEqual(sent);
   }, 120_000);
 
   it('works with the npm build: AnalyticsBrowser.load({ writeKey, cdnURL })', async () => {
