@@ -84,10 +84,15 @@ export async function handler(event: PrepareSchemaEvent): Promise<PrepareSchemaO
   let attempt = 0;
   let planned: ReturnType<typeof planLoad>;
   let ddl: string[];
+  let pending = Infinity;
   for (;;) {
     const catalog = await readCatalog(warehouse, schema);
     planned = planLoad(staged, catalog);
     ddl = ddlFor(schema, [...planned.plans, ...planned.derived], catalog);
+    // A concurrent load adding the same columns one by one costs a retry per column it wins; only
+    // attempts that changed nothing count against the limit.
+    if (ddl.length < pending) attempt = 0;
+    pending = ddl.length;
     if (event.dryRun) break;
     try {
       // Creates in batches within the Data API's 40 statements (each CREATE is IF NOT EXISTS, so a

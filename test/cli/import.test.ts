@@ -80,7 +80,7 @@ describe('npx clickstream import', () => {
   it('imports: exact counts, received_at kept, per-event tables and properties as live, the live duplicate once', async () => {
     const before = await counts();
     const res = await run();
-    expect({ code: res.code, stderr: res.code === 0 ? '' : res.stderr }).toEqual({ code: 0, stderr: '' });
+    expect({ code: res.code, stderr: res.code === 0 ? '' : `${res.stderr} ${res.stdout}` }).toEqual({ code: 0, stderr: '' });
     expect(JSON.parse(res.stdout)).toMatchObject({ messages: 12, invalid: 1, rawObjectsWritten: 6, backfillCode: 0 });
     const after = await counts();
     // Per day: 1 track (one of day 1 arrived live already), 1 page, 1 screen, 1 identify, 1 group, 1 alias.

@@ -1,0 +1,69 @@
+import { gunzipSync } from 'node:zlib';
+import { archiveDayOfKey, isArchiveFile, reshard } from '../core/archive';
+import { hourOfKey, QUARANTINE_PREFIX } from '../core/layout';
+import type { ObjectStore } from './objects';
+
+/** What importing one archived day did (or, on a dry run, would do). */
+export interface DayImport {
+  readonly day: string;
+  readonly objects: number;
+  /** Objects of the day that are not Segment files (not `.gz`). */
+  readonly skipped: number;
+  readonly messages: number;
+  readonly invalid: number;
+  readonly invalidReasons: Readonly<Record<string, number>>;
+  /** Hours (UTC) the day's messages were received in. */
+  readonly hours: ReadonlyArray<string>;
+  readonly rawObjectsWritten: number;
+}
+
+/** Objects stored with `Content-Encoding: gzip` may arrive decoded. */
+const gunzipped = (body: Buffer) => (body[0] === 0x1f && body[1] === 0x8b ? gunzipSync(body) : body);
+
+/** The received days (UTC midnights) of a Segment archive that overlap [from, to), oldest first. */
+export async function archiveDays(objects: ObjectStore, bucket: string, prefix: string, from: Date, to: Date): Promise<Date[]> {
+  return (await objects.listPrefixes(bucket, prefix))
+    .map((p) => archiveDayOfKey(prefix, p))
+    .filter((d): d is Date => d !== undefined && d.getTime() < to.getTime() && d.getTime() + 86_400_000 > from.getTime())
+    .sort((a, b) => a.getTime() - b.getTime());
+}
+
+/**
+ * Imports one archived day of a Segment source: each archive object is read once and its
+ * messages written, as archived, to the raw objects of the hours they were received in (keys
+ * named after the archive object, so a second import overwrites with the same content); lines
+ * that are not Segment messages are quarantined with their reason. Nothing is written on a dry run.
+ */
+export async function importArchiveDay(
+  objects: ObjectStore,
+  args: { readonly source: string; readonly bucket: string; readonly prefix: string; readonly day: Date; readonly rawBucket: string; readonly dryRun: boolean },
+  progress: (object: number, of: number, messages: number) => void = () => undefined,
+): Promise<DayImport> {
+  const listed = await objects.list(args.bucket, `${args.prefix}${args.day.getTime()}/`);
+  const files = listed.filter((o) => isArchiveFile(o.key));
+  const hours = new Set<string>();
+  const reasons: Record<string, number> = {};
+  let messages = 0;
+  let invalid = 0;
+  let written = 0;
+  for (const [i, file] of files.entries()) {
+    progress(i + 1, files.length, messages);
+    const r = reshard(args.source, file.key, gunzipped(await objects.get(args.bucket, file.key)).toString('utf8'));
+    messages += r.messages;
+    invalid += r.invalid.length;
+    for (const x of r.invalid) reasons[x.reason] = (reasons[x.reason] ?? 0) + 1;
+    for (const key of r.objects.keys()) hours.add(hourOfKey(key) as string);
+    if (args.dryRun) continue;
+    for (const [key, lines] of r.objects) {
+      await objects.putGzip(args.rawBucket, key, `${lines.join('\n')}\n`);
+      written++;
+    }
+    if (r.invalid.length > 0) {
+      // Kept with their reason, as the collector keeps what it rejects.
+      const name = file.key.replace(/[^A-Za-z0-9._-]/g, '_').slice(-120);
+      const lines = r.invalid.map((x) => JSON.stringify({ reason: `${x.reason} (archive ${file.key}, line ${x.line})`, receivedAt: args.day.toISOString(), source: args.source, message: x.text }));
+      await objects.putGzip(args.rawBucket, `${QUARANTINE_PREFIX}${args.source}/${args.day.toISOString().slice(0, 10).replace(/-/g, '/')}/00/${name}.json.gz`, `${lines.join('\n')}\n`);
+    }
+  }
+  return { day: args.day.toISOString().slice(0, 10), objects: files.length, skipped: listed.length - files.length, messages, invalid, invalidReasons: reasons, hours: [...hours].sort(), rawObjectsWritten: written };
+}
