@@ -95,7 +95,25 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   }
 }
 
+/**
+ * The layout of a data directory. 2: the loaders' tables are owned by the database user of their
+ * IAM role (`IAMR:<role>`); directories of version 1 hold tables owned by the admin, which the
+ * loaders may no longer change.
+ */
+const DATA_DIR_FORMAT = 2;
+
+function checkFormat(dataDir: string): void {
+  const file = path.join(dataDir, 'format.json');
+  const existing = fs.existsSync(path.join(dataDir, 'warehouse'));
+  const version = fs.existsSync(file) ? Number((JSON.parse(fs.readFileSync(file, 'utf8')) as { version?: number }).version) : existing ? 1 : DATA_DIR_FORMAT;
+  if (version !== DATA_DIR_FORMAT) {
+    throw new Error(`${dataDir} was made by an older local mode (format ${version}, this one reads ${DATA_DIR_FORMAT}: tables are now owned by the loaders' database user, as on Redshift). Start with a new --data-dir, or delete ${dataDir}.`);
+  }
+  fs.writeFileSync(file, `${JSON.stringify({ version: DATA_DIR_FORMAT })}\n`);
+}
+
 async function start(dataDir: string, options: LocalCloudOptions, lock: { release(): void }): Promise<LocalCloud> {
+  checkFormat(dataDir);
   // The warehouse opens in its worker thread while this thread synthesizes the template.
   const opening = EmbeddedWarehouse.open(path.join(dataDir, 'warehouse'));
   opening.catch(() => undefined);

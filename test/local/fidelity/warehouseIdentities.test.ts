@@ -1,3 +1,7 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { startLocalCloud } from '../../../local/LocalCloud';
 import { type CfnTemplate, synthesizeTemplate } from '../../../local/template';
 import { startTestCloud, type TestCloud } from '../../support/localCloud';
 import { functionId, runExecution, runLoad, sendBatch, sql } from '../../support/pipeline';
@@ -92,5 +96,12 @@ describe('warehouse identities', () => {
       expect(d.status).toBe('FAILED');
       expect(d.cause).toMatch(/permission denied for database clickstream/);
     }, 60_000);
+  });
+
+  it('refuses a data directory of the older format (tables owned by the admin) with what to do', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'old-format-'));
+    fs.mkdirSync(path.join(dir, 'warehouse'));
+    await expect(startLocalCloud({ dataDir: dir, edgePort: 0, collectorPort: 0, loadIntervalSeconds: 0 })).rejects.toThrow(/made by an older local mode \(format 1, this one reads 2.*Start with a new --data-dir, or delete/);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });
