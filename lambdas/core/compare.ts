@@ -1,4 +1,4 @@
-import { quoteIdent } from './naming';
+import { isSanitizedIdentifier, quoteIdent } from './naming';
 import type { ColumnType } from './transform';
 
 /**
@@ -48,7 +48,6 @@ export interface ComparePlan {
   readonly tablesOnlyNew: ReadonlyArray<string>;
 }
 
-const safe = (name: string) => /^[\p{L}\p{N}_]+$/u.test(name) && Buffer.byteLength(name, 'utf8') <= 127;
 
 /** What to compare: tables both schemas have (with `id` and `received_at`), their common columns. */
 export function planCompare(oldCatalog: SchemaCatalog, newCatalog: SchemaCatalog, ignored: ReadonlyArray<string> = DEFAULT_IGNORED_COLUMNS): ComparePlan {
@@ -66,14 +65,14 @@ export function planCompare(oldCatalog: SchemaCatalog, newCatalog: SchemaCatalog
     };
     tables.push({
       table,
-      columns: common.filter(safe).map((name) => ({ name, how: how(name) })),
+      columns: common.filter(isSanitizedIdentifier).map((name) => ({ name, how: how(name) })),
       onlyOld: Object.keys(o).filter((c) => n[c] === undefined).sort(),
       onlyNew: Object.keys(n).filter((c) => o[c] === undefined).sort(),
-      skipped: common.filter((c) => !safe(c)),
+      skipped: common.filter((c) => !isSanitizedIdentifier(c)),
     });
   }
   return {
-    tables: tables.filter((t) => safe(t.table)),
+    tables: tables.filter((t) => isSanitizedIdentifier(t.table)),
     tablesOnlyOld: [...oldTables].filter((t) => !newTables.has(t)).sort(),
     tablesOnlyNew: [...newTables].filter((t) => !oldTables.has(t)).sort(),
   };

@@ -127,9 +127,14 @@ export function prefixed(id: string): string {
   return Buffer.byteLength(out, 'utf8') > MAX_IDENTIFIER_BYTES ? `${cutBytes(out, MAX_IDENTIFIER_BYTES - 9)}_${shortHash(out)}` : out;
 }
 
+/** Whether `id` has the shape {@link identifier} gives (letters, digits, `_`, ≤ 127 bytes): what {@link quoteIdent} accepts. */
+export function isSanitizedIdentifier(id: string): boolean {
+  return /^[\p{L}\p{N}_]+$/u.test(id) && Buffer.byteLength(id, 'utf8') <= MAX_IDENTIFIER_BYTES;
+}
+
 /** Quotes an identifier produced by {@link identifier} (or one of our own constants) for SQL. */
 export function quoteIdent(id: string): string {
-  if (!/^[\p{L}\p{N}_]+$/u.test(id) || Buffer.byteLength(id, 'utf8') > MAX_IDENTIFIER_BYTES) {
+  if (!isSanitizedIdentifier(id)) {
     throw new Error(`Refusing to use ${JSON.stringify(id)} as an identifier: it did not come from the sanitizer`);
   }
   return `"${id}"`;
