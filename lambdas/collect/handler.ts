@@ -3,7 +3,7 @@ import * as zlib from 'node:zlib';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { collectorConfig } from '../core/config';
+import { type CollectorConfig, collectorConfig } from '../core/config';
 import { TransientError } from '../core/errors';
 import { METRIC_NAMES, METRIC_SERVICES, METRICS_NAMESPACE } from '../core/metrics';
 import { BUNDLE_PREAMBLE, CACHE_SECONDS, type CdnRequest, parseCdnPath, settingsFor } from '../core/analyticsCdn';
@@ -19,7 +19,7 @@ const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRIC_
 
 interface KeyEntry {
   readonly digest: Buffer;
-  readonly source: { name: string; collect: boolean; stream: string };
+  readonly source: CollectorConfig['COLLECTOR_SOURCES'][number];
 }
 
 let keys: { sources: unknown; entries: KeyEntry[] } | undefined;
@@ -174,7 +174,7 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
         quarantined.push(Buffer.from(`${line}\n`));
         continue;
       }
-      const enriched = enrichMessage(candidate as SegmentMessage, { receivedAt, ip, batch, routeCall: call === 'batch' ? undefined : call });
+      const enriched = enrichMessage(candidate as SegmentMessage, { receivedAt, ip, ipPolicy: source.ip, batch, routeCall: call === 'batch' ? undefined : call });
       const line = JSON.stringify(enriched);
       checkMessageSize(message, line, i);
       lines.push(`${line}\n`);

@@ -16,7 +16,7 @@ const json = <T extends z.ZodType>(schema: T) =>
   }).pipe(schema);
 
 const SourceFlags = z.object({ name: z.string(), collect: z.boolean(), load: z.boolean(), dryRun: z.boolean() });
-const CollectorSource = z.object({ name: z.string(), writeKeys: z.array(z.string()), collect: z.boolean(), stream: z.string() });
+const CollectorSource = z.object({ name: z.string(), writeKeys: z.array(z.string()), collect: z.boolean(), stream: z.string(), ip: z.enum(['keep', 'truncate', 'drop']).default('keep') });
 const int = z.coerce.number().int();
 
 const CollectorEnv = z.object({

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { CollectorCall } from './routes';
 
@@ -90,6 +91,8 @@ export interface EnrichmentContext {
   readonly receivedAt: Date;
   /** Client IP of the request. */
   readonly ip?: string;
+  /** What is stored of `context.ip` (the client's or the request's): see {@link applyIpPolicy}. @default 'keep' */
+  readonly ipPolicy?: IpPolicy;
   /** Batch-level fields (`/v1/batch` and `/v1/b` bodies). */
   readonly batch?: { readonly context?: unknown; readonly integrations?: unknown; readonly sentAt?: unknown };
   /** Call implied by the route (`/v1/track` → track); undefined for batch routes. */
@@ -120,11 +123,77 @@ export function enrichMessage(message: SegmentMessage, ctx: EnrichmentContext): 
   out.timestamp = correctedTimestamp(ctx.receivedAt, sentAt, original).toISOString();
   if (ctx.batch?.context !== undefined) out.context = mergeUnder(ctx.batch.context, out.context);
   if (ctx.batch?.integrations !== undefined) out.integrations = mergeUnder(ctx.batch.integrations, out.integrations);
-  if (ctx.ip) {
-    const context = isPlainObject(out.context) ? out.context : {};
-    if (context.ip === undefined || context.ip === null || context.ip === '') out.context = { ...context, ip: ctx.ip };
+  const policy = ctx.ipPolicy ?? 'keep';
+  const context = isPlainObject(out.context) ? out.context : undefined;
+  const given = context?.ip;
+  if (given === undefined || given === null || given === '') {
+    const filled = policy === 'drop' || !ctx.ip ? undefined : applyIpPolicy(ctx.ip, policy);
+    if (filled) out.context = { ...context, ip: filled };
+    else if (policy === 'drop' && context && 'ip' in context) out.context = withoutIp(context);
+  } else if (policy !== 'keep') {
+    const kept = applyIpPolicy(given, policy);
+    out.context = kept === undefined ? withoutIp(context as Record<string, unknown>) : { ...context, ip: kept };
   }
   return out;
+}
+
+export type IpPolicy = 'keep' | 'truncate' | 'drop';
+
+function withoutIp(context: Record<string, unknown>): Record<string, unknown> {
+  const { ip: _ip, ...rest } = context;
+  void _ip;
+  return rest;
+}
+
+/**
+ * An IP address as a source's policy stores it: `keep` as sent; `truncate` to its network, the
+ * host part zeroed (IPv4 /24 → `203.0.113.0`, IPv6 /48 → `2001:db8:85a3::`, an IPv4-mapped IPv6
+ * address as IPv4); `drop` → nothing. A value that is not an IP address is dropped unless kept:
+ * it cannot be truncated, and it may hold anything.
+ */
+export function applyIpPolicy(value: unknown, policy: IpPolicy): string | undefined {
+  if (policy === 'keep') return typeof value === 'string' ? value : value === undefined || value === null ? undefined : String(value);
+  if (policy === 'drop' || typeof value !== 'string') return undefined;
+  const text = value.trim();
+  const v4 = /^(?:::ffff:)?(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/i.exec(text);
+  if (v4) {
+    const octets = v4.slice(1, 5).map(Number);
+    return octets.every((o) => o <= 255) ? `${octets[0]}.${octets[1]}.${octets[2]}.0` : undefined;
+  }
+  if (isIP(text) !== 6) return undefined;
+  const groups = expandIpv6(text.replace(/%.*$/, ''));
+  return groups ? formatIpv6([...groups.slice(0, 3), 0, 0, 0, 0, 0]) : undefined;
+}
+
+/** RFC 5952 text: lowercase hex, the longest run of zero groups (two or more, first if tied) as `::`. */
+function formatIpv6(groups: number[]): string {
+  let best = { at: -1, length: 0 };
+  for (let i = 0; i < groups.length; ) {
+    let j = i;
+    while (j < groups.length && groups[j] === 0) j++;
+    if (j - i > best.length && j - i >= 2) best = { at: i, length: j - i };
+    i = j === i ? i + 1 : j;
+  }
+  const hex = (gs: number[]) => gs.map((g) => g.toString(16)).join(':');
+  if (best.at < 0) return hex(groups);
+  return `${hex(groups.slice(0, best.at))}::${hex(groups.slice(best.at + best.length))}`;
+}
+
+/** The eight 16-bit groups of an IPv6 address (`::` expanded; a trailing dotted IPv4 part allowed). */
+function expandIpv6(text: string): number[] | undefined {
+  let s = text;
+  const dotted = /(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1, 5).map(Number);
+    s = `${s.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = s.split('::');
+  const part = (p: string | undefined) => (p ? p.split(':').map((g) => parseInt(g, 16)) : []);
+  const left = part(head);
+  const right = part(tail);
+  const missing = 8 - left.length - right.length;
+  if (tail === undefined ? missing !== 0 : missing < 0) return undefined;
+  return [...left, ...new Array<number>(tail === undefined ? 0 : missing).fill(0), ...right];
 }
 
 /** `receivedAt − (sentAt − originalTimestamp)`: the event time on the server's clock. */

@@ -30,6 +30,11 @@ export const SourceConfigSchema = z
     load: z.boolean().default(true),
     /** Feature flag: scheduled loads are test runs that write nothing to the warehouse. */
     dryRun: z.boolean().default(false),
+    /**
+     * What the collector stores of `context.ip` (and of the caller's address it fills in when the
+     * client sent none): `keep` as is, `truncate` to the network (IPv4 /24, IPv6 /48), or `drop`.
+     */
+    ip: z.enum(['keep', 'truncate', 'drop'], { error: 'must be "keep", "truncate" (IPv4 /24, IPv6 /48) or "drop"' }).default('keep'),
   })
   .strict();
 

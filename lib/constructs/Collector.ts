@@ -18,6 +18,8 @@ export interface CollectorSource {
   readonly name: string;
   readonly writeKeys: ReadonlyArray<string>;
   readonly collect: boolean;
+  /** What is stored of `context.ip`. @default 'keep' */
+  readonly ip?: 'keep' | 'truncate' | 'drop';
 }
 
 export interface CollectorProps {
@@ -68,6 +70,7 @@ export class Collector extends Construct {
             name: s.name,
             writeKeys: s.writeKeys,
             collect: s.collect,
+            ip: s.ip ?? 'keep',
             stream: props.streams.streams.get(s.name)?.deliveryStreamName,
           })),
         ),

@@ -193,6 +193,39 @@ describe('Collector', () => {
     });
   });
 
+  describe('IP policy of a source (cdk.json "ip")', () => {
+    /** Sends three messages to web with its `ip` policy set: an IPv4, an IPv6 and none (the caller's address fills it). */
+    async function storedIps(policy: string): Promise<unknown[]> {
+      const collector = t.cloud.lambdas.functionList.find((f) => f.module.includes('/lambdas/collect/')) as { name: string; environment: Record<string, string> };
+      const original = collector.environment.COLLECTOR_SOURCES;
+      const sources = (JSON.parse(original) as Array<{ name: string }>).map((x) => (x.name === 'web' ? { ...x, ip: policy } : x));
+      t.cloud.lambdas.setEnvironment(collector.name, 'COLLECTOR_SOURCES', JSON.stringify(sources));
+      markStored(t);
+      try {
+        const batch = [
+          { type: 'track', event: 'V4', userId: 'u', messageId: `ip-${policy}-1`, context: { ip: '203.0.113.77' } },
+          { type: 'track', event: 'V6', userId: 'u', messageId: `ip-${policy}-2`, context: { ip: '2001:db8:85a3:8d3:1319:8a2e:370:7348' } },
+          { type: 'track', event: 'None', userId: 'u', messageId: `ip-${policy}-3`, context: { page: { path: '/' } } },
+        ];
+        expect((await post(t, '/v1/batch', { batch }, basic(webKey))).status).toBe(200);
+      } finally {
+        t.cloud.lambdas.setEnvironment(collector.name, 'COLLECTOR_SOURCES', original);
+      }
+      const events = (await stored(t)).events as Array<{ messageId: string; context: Record<string, unknown> }>;
+      return events.sort((a, b) => a.messageId.localeCompare(b.messageId)).map((e) => ('ip' in e.context ? e.context.ip : 'absent'));
+    }
+
+    it('keep: stores the client\'s address as sent and fills an empty one with the caller\'s', async () => {
+      expect(await storedIps('keep')).toEqual(['203.0.113.77', '2001:db8:85a3:8d3:1319:8a2e:370:7348', '127.0.0.1']);
+    });
+    it('truncate: stores only the network, IPv4 /24 and IPv6 /48, for the sent and the filled address', async () => {
+      expect(await storedIps('truncate')).toEqual(['203.0.113.0', '2001:db8:85a3::', '127.0.0.0']);
+    });
+    it('drop: stores no address at all, neither the sent one nor the caller\'s', async () => {
+      expect(await storedIps('drop')).toEqual(['absent', 'absent', 'absent']);
+    });
+  });
+
   describe('invalid messages inside a valid batch', () => {
     it('stores the valid ones, quarantines the others with their reason, and answers 200', async () => {
       const batch = [

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { correctedTimestamp, enrichMessage, mergeUnder, parseIsoDate, validateMessage } from '../../../lambdas/core/segment';
+import { applyIpPolicy, correctedTimestamp, enrichMessage, mergeUnder, parseIsoDate, validateMessage } from '../../../lambdas/core/segment';
 
 const MIN = Date.parse('1971-01-01T00:00:00Z');
 const MAX = Date.parse('2100-01-01T00:00:00Z');
@@ -100,5 +100,24 @@ describe('validateMessage / parseIsoDate', () => {
     expect(parseIsoDate('2026-11-21T10:00:00Z')?.toISOString()).toBe('2026-11-21T10:00:00.000Z');
     expect(parseIsoDate('2026-11-21T10:00:00.123456+02:00')?.toISOString()).toBe('2026-11-21T08:00:00.123Z');
     for (const bad of ['2026-11-21', '2026-11-21T10:00:00', 'yesterday', '2026-13-45T99:00:00Z', 12345, null]) expect(parseIsoDate(bad)).toBeUndefined();
+  });
+});
+
+describe('applyIpPolicy', () => {
+  it.each([
+    ['203.0.113.77', '203.0.113.0'],
+    ['::ffff:198.51.100.9', '198.51.100.0'],
+    ['2001:db8:85a3:8d3:1319:8a2e:370:7348', '2001:db8:85a3::'],
+    ['2001:db8::1', '2001:db8::'],
+    ['fe80::1%eth0', 'fe80::'],
+    ['::1', '::'],
+    ['999.1.1.1', undefined],
+    ['not an address', undefined],
+  ])('truncate %s → %s', (ip, expected) => {
+    expect(applyIpPolicy(ip, 'truncate')).toBe(expected);
+  });
+  it('drop gives nothing and keep gives the value as sent', () => {
+    expect(applyIpPolicy('203.0.113.77', 'drop')).toBeUndefined();
+    expect(applyIpPolicy('anything', 'keep')).toBe('anything');
   });
 });
