@@ -153,6 +153,32 @@ are listed, not compared. One query per table; run it as often as you like, the 
 
 Exit codes: 0 equal, 3 different (listed), 2 bad input, 1 other errors.`;
 
+export const FORGET_HELP = `Usage: npx clickstream forget --source NAME|* --user-id ID… [--anonymous-id ID…] [--file F] [--dry-run] [--json]
+       npx clickstream forget --source NAME|* --list
+       npx clickstream forget --source NAME|* --unsuppress --user-id ID… [--anonymous-id ID…]
+
+Erases identities (a GDPR/CCPA request) through the forget workflow: the user ids are expanded to
+the anonymous ids linked to them (any call with both, aliases' previous ids); the identities go
+on the source's suppression list (the collector answers 200 and stores nothing of them, the
+transform never loads them); after the collectors' cache and the Firehose buffer have turned over,
+every raw, quarantined and staged object holding one of their messages is rewritten without
+those lines (nothing else in it changes); their rows leave every table, one transaction per table
+(users, groups → accounts rebuilt, aliases, _discards, _ids → _erased_ids), the ledger is fixed so
+verify balances (accepted = loaded + discarded + erased), and a receipt goes to <source>._erasures.
+Running it again changes nothing. Up to 5,000 ids per request.
+
+  --source NAME|*      a source, several (a,b) or every source
+  --user-id ID         a user id (repeat the flag for more)
+  --anonymous-id ID    an anonymous id (repeat the flag for more)
+  --file F             ids one per line: a bare id or userId:ID is a user id, anonymousId:ID an anonymous id
+  --dry-run            report the rows and objects it would erase; change nothing, suppress no one
+  --list               show the suppression list (ids are kept only as SHA-256 digests)
+  --unsuppress         take the ids off the suppression list: their new events are collected again
+  --json               print the result as JSON
+  --data-dir DIR       the local stack (default .clickstream)   --env NAME   a deployed environment
+
+Exit codes: 0 done, 3 the erasure failed (re-run the same command), 2 bad input, 1 other errors.`;
+
 export const IMPORT_HELP = `Usage: npx clickstream import --source NAME --archive s3://BUCKET/PREFIX/ --from ISO --to ISO [--dry-run] [--max-concurrency N] [--json]
 
 Imports history from Segment's S3 destination archive (objects

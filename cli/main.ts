@@ -1,9 +1,10 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { BACKFILL_HELP, COMPARE_HELP, COST_HELP, IMPORT_HELP, LOAD_HELP, SEND_HELP, SMOKE_HELP, SQL_HELP, STATUS_HELP, VERIFY_HELP } from './help';
+import { BACKFILL_HELP, COMPARE_HELP, COST_HELP, FORGET_HELP, IMPORT_HELP, LOAD_HELP, SEND_HELP, SMOKE_HELP, SQL_HELP, STATUS_HELP, VERIFY_HELP } from './help';
 import type { Target } from './target';
 import type * as backfillModule from './backfill';
 import type * as compareModule from './compare';
 import type * as costModule from './cost';
+import type * as forgetModule from './forget';
 import type * as importModule from './import';
 import type * as loadModule from './load';
 import type * as sendModule from './send';
@@ -24,6 +25,7 @@ const load = {
   backfill: () => lazy<typeof backfillModule>('./backfill'),
   compare: () => lazy<typeof compareModule>('./compare'),
   cost: () => lazy<typeof costModule>('./cost'),
+  forget: () => lazy<typeof forgetModule>('./forget'),
   import: () => lazy<typeof importModule>('./import'),
   load: () => lazy<typeof loadModule>('./load'),
   send: () => lazy<typeof sendModule>('./send'),
@@ -47,6 +49,7 @@ Commands:
   backfill   reload or fill a time range, with progress and a summary
   import     import history from Segment's S3 archive
   compare    compare our tables with the ones Segment loads, table by table and day by day
+  forget     erase users everywhere and suppress them at the door (GDPR/CCPA requests)
   sql        run one statement through the Data API and print the result
   send       send synthetic Segment traffic through the collector API
   cost       estimate the AWS spend per million events for your traffic
@@ -121,6 +124,17 @@ const COMMANDS: Record<string, Command> = {
     help: COMPARE_HELP,
     options: { source: str, with: str, from: str, to: str, ignore: str },
     run: async (target, v) => (await load.compare()).runCompare(await target(), { source: s(v, 'source'), with: s(v, 'with'), from: s(v, 'from'), to: s(v, 'to'), ignore: s(v, 'ignore'), json: b(v, 'json') }),
+  },
+  forget: {
+    help: FORGET_HELP,
+    options: { source: str, 'user-id': { type: 'string', multiple: true }, 'anonymous-id': { type: 'string', multiple: true }, file: str, 'dry-run': bool, list: bool, unsuppress: bool },
+    run: async (target, v) => {
+      const many = (k: string) => ((v as Record<string, unknown>)[k] as string[] | undefined) ?? [];
+      return (await load.forget()).runForget(await target(), {
+        source: s(v, 'source'), userIds: many('user-id'), anonymousIds: many('anonymous-id'), file: s(v, 'file'),
+        dryRun: b(v, 'dry-run'), list: b(v, 'list'), unsuppress: b(v, 'unsuppress'), json: b(v, 'json'),
+      });
+    },
   },
   sql: {
     help: SQL_HELP,

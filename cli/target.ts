@@ -24,10 +24,10 @@ export interface Target {
   readonly endpoint?: string;
   readonly region?: string;
   readonly credentials?: { accessKeyId: string; secretAccessKey: string };
-  readonly stateMachines: { readonly load: string; readonly backfill: string; readonly verify?: string };
+  readonly stateMachines: { readonly load: string; readonly backfill: string; readonly verify?: string; readonly forget?: string };
   readonly collector?: string;
   readonly sources: ReadonlyArray<SourceInfo>;
-  readonly buckets: { readonly raw: string; readonly staged: string };
+  readonly buckets: { readonly raw: string; readonly staged: string; readonly control?: string };
   /** What a backfill may ask for, when the target says (checked before an execution starts). */
   readonly backfillLimits?: { readonly maxBackfillDays?: number; readonly ceiling?: number; readonly defaultConcurrency?: number };
   /** The warehouse the Data API reaches: a workgroup (name or ARN) or a cluster. */
@@ -88,11 +88,11 @@ export async function deployedTarget(envName: string, client = new CloudFormatio
   return {
     kind: 'deployed',
     region: await client.config.region(),
-    stateMachines: { load: need(STACK_OUTPUTS.loadStateMachineArn), backfill: need(STACK_OUTPUTS.backfillStateMachineArn), verify: outputs[STACK_OUTPUTS.verifyStateMachineArn] },
+    stateMachines: { load: need(STACK_OUTPUTS.loadStateMachineArn), backfill: need(STACK_OUTPUTS.backfillStateMachineArn), verify: outputs[STACK_OUTPUTS.verifyStateMachineArn], forget: outputs[STACK_OUTPUTS.forgetStateMachineArn] },
     collector: outputs[STACK_OUTPUTS.collectorUrl],
     sources: outputs[STACK_OUTPUTS.sources] ? (JSON.parse(outputs[STACK_OUTPUTS.sources]) as SourceInfo[]) : [],
     backfillLimits: outputs[STACK_OUTPUTS.backfillLimits] ? JSON.parse(outputs[STACK_OUTPUTS.backfillLimits]) : undefined,
-    buckets: { raw: need(STACK_OUTPUTS.rawBucket), staged: need(STACK_OUTPUTS.stagedBucket) },
+    buckets: { raw: need(STACK_OUTPUTS.rawBucket), staged: need(STACK_OUTPUTS.stagedBucket), control: outputs[STACK_OUTPUTS.controlBucket] },
     warehouse: outputs[STACK_OUTPUTS.warehouse]
       ? outputs[STACK_OUTPUTS.warehouseKind] === 'cluster'
         ? { clusterIdentifier: outputs[STACK_OUTPUTS.warehouse], database: outputs[STACK_OUTPUTS.database] }

@@ -32,13 +32,13 @@ export function verifyRange(options: VerifyOptions, now = new Date()): { from: D
 
 function printReport(r: VerifyReport, out: NodeJS.WritableStream): void {
   const t = r.totals;
-  const row = (h: Pick<HourCheck, 'accepted' | 'quarantined' | 'loaded' | 'discarded' | 'duplicates'>) => [fmt(h.accepted), fmt(h.quarantined), fmt(h.loaded), fmt(h.discarded), fmt(h.duplicates)];
+  const row = (h: Pick<HourCheck, 'accepted' | 'quarantined' | 'loaded' | 'discarded' | 'erased' | 'duplicates'>) => [fmt(h.accepted), fmt(h.quarantined), fmt(h.loaded), fmt(h.discarded), fmt(h.erased), fmt(h.duplicates)];
   out.write(`Source ${r.source}, ${shortHour(r.from)} to ${shortHour(r.to)}: ${t.hours} hour${t.hours === 1 ? '' : 's'} with data, ${t.hours - t.mismatched} add up, ${t.mismatched} do${t.mismatched === 1 ? 'es' : ''} not.\n`);
-  out.write(`${table([['', 'accepted', 'quarantined', 'loaded', 'discarded', 'duplicates'], ['total', ...row(t)]])}\n`);
+  out.write(`${table([['', 'accepted', 'quarantined', 'loaded', 'discarded', 'erased', 'duplicates'], ['total', ...row(t)]])}\n`);
   const bad = r.hours.filter((h) => !h.ok);
   if (bad.length > 0) {
-    out.write(`\nHours that do not add up (accepted ≠ loaded + discarded):\n`);
-    out.write(`${table([['hour', 'accepted', 'quarantined', 'loaded', 'discarded', 'duplicates', 'problem'], ...bad.map((h) => [hourLabel(h.hour), ...row(h), h.problems.join('; ')])])}\n`);
+    out.write(`\nHours that do not add up (accepted ≠ loaded + discarded + erased):\n`);
+    out.write(`${table([['hour', 'accepted', 'quarantined', 'loaded', 'discarded', 'erased', 'duplicates', 'problem'], ...bad.map((h) => [hourLabel(h.hour), ...row(h), h.problems.join('; ')])])}\n`);
     if (bad.some((h) => inFlight(h.hour))) out.write('Hours marked "in flight" have not ended: their objects may simply not be loaded yet.\n');
   }
 }

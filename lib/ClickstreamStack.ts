@@ -4,6 +4,7 @@ import { resourceNamePrefix } from './config/load';
 import type { EnvironmentConfig } from './config/schema';
 import { BackfillWorkflow } from './constructs/BackfillWorkflow';
 import { Collector } from './constructs/Collector';
+import { ForgetWorkflow } from './constructs/ForgetWorkflow';
 import { LoadWorkflow } from './constructs/LoadWorkflow';
 import { Monitoring } from './constructs/Monitoring';
 import { Schedules } from './constructs/Schedules';
@@ -43,7 +44,7 @@ export class ClickstreamStack extends Stack {
       bufferingInterval: Duration.seconds(config.firehose.bufferingIntervalSeconds),
       bufferingSizeMiB: config.firehose.bufferingSizeMiB,
     });
-    const collector = new Collector(this, 'Collector', { config: config.collector, sources: config.sources, streams, storage });
+    const collector = new Collector(this, 'Collector', { config: config.collector, sources: config.sources, streams, storage, suppressionCacheSeconds: config.privacy.suppressionCacheSeconds });
     const warehouse = new Warehouse(this, 'Warehouse', { config: config.warehouse, stagedBucket: storage.stagedBucket, namePrefix, removalPolicy });
 
     const environment = {
@@ -56,6 +57,10 @@ export class ClickstreamStack extends Stack {
       BACKFILL_CEILING: String(config.concurrency.backfillCeiling),
       BACKFILL_DEFAULT_CONCURRENCY: String(config.concurrency.backfillDefault),
       TOLERATED_FAILURE_PERCENTAGE: String(config.load.toleratedFailurePercentage),
+      CONTROL_BUCKET: storage.controlBucket.bucketName,
+      SUPPRESSION_CACHE_SECONDS: String(config.privacy.suppressionCacheSeconds),
+      // A forget waits until every collector has re-read the list and every Firehose buffer it fed has been delivered.
+      SUPPRESSION_SETTLE_SECONDS: String(config.privacy.suppressionCacheSeconds + config.firehose.bufferingIntervalSeconds + 10),
     };
     const load = new LoadWorkflow(this, 'LoadWorkflow', {
       storage,
@@ -72,6 +77,8 @@ export class ClickstreamStack extends Stack {
       environment,
       stateMachineName: `${namePrefix}-backfill`,
     });
+    storage.grantSuppressionRead(load.functions.transform);
+    const forget = new ForgetWorkflow(this, 'ForgetWorkflow', { storage, warehouse, environment, stateMachineName: `${namePrefix}-forget` });
     const verify = new VerifyWorkflow(this, 'VerifyWorkflow', { storage, warehouse, environment, stateMachineName: `${namePrefix}-verify` });
     new Schedules(this, 'Schedules', { sources: config.sources, loadStateMachine: load.stateMachine, verifyStateMachine: verify.stateMachine, namePrefix });
     const monitoring = new Monitoring(this, 'Monitoring', {
@@ -91,6 +98,8 @@ export class ClickstreamStack extends Stack {
     out(STACK_OUTPUTS.loadStateMachineArn, load.stateMachine.stateMachineArn, 'Load workflow');
     out(STACK_OUTPUTS.backfillStateMachineArn, backfill.stateMachine.stateMachineArn, 'Backfill workflow: start it from the console with {"source","from","to","mode"}');
     out(STACK_OUTPUTS.verifyStateMachineArn, verify.stateMachine.stateMachineArn, 'Verification workflow (daily per source): {"source","from"?,"to"?}');
+    out(STACK_OUTPUTS.forgetStateMachineArn, forget.stateMachine.stateMachineArn, 'Forget workflow (erase and suppress identities): {"source","userIds","anonymousIds","dryRun"}');
+    out(STACK_OUTPUTS.controlBucket, storage.controlBucket.bucketName, 'Suppression lists of erased identities');
     out(STACK_OUTPUTS.sources, JSON.stringify(config.sources.map(({ name, collect, load, dryRun }) => ({ name, collect, load, dryRun }))), 'Sources and their flags (no write keys)');
     out(STACK_OUTPUTS.backfillLimits, JSON.stringify({ maxBackfillDays: config.load.maxBackfillDays, ceiling: config.concurrency.backfillCeiling, defaultConcurrency: config.concurrency.backfillDefault }), 'What a backfill may ask for (the CLI checks a request before starting it)');
     out(STACK_OUTPUTS.rawBucket, storage.rawBucket.bucketName, 'Raw events');

@@ -9,6 +9,8 @@ export const STACK_OUTPUTS = {
   loadStateMachineArn: 'LoadStateMachineArn',
   backfillStateMachineArn: 'BackfillStateMachineArn',
   verifyStateMachineArn: 'VerifyStateMachineArn',
+  forgetStateMachineArn: 'ForgetStateMachineArn',
+  controlBucket: 'ControlBucketName',
   sources: 'Sources',
   backfillLimits: 'BackfillLimits',
   rawBucket: 'RawBucketName',

@@ -53,8 +53,8 @@ export interface Endpoints {
   readonly region: string;
   readonly sources: ReadonlyArray<{ readonly name: string; readonly writeKeys: ReadonlyArray<string>; readonly collect: boolean; readonly load: boolean; readonly dryRun: boolean }>;
   readonly warehouse: { readonly workgroupName: string; readonly database: string };
-  readonly buckets: { readonly raw: string; readonly staged: string };
-  readonly stateMachines: { readonly load: string; readonly backfill: string; readonly verify: string };
+  readonly buckets: { readonly raw: string; readonly staged: string; readonly control: string };
+  readonly stateMachines: { readonly load: string; readonly backfill: string; readonly verify: string; readonly forget: string };
   /** What a backfill may ask for (the CLI checks a request before starting it). */
   readonly backfill?: { readonly maxBackfillDays: number; readonly ceiling: number; readonly defaultConcurrency: number };
 }
@@ -224,8 +224,8 @@ async function start(dataDir: string, options: LocalCloudOptions, lock: { releas
       return { name, writeKeys, collect: f?.collect ?? true, load: f?.load ?? true, dryRun: f?.dryRun ?? false };
     }),
     warehouse: { workgroupName, database },
-    buckets: { raw: output(STACK_OUTPUTS.rawBucket), staged: output(STACK_OUTPUTS.stagedBucket) },
-    stateMachines: { load: output(STACK_OUTPUTS.loadStateMachineArn), backfill: output(STACK_OUTPUTS.backfillStateMachineArn), verify: output(STACK_OUTPUTS.verifyStateMachineArn) },
+    buckets: { raw: output(STACK_OUTPUTS.rawBucket), staged: output(STACK_OUTPUTS.stagedBucket), control: output(STACK_OUTPUTS.controlBucket) },
+    stateMachines: { load: output(STACK_OUTPUTS.loadStateMachineArn), backfill: output(STACK_OUTPUTS.backfillStateMachineArn), verify: output(STACK_OUTPUTS.verifyStateMachineArn), forget: output(STACK_OUTPUTS.forgetStateMachineArn) },
     backfill: JSON.parse(output(STACK_OUTPUTS.backfillLimits)) as Endpoints['backfill'],
   };
   const endpointsFile = path.join(dataDir, 'endpoints.json');

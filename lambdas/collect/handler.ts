@@ -13,6 +13,7 @@ import { firehoseClient, s3Client } from '../io/clients';
 import { analyticsAsset } from '../io/analyticsAssets';
 import { packRecords, putAll } from '../io/firehoseSink';
 import { ObjectStore } from '../io/objects';
+import { SuppressionStore } from '../io/suppression';
 
 const logger = new Logger({ serviceName: METRIC_SERVICES.collector });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRIC_SERVICES.collector });
@@ -23,6 +24,7 @@ interface KeyEntry {
 }
 
 let keys: { sources: unknown; entries: KeyEntry[] } | undefined;
+let suppressionStore: SuppressionStore | undefined;
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
 /** The source a write key belongs to, compared in constant time against every key. */
@@ -158,6 +160,11 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
       messages = [request];
     }
 
+    const config = collectorConfig();
+    suppressionStore ??= new SuppressionStore(new ObjectStore(s3Client()), config.CONTROL_BUCKET, config.SUPPRESSION_CACHE_SECONDS);
+    // Erased identities: answered 200 as Segment does, stored nowhere, counted.
+    const suppressed = await suppressionStore.matcher(source.name);
+    let suppressedCount = 0;
     const ip = event.requestContext?.http?.sourceIp;
     const batch = call === 'batch' ? { context: request.context, integrations: request.integrations, sentAt: request.sentAt } : undefined;
     const lines: string[] = [];
@@ -165,6 +172,10 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i];
       const candidate = call === 'batch' ? message : { ...(message as SegmentMessage), type: call };
+      if (suppressed.message(candidate)) {
+        suppressedCount++;
+        continue;
+      }
       const reason = validateMessage(candidate);
       if (reason) {
         const { writeKey: _drop, ...kept } = (candidate && typeof candidate === 'object' ? candidate : { value: candidate }) as SegmentMessage;
@@ -183,13 +194,13 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
     let calls = 0;
     if (lines.length > 0) ({ calls } = await putAll(firehoseClient(), source.stream, packRecords(lines)));
     if (quarantined.length > 0) {
-      const config = collectorConfig();
       const key = `${config.QUARANTINE_PREFIX}${source.name}/${hourPath(receivedAt)}/${receivedAt.getTime()}-${event.requestContext?.requestId ?? Math.random().toString(36).slice(2)}.json.gz`;
       await new ObjectStore(s3Client()).putGzip(config.RAW_BUCKET, key, Buffer.concat(quarantined));
     }
     metrics.addDimension('Source', source.name);
     metrics.addMetric(METRIC_NAMES.eventsAccepted, MetricUnit.Count, lines.length);
     metrics.addMetric(METRIC_NAMES.eventsQuarantined, MetricUnit.Count, quarantined.length);
+    if (suppressedCount > 0) metrics.addMetric('EventsSuppressed', MetricUnit.Count, suppressedCount);
     metrics.addMetric('BatchSize', MetricUnit.Count, messages.length);
     logger.debug('request stored', { source: source.name, route, accepted: lines.length, quarantined: quarantined.length, firehoseCalls: calls });
     return reply(200, { success: true });

@@ -23,6 +23,10 @@ const CollectorEnv = z.object({
   COLLECTOR_SOURCES: json(z.array(CollectorSource)),
   RAW_BUCKET: z.string().min(1),
   QUARANTINE_PREFIX: z.string().default('_quarantine/'),
+  /** Bucket of the suppression lists (erased identities). */
+  CONTROL_BUCKET: z.string().min(1),
+  /** How long a function keeps a source's suppression list before reading it again. */
+  SUPPRESSION_CACHE_SECONDS: int.min(0).default(30),
 });
 
 const LoaderEnv = z.object({
@@ -39,6 +43,10 @@ const LoaderEnv = z.object({
   WAREHOUSE_CLUSTER: z.string().optional(),
   WAREHOUSE_DATABASE: z.string().min(1),
   COPY_ROLE_ARN: z.string().min(1),
+  CONTROL_BUCKET: z.string().min(1),
+  SUPPRESSION_CACHE_SECONDS: int.min(0).default(30),
+  /** A forget waits this long after suppressing before it rewrites objects: collector caches and Firehose buffers have turned over. */
+  SUPPRESSION_SETTLE_SECONDS: int.min(0).default(60),
 });
 
 export type CollectorConfig = z.infer<typeof CollectorEnv>;

@@ -97,6 +97,15 @@ export function ledgerTables(schema: string): string[] {
     `CREATE TABLE IF NOT EXISTS ${tableRef(schema, '_loads')} (object_key VARCHAR(1024), load_id VARCHAR(128), hour TIMESTAMP, events BIGINT, discarded_events BIGINT, loaded_at TIMESTAMP) SORTKEY(hour)`,
     `CREATE TABLE IF NOT EXISTS ${tableRef(schema, '_load_tables')} (load_id VARCHAR(128), table_name VARCHAR(256), rows_staged BIGINT, rows_applied BIGINT, values_discarded BIGINT, loaded_at TIMESTAMP) SORTKEY(loaded_at)`,
     `CREATE TABLE IF NOT EXISTS ${tableRef(schema, '_ids')} (id VARCHAR(65535), table_name VARCHAR(256), object_hour TIMESTAMP) DISTKEY(id) SORTKEY(object_hour)`,
+    ...erasureTables(schema),
+  ];
+}
+
+/** Erased messages (moved out of `_ids`, or found only in raw objects) by raw-object hour, and one receipt per forget request. */
+export function erasureTables(schema: string): string[] {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${tableRef(schema, '_erased_ids')} (request_id VARCHAR(128), id VARCHAR(65535), table_name VARCHAR(256), object_hour TIMESTAMP, erased_at TIMESTAMP) DISTKEY(id) SORTKEY(object_hour)`,
+    `CREATE TABLE IF NOT EXISTS ${tableRef(schema, '_erasures')} (request_id VARCHAR(128), identities BIGINT, identities_digest VARCHAR(64), rows_deleted VARCHAR(65535), objects_rewritten BIGINT, lines_removed BIGINT, remaining_rows BIGINT, started_at TIMESTAMP, finished_at TIMESTAMP) SORTKEY(finished_at)`,
   ];
 }
 
@@ -302,13 +311,18 @@ export function tableLoadStatements(input: TableLoadInput): string[] {
  * per trait, the latest non-null value by event timestamp (then received_at, then id).
  */
 function deriveLatestTraits(schema: string, source: string, derive: NonNullable<TableLoadInput['derive']>): string[] {
+  const key = q(derive.keyColumn);
+  return [`CREATE TEMP TABLE ${q('__keys')} AS SELECT DISTINCT ${textOf(`s.${key}`)} AS k FROM ${STAGE} s WHERE s.${key} IS NOT NULL`, ...rebuildLatestTraits(schema, source, derive)];
+}
+
+/** Rebuilds `users` / `accounts` for the keys in the temp table `__keys` (column `k`) from what `source` now holds. */
+function rebuildLatestTraits(schema: string, source: string, derive: NonNullable<TableLoadInput['derive']>): string[] {
   const from = tableRef(schema, source);
   const target = tableRef(schema, derive.table);
   const key = q(derive.keyColumn);
   const keys = q('__keys');
   const base = q('__base');
   const stmts = [
-    `CREATE TEMP TABLE ${keys} AS SELECT DISTINCT ${textOf(`s.${key}`)} AS k FROM ${STAGE} s WHERE s.${key} IS NOT NULL`,
     `DELETE FROM ${target} WHERE ${q('id')} IN (SELECT k FROM ${keys})`,
     `CREATE TEMP TABLE ${base} AS SELECT i.${key} AS k, MAX(i.${q('received_at')}) AS received_at FROM ${from} i JOIN ${keys} kk ON i.${key} = kk.k GROUP BY i.${key}`,
   ];
@@ -370,3 +384,181 @@ export const TABLES_QUERY = 'SELECT table_name FROM information_schema.tables WH
 
 /** Whether the ledger tables exist yet; bind `:schema`. */
 export const LEDGER_EXISTS_QUERY = "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = :schema AND table_name = '_loads'";
+
+// ---------------------------------------------------------------------------------------------
+// Erasure (forget): identities and results move through COPY files, never through SQL text
+// ---------------------------------------------------------------------------------------------
+
+const WHO = q('__who');
+const FOUND = q('__found');
+const COPY_JSON = "FORMAT AS JSON 'auto' GZIP";
+
+/** The temp table `__who (kind, value)` of a request's identities, from its COPY manifest. */
+function whoStatements(manifestUri: string, copyRoleArn: string): string[] {
+  return [
+    `CREATE TEMP TABLE ${WHO} (kind VARCHAR(16), value VARCHAR(65535))`,
+    `COPY ${WHO} FROM ${literal(manifestUri, 's3Uri')} IAM_ROLE ${literal(copyRoleArn, 'roleArn')} MANIFEST ${COPY_JSON}`,
+  ];
+}
+
+/**
+ * The rows of a table that belong to the identities in `__who`, by the identity columns the table
+ * has (`user_id`, `anonymous_id`, and an alias's `previous_id` as either); undefined when it has none.
+ */
+export function identityPredicate(alias: string, columns: ReadonlyArray<string>): string | undefined {
+  const ids = (kind: string) => `(SELECT value FROM ${WHO} WHERE kind = '${kind}')`;
+  const col = (c: string) => (alias ? `${alias}.${q(c)}` : q(c));
+  const parts: string[] = [];
+  if (columns.includes('user_id')) parts.push(`${col('user_id')} IN ${ids('userId')}`);
+  if (columns.includes('anonymous_id')) parts.push(`${col('anonymous_id')} IN ${ids('anonymousId')}`);
+  if (columns.includes('previous_id')) parts.push(`${col('previous_id')} IN (SELECT value FROM ${WHO})`);
+  return parts.length > 0 ? `(${parts.join(' OR ')})` : undefined;
+}
+
+export interface ErasureRegistryInput {
+  readonly schema: string;
+  readonly requestId: string;
+  readonly whoManifest: string;
+  readonly copyRoleArn: string;
+  /** Call tables that exist, with their columns. */
+  readonly callTables: ReadonlyArray<{ table: string; columns: ReadonlyArray<string> }>;
+  /** Messages removed from raw objects: `{id, object_hour}` lines. */
+  readonly idsManifest?: string;
+  /** Rewritten raw objects with their counts now: `{object_key, events, discarded_events}` lines. */
+  readonly objectsManifest?: string;
+}
+
+/**
+ * One transaction: every message of the identities (in a call table, or removed from a raw object)
+ * is moved from `_ids` to `_erased_ids` (kept by raw-object hour, so `verify` counts it as erased),
+ * its discarded values leave `_discards`, and the ledger takes the rewritten objects' new counts
+ * (absolute values: running it twice changes nothing).
+ */
+export function erasureRegistryStatements(input: ErasureRegistryInput): string[] {
+  const { schema } = input;
+  const ids = tableRef(schema, '_ids');
+  const erased = tableRef(schema, '_erased_ids');
+  const req = literal(input.requestId, 'loadId');
+  const role = literal(input.copyRoleArn, 'roleArn');
+  const stmts = [...whoStatements(input.whoManifest, input.copyRoleArn), `CREATE TEMP TABLE ${FOUND} (id VARCHAR(65535), object_hour TIMESTAMP)`];
+  if (input.idsManifest) stmts.push(`COPY ${FOUND} FROM ${literal(input.idsManifest, 's3Uri')} IAM_ROLE ${role} MANIFEST ${COPY_JSON} TIMEFORMAT 'auto'`);
+  for (const t of input.callTables) {
+    const match = identityPredicate('t', t.columns);
+    if (match) stmts.push(`INSERT INTO ${FOUND} (id) SELECT t.${q('id')} FROM ${tableRef(schema, t.table)} t WHERE ${match}`);
+  }
+  stmts.push(
+    `INSERT INTO ${erased} (request_id, id, table_name, object_hour, erased_at) SELECT ${req}, r.id, r.table_name, r.object_hour, GETDATE() FROM ${ids} r WHERE r.id IN (SELECT id FROM ${FOUND}) AND NOT EXISTS (SELECT 1 FROM ${erased} e WHERE e.id = r.id)`,
+    `INSERT INTO ${erased} (request_id, id, table_name, object_hour, erased_at) SELECT ${req}, f.id, '', MIN(f.object_hour), GETDATE() FROM ${FOUND} f WHERE f.object_hour IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${erased} e WHERE e.id = f.id) AND NOT EXISTS (SELECT 1 FROM ${ids} r WHERE r.id = f.id) GROUP BY f.id`,
+    `DELETE FROM ${ids} WHERE id IN (SELECT id FROM ${FOUND})`,
+    `DELETE FROM ${tableRef(schema, '_discards')} WHERE row_id IN (SELECT id FROM ${FOUND})`,
+  );
+  if (input.objectsManifest) {
+    const fix = q('__fix');
+    const loads = tableRef(schema, '_loads');
+    stmts.push(
+      `CREATE TEMP TABLE ${fix} (object_key VARCHAR(1024), events BIGINT, discarded_events BIGINT)`,
+      `COPY ${fix} FROM ${literal(input.objectsManifest, 's3Uri')} IAM_ROLE ${role} MANIFEST ${COPY_JSON}`,
+      `UPDATE ${loads} SET events = f.events, discarded_events = f.discarded_events FROM ${fix} f WHERE ${loads}.object_key = f.object_key`,
+    );
+  }
+  return check(stmts);
+}
+
+/**
+ * One transaction per table: delete the identities' rows. `users` loses the named user ids;
+ * `groups` also rebuilds `accounts` for the groups it touched from the group calls that remain.
+ * `countAt` is the index of the DELETE whose affected rows are the table's count.
+ */
+export function eraseTableStatements(input: {
+  schema: string;
+  table: string;
+  columns: ReadonlyArray<string>;
+  whoManifest: string;
+  copyRoleArn: string;
+  accounts?: { traits: ReadonlyArray<string> };
+}): { statements: string[]; countAt: number } | undefined {
+  const target = tableRef(input.schema, input.table);
+  const stmts = whoStatements(input.whoManifest, input.copyRoleArn);
+  if (input.table === 'users') {
+    stmts.push(`DELETE FROM ${target} WHERE ${q('id')} IN (SELECT value FROM ${WHO} WHERE kind = 'userId')`);
+    return { statements: check(stmts), countAt: stmts.length - 1 };
+  }
+  const match = identityPredicate('', input.columns);
+  if (!match) return undefined;
+  const rebuild = input.table === 'groups' && input.accounts;
+  if (rebuild) stmts.push(`CREATE TEMP TABLE ${q('__keys')} AS SELECT DISTINCT ${q('group_id')} AS k FROM ${target} WHERE ${match} AND ${q('group_id')} IS NOT NULL`);
+  stmts.push(`DELETE FROM ${target} WHERE ${match}`);
+  const countAt = stmts.length - 1;
+  if (rebuild && input.accounts) {
+    stmts.push(...rebuildLatestTraits(input.schema, 'groups', { table: 'accounts', keyColumn: 'group_id', traits: Object.fromEntries(input.accounts.traits.map((t) => [t, 'VARCHAR(65535)' as ColumnType])) }));
+  }
+  return { statements: check(stmts), countAt };
+}
+
+/** Rows of a table that still belong to the identities (after the deletes: 0 unless a load raced them). */
+export function remainingRowsStatements(schema: string, tables: ReadonlyArray<{ table: string; columns: ReadonlyArray<string> }>, whoManifest: string, copyRoleArn: string): string[] {
+  const branches = tables.flatMap((t) => {
+    const match = t.table === 'users' ? `u.${q('id')} IN (SELECT value FROM ${WHO} WHERE kind = 'userId')` : identityPredicate('u', t.columns);
+    return match ? [`SELECT COUNT(*) AS n FROM ${tableRef(schema, t.table)} u WHERE ${match}`] : [];
+  });
+  return check([...whoStatements(whoManifest, copyRoleArn), `SELECT ${branches.length > 0 ? `(SELECT SUM(n) FROM (${branches.join(' UNION ALL ')}) x)` : '0'} AS remaining`]);
+}
+
+/** Records a forget request's receipt (from its COPY file) once: a second run of the same request keeps the first receipt. */
+export function erasureReceiptStatements(schema: string, requestId: string, receiptManifest: string, copyRoleArn: string): string[] {
+  const receipts = tableRef(schema, '_erasures');
+  const stage = q('__receipt');
+  const cols = 'request_id, identities, identities_digest, rows_deleted, objects_rewritten, lines_removed, remaining_rows, started_at, finished_at';
+  return check([
+    `CREATE TEMP TABLE ${stage} (request_id VARCHAR(128), identities BIGINT, identities_digest VARCHAR(64), rows_deleted VARCHAR(65535), objects_rewritten BIGINT, lines_removed BIGINT, remaining_rows BIGINT, started_at TIMESTAMP)`,
+    `COPY ${stage} FROM ${literal(receiptManifest, 's3Uri')} IAM_ROLE ${literal(copyRoleArn, 'roleArn')} MANIFEST ${COPY_JSON} TIMEFORMAT 'auto'`,
+    `INSERT INTO ${receipts} (${cols}) SELECT ${cols.replace('finished_at', 'GETDATE()')} FROM ${stage} WHERE NOT EXISTS (SELECT 1 FROM ${receipts} r WHERE r.request_id = ${literal(requestId, 'loadId')})`,
+  ]);
+}
+
+/** A source's receipts, newest first; bind nothing. */
+export function erasureReceiptsQuery(schema: string, requestId?: string): string {
+  return `SELECT request_id, identities, identities_digest, rows_deleted, objects_rewritten, lines_removed, remaining_rows, started_at, finished_at FROM ${tableRef(schema, '_erasures')}${requestId ? ` WHERE request_id = ${literal(requestId, 'loadId')}` : ''} ORDER BY finished_at DESC`;
+}
+
+/** Erased messages per raw-object hour; bind `:from` and `:to`. */
+export function erasedIdsQuery(schema: string): string {
+  return `SELECT object_hour, COUNT(DISTINCT id) AS erased FROM ${tableRef(schema, '_erased_ids')} WHERE object_hour >= CAST(:from AS TIMESTAMP) AND object_hour < CAST(:to AS TIMESTAMP) GROUP BY object_hour`;
+}
+
+/**
+ * The anonymous ids linked to the request's user ids (any call with both), and aliases'
+ * previous ids of those users: rows `(kind, value)`. Undefined when no call table has both columns.
+ */
+export function expansionStatements(schema: string, callTables: ReadonlyArray<{ table: string; columns: ReadonlyArray<string> }>, whoManifest: string, copyRoleArn: string): string[] | undefined {
+  const users = `(SELECT value FROM ${WHO} WHERE kind = 'userId')`;
+  const branches = callTables.flatMap((t) => {
+    const out: string[] = [];
+    if (t.columns.includes('user_id') && t.columns.includes('anonymous_id')) {
+      out.push(`SELECT 'anonymousId' AS kind, c.${q('anonymous_id')} AS value FROM ${tableRef(schema, t.table)} c WHERE c.${q('user_id')} IN ${users} AND c.${q('anonymous_id')} IS NOT NULL`);
+    }
+    if (t.columns.includes('user_id') && t.columns.includes('previous_id')) {
+      out.push(`SELECT 'previousId' AS kind, c.${q('previous_id')} AS value FROM ${tableRef(schema, t.table)} c WHERE c.${q('user_id')} IN ${users} AND c.${q('previous_id')} IS NOT NULL`);
+    }
+    return out;
+  });
+  if (branches.length === 0) return undefined;
+  return check([...whoStatements(whoManifest, copyRoleArn), `SELECT DISTINCT kind, value FROM (${branches.join(' UNION ALL ')}) x ORDER BY kind, value`]);
+}
+
+/** Per table, the rows that belong to the identities in `__who`: rows `(table_name, n)`. `_discards` counts the values of their messages. */
+export function rowCountStatements(schema: string, tables: ReadonlyArray<{ table: string; columns: ReadonlyArray<string> }>, whoManifest: string, copyRoleArn: string): string[] | undefined {
+  const messages = tables.flatMap((t) => {
+    const match = (CALL_TABLES as readonly string[]).includes(t.table) ? identityPredicate('c', t.columns) : undefined;
+    return match ? [`SELECT c.${q('id')} AS id FROM ${tableRef(schema, t.table)} c WHERE ${match}`] : [];
+  });
+  const branches = tables.flatMap((t) => {
+    const name = literal(t.table, 'name');
+    if (t.table === 'users') return [`SELECT ${name} AS table_name, COUNT(*) AS n FROM ${tableRef(schema, t.table)} u WHERE u.${q('id')} IN (SELECT value FROM ${WHO} WHERE kind = 'userId')`];
+    if (t.table === '_discards') return messages.length > 0 ? [`SELECT ${name} AS table_name, COUNT(*) AS n FROM ${tableRef(schema, t.table)} u WHERE u.row_id IN (${messages.join(' UNION ALL ')})`] : [];
+    const match = identityPredicate('u', t.columns);
+    return match ? [`SELECT ${name} AS table_name, COUNT(*) AS n FROM ${tableRef(schema, t.table)} u WHERE ${match}`] : [];
+  });
+  if (branches.length === 0) return undefined;
+  return check([...whoStatements(whoManifest, copyRoleArn), branches.join(' UNION ALL ')]);
+}

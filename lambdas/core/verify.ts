@@ -1,7 +1,7 @@
 import { floorHour, fromSqlTime } from './layout';
 
 /**
- * Verification: accepted = loaded + discarded, per source and raw-object hour. Pure: the counts
+ * Verification: accepted = loaded + discarded + erased, per source and raw-object hour. Pure: the counts
  * come from the object listing, the `_loads` ledger (the transform's counts per raw object), the
  * `_ids` registry (messages the loads put in the call tables) and the call tables themselves.
  */
@@ -26,6 +26,8 @@ export interface HourCounts {
   readonly unloadedEvents: number;
   /** Messages the collector rejected (quarantine prefix), with their reason. */
   readonly quarantined: number;
+  /** Messages erased by forget requests (`_erased_ids`, by raw-object hour). */
+  readonly erased?: number;
   /** Deep verification only: distinct messages first seen in the hour's loaded raw objects, re-read. */
   readonly loadedObjectsDistinct?: number;
 }
@@ -38,6 +40,8 @@ export interface HourCheck {
   /** Distinct messages present in the call tables. */
   readonly loaded: number;
   readonly discarded: number;
+  /** Erased by forget requests: accepted, then deleted everywhere on request. */
+  readonly erased: number;
   /** Events sent more than once (client retries), loaded once. */
   readonly duplicates: number;
   readonly objects: number;
@@ -62,7 +66,8 @@ const sum = (r: Readonly<Record<string, number>>) => Object.values(r).reduce((a,
 export function checkHour(c: HourCounts): HourCheck {
   const registered = sum(c.registered);
   const missing = sum(c.missing);
-  const accepted = registered + c.discarded + c.unloadedEvents;
+  const erased = c.erased ?? 0;
+  const accepted = registered + c.discarded + c.unloadedEvents + erased;
   const loaded = registered - missing;
   const problems: string[] = [];
   if (c.unloadedObjects > 0) problems.push(`${fmt(c.unloadedObjects)} raw object${c.unloadedObjects === 1 ? '' : 's'} (${fmt(c.unloadedEvents)} event${c.unloadedEvents === 1 ? '' : 's'}) not loaded`);
@@ -77,6 +82,7 @@ export function checkHour(c: HourCounts): HourCheck {
     quarantined: c.quarantined,
     loaded,
     discarded: c.discarded,
+    erased,
     duplicates: Math.max(0, c.events - registered - c.discarded),
     objects: c.objects,
     objectsLoaded: c.objectsLoaded,
@@ -87,7 +93,7 @@ export function checkHour(c: HourCounts): HourCheck {
 
 export function verifyReport(source: string, from: Date, to: Date, counts: ReadonlyArray<HourCounts>): VerifyReport {
   const hours = [...counts].sort((a, b) => a.hour.localeCompare(b.hour)).map(checkHour);
-  const total = (k: 'accepted' | 'quarantined' | 'loaded' | 'discarded' | 'duplicates' | 'objects' | 'objectsLoaded') => hours.reduce((n, h) => n + h[k], 0);
+  const total = (k: 'accepted' | 'quarantined' | 'loaded' | 'discarded' | 'erased' | 'duplicates' | 'objects' | 'objectsLoaded') => hours.reduce((n, h) => n + h[k], 0);
   const mismatched = hours.filter((h) => !h.ok).length;
   return {
     source,
@@ -102,6 +108,7 @@ export function verifyReport(source: string, from: Date, to: Date, counts: Reado
       quarantined: total('quarantined'),
       loaded: total('loaded'),
       discarded: total('discarded'),
+      erased: total('erased'),
       duplicates: total('duplicates'),
       objects: total('objects'),
       objectsLoaded: total('objectsLoaded'),

@@ -1,6 +1,6 @@
 import { hourOfKey, sqlTime } from '../core/layout';
 import { schemaName } from '../core/naming';
-import { CALL_TABLES, ledgerKeysQuery, registeredIdsQuery, TABLES_QUERY } from '../core/sql';
+import { CALL_TABLES, erasedIdsQuery, ledgerKeysQuery, registeredIdsQuery, TABLES_QUERY } from '../core/sql';
 import { daysBetween, type HourCounts, hourOfSqlTime, verifyReport, type VerifyReport } from '../core/verify';
 import type { ListedObject, ObjectStore } from './objects';
 import type { Warehouse } from './warehouse';
@@ -27,11 +27,11 @@ export interface RegisteredIds {
 }
 
 /** The warehouse's side of a source's hours in [from, to): its tables, ledger objects and registered messages. */
-export async function warehouseSide(warehouse: Warehouse, source: string, from: Date, to: Date): Promise<{ tables: string[]; ledger: LedgerObject[]; registered: RegisteredIds[] }> {
+export async function warehouseSide(warehouse: Warehouse, source: string, from: Date, to: Date): Promise<{ tables: string[]; ledger: LedgerObject[]; registered: RegisteredIds[]; erased: Array<{ hour: string; erased: number }> }> {
   const schema = schemaName(source);
   // One catalog query: the ledger's existence is one of the tables.
   const tables = (await warehouse.query(TABLES_QUERY, { schema }, 'tables')).map((r) => String(r.table_name));
-  if (!tables.includes('_loads')) return { tables: [], ledger: [], registered: [] };
+  if (!tables.includes('_loads')) return { tables: [], ledger: [], registered: [], erased: [] };
   const range = { from: sqlTime(from), to: sqlTime(to) };
   const ledger = (await warehouse.query(ledgerKeysQuery(schema), range, 'ledger')).map((r) => ({
     key: String(r.object_key),
@@ -48,7 +48,10 @@ export async function warehouseSide(warehouse: Warehouse, source: string, from: 
         missing: Number(r.missing ?? 0),
       }))
     : [];
-  return { tables, ledger, registered };
+  const erased = tables.includes('_erased_ids')
+    ? (await warehouse.query(erasedIdsQuery(schema), range, 'erased messages')).map((r) => ({ hour: hourOfSqlTime(r.object_hour), erased: Number(r.erased) }))
+    : [];
+  return { tables, ledger, registered, erased };
 }
 
 /** Raw objects (or quarantine objects, with `prefix`) of a source whose hour is in [from, to): one listing per day. */
@@ -122,6 +125,7 @@ export async function verifySource(deps: VerificationDeps, source: string, from:
     c.registered[r.table] = (c.registered[r.table] ?? 0) + r.registered;
     c.missing[r.table] = (c.missing[r.table] ?? 0) + r.missing;
   }
+  for (const e of side.erased) hour(e.hour).erased = (hour(e.hour).erased ?? 0) + e.erased;
   const seen = new Set<string>();
   for (const o of [...raw].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
     const c = hour(o.hour);

@@ -114,6 +114,21 @@ export class Warehouse {
       await new Promise((r) => setTimeout(r, wait));
       wait = Math.min(wait * 2, 1000);
     }
+    return this.rows(id);
+  }
+
+  /** Runs statements as one transaction and returns the rows of the last one (a SELECT), so inputs can arrive by COPY. */
+  async runQuery(sqls: string[], what: string): Promise<Row[]> {
+    const d = await this.run(sqls, what);
+    return this.rows(sqls.length === 1 ? (d.Id as string) : `${d.Id}:${sqls.length}`);
+  }
+
+  /** Rows affected by each statement of a finished batch (DescribeStatement's sub-statements). */
+  static affectedRows(d: DescribeStatementCommandOutput): number[] {
+    return d.SubStatements ? d.SubStatements.map((sub) => Number(sub.ResultRows ?? 0)) : [Number(d.ResultRows ?? 0)];
+  }
+
+  private async rows(id: string): Promise<Row[]> {
     const rows: Row[] = [];
     let token: string | undefined;
     do {

@@ -4,6 +4,7 @@ import { layout } from '../core/layout';
 import type { ChunkStats, LoadPlan, ObjectStats, TableFileStats } from '../core/loadTypes';
 import { mapEvent, stageDiscard, type Tag } from '../core/transform';
 import { loaderContext } from '../io/context';
+import { SuppressionStore } from '../io/suppression';
 
 const logger = new Logger({ serviceName: 'transform' });
 
@@ -17,6 +18,7 @@ export interface TransformEvent {
   readonly chunk: { readonly index: number };
 }
 
+let suppression: SuppressionStore | undefined;
 let planCache: { key: string; plan: LoadPlan } | undefined;
 
 class TableWriter {
@@ -79,6 +81,9 @@ export async function handler(event: TransformEvent): Promise<{ chunk: number; e
     return w;
   };
 
+  // Erased identities never load, whatever brings their messages back (an import, a late object).
+  suppression ??= new SuppressionStore(objects, config.CONTROL_BUCKET, config.SUPPRESSION_CACHE_SECONDS);
+  const suppressed = await suppression.matcher(plan.source);
   const objectStats: ObjectStats[] = [];
   let events = 0;
   let discardedEvents = 0;
@@ -91,16 +96,18 @@ export async function handler(event: TransformEvent): Promise<{ chunk: number; e
     for (let line = 0; line < lines.length; line++) {
       const raw = lines[line];
       if (raw.trim() === '') continue;
-      stats.events++;
       let parsed: unknown;
       let mapped;
       try {
         parsed = JSON.parse(raw);
+        // A suppressed message is not an event of this object: not counted, not loaded, not discarded.
+        if (!suppressed.empty && suppressed.message(parsed)) continue;
         mapped = mapEvent(parsed, { object: object.key, line });
       } catch (e) {
         mapped = mapEvent(undefined, { object: object.key, line });
         mapped.discards[0] = { ...mapped.discards[0], reason: `line is not valid JSON: ${(e as Error).message.slice(0, 200)}`, value: raw.slice(0, 60_000) };
       }
+      stats.events++;
       if (mapped.discarded) stats.discardedEvents++;
       const order = `${mapped.rows[0]?.receivedAt ?? ''}|${object.key}|${String(line).padStart(9, '0')}`;
       for (const row of mapped.rows) {

@@ -159,6 +159,16 @@ export const LoadConfigSchema = z
   })
   .strict();
 
+export const PrivacyConfigSchema = z
+  .object({
+    /**
+     * Seconds the collector and the transform keep a source's suppression list before reading it
+     * again: a forget request takes effect at the door within this time (it waits it out).
+     */
+    suppressionCacheSeconds: z.number().int().min(0).max(300).default(30),
+  })
+  .strict();
+
 export const RetentionConfigSchema = z
   .object({
     /** Days raw (and quarantined) events are kept; they are the source of truth for reloads. */
@@ -188,6 +198,7 @@ export const EnvironmentConfigSchema = z
     concurrency: ConcurrencyConfigSchema.prefault({}),
     load: LoadConfigSchema.prefault({}),
     retention: RetentionConfigSchema.prefault({}),
+    privacy: PrivacyConfigSchema.prefault({}),
     /** E-mail address that receives alarms; omit to create the topic without a subscription. */
     alarmEmail: z.email({ error: 'must be an e-mail address' }).optional(),
     /** What happens to buckets and the warehouse when the stack is deleted. */

@@ -25,6 +25,8 @@ export interface CollectorSource {
 export interface CollectorProps {
   /** Endpoint kind, CORS, throttling and domain. */
   readonly config: CollectorConfig;
+  /** Seconds the collector keeps a source's suppression list. @default 30 */
+  readonly suppressionCacheSeconds?: number;
   /** Sources with their write keys and `collect` flag. */
   readonly sources: ReadonlyArray<CollectorSource>;
   /** Firehose streams the collector writes to (one per source). */
@@ -76,10 +78,13 @@ export class Collector extends Construct {
         ),
         RAW_BUCKET: props.storage.rawBucket.bucketName,
         QUARANTINE_PREFIX,
+        CONTROL_BUCKET: props.storage.controlBucket.bucketName,
+        SUPPRESSION_CACHE_SECONDS: String(props.suppressionCacheSeconds ?? 30),
         ALLOWED_ORIGINS: JSON.stringify(config.allowedOrigins),
       },
     });
     props.streams.grantPutRecords(this.function);
+    props.storage.grantSuppressionRead(this.function);
     props.storage.grantQuarantineWrite(this.function);
 
     const cors = {

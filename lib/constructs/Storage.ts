@@ -26,6 +26,8 @@ export class Storage extends Construct {
   public readonly rawBucket: s3.Bucket;
   public readonly stagedBucket: s3.Bucket;
   public readonly accessLogsBucket: s3.Bucket;
+  /** Small control objects that must outlive the raw retention: each source's suppression list. */
+  public readonly controlBucket: s3.Bucket;
 
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
@@ -59,6 +61,15 @@ export class Storage extends Construct {
       ],
     });
 
+    // No lifecycle rule: a suppression list must outlive every raw object it keeps from loading.
+    this.controlBucket = new s3.Bucket(this, 'Control', {
+      ...common,
+      versioned: true,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'control/',
+      lifecycleRules: [{ id: 'expire-old-versions', noncurrentVersionExpiration: Duration.days(30) }],
+    });
+
     this.stagedBucket = new s3.Bucket(this, 'Staged', {
       ...common,
       serverAccessLogsBucket: this.accessLogsBucket,
@@ -67,6 +78,21 @@ export class Storage extends Construct {
         { id: 'expire-staged', expiration: Duration.days(props.stagedRetentionDays), abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
     });
+  }
+
+  /** Read the suppression lists (ListBucket too, so a missing list reads as 404, not 403). */
+  public grantSuppressionRead(grantee: iam.IGrantable): void {
+    grantObjects(this.controlBucket, grantee, ['s3:GetObject'], 'suppression/*', true);
+  }
+
+  /** Read and change the suppression lists (the forget workflow, the CLI's operator). */
+  public grantSuppressionWrite(grantee: iam.IGrantable): void {
+    grantObjects(this.controlBucket, grantee, ['s3:GetObject', 's3:PutObject'], 'suppression/*', true);
+  }
+
+  /** Rewrite raw and quarantined objects in place (erasure): read, list and put, no delete. */
+  public grantRawRewrite(grantee: iam.IGrantable): void {
+    grantObjects(this.rawBucket, grantee, ['s3:GetObject', 's3:PutObject'], '*', true);
   }
 
   /** Read raw events: list the bucket and get objects (events and quarantine). */
