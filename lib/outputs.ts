@@ -21,3 +21,9 @@ export const STACK_OUTPUTS = {
   copyRoleArn: 'CopyRoleArn',
   alarmTopicArn: 'AlarmTopicArn',
 } as const;
+
+/**
+ * The Comment prefix of a Wait state that waits out a clock outside Step Functions (another
+ * function's cache): local mode, which shortens waits, runs these in real time.
+ */
+export const REAL_TIME_WAIT = 'Real time:';

@@ -58,7 +58,10 @@ export async function handler(event: EraseEvent): Promise<ErasureReceipt> {
     objectsTotals.linesRemoved += t.linesRemoved;
   }
   const identities = event.plan.userIds + event.plan.anonymousIds;
+  // The ids in clear leave the staged bucket with the request (the receipt keeps their digest).
+  const clearIdentities = () => objects.putGzip(config.STAGED_BUCKET, erasureLayout.identities(requestId, source), '');
   if (event.dryRun) {
+    await clearIdentities();
     return { source, requestId, dryRun: true, identities, rowsDeleted: event.plan.rows, objects: objectsTotals, remainingRows: Object.values(event.plan.rows).reduce((a, b) => a + b, 0), startedAt: event.startedAt };
   }
 
@@ -115,6 +118,7 @@ export async function handler(event: EraseEvent): Promise<ErasureReceipt> {
     await objects.putJson(config.STAGED_BUCKET, receiptManifest, manifestOf(config.STAGED_BUCKET, [{ key: receiptKey, bytes }]));
     await warehouse.run(erasureReceiptStatements(schema, requestId, staged(receiptManifest), config.COPY_ROLE_ARN), `receipt of ${requestId}`);
   }
+  await clearIdentities();
   const receipt: ErasureReceipt = { source, requestId, dryRun: false, identities, rowsDeleted, objects: objectsTotals, remainingRows, startedAt: event.startedAt };
   logger.info('identities erased', { ...receipt });
   if (remainingRows > 0) throw new ErasureIncomplete(`${remainingRows} rows of the identities appeared in ${source} while they were being erased (a load that started before the request); run the same request again`);

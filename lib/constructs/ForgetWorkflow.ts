@@ -3,6 +3,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { acknowledge, nagRef } from '../nag';
+import { REAL_TIME_WAIT } from '../outputs';
 import { ClickstreamFunction } from './ClickstreamFunction';
 import { workflowStateMachine } from './LoadWorkflow';
 import { withTaskRetries } from './RetryPolicies';
@@ -82,7 +83,11 @@ export class ForgetWorkflow extends Construct {
     }, '$.plan');
     plan.addCatch(new sfn.Fail(this, 'ForgetRejected', { errorPath: '$.PlanForgetError.Error', causePath: '$.PlanForgetError.Cause' }), { errors: ['States.ALL'], resultPath: '$.PlanForgetError' });
 
-    const settle = new sfn.Wait(this, 'Settle', { time: sfn.WaitTime.secondsPath('$.plan.settleSeconds') });
+    // Waits out a clock outside Step Functions: local mode runs it in real time (its Comment says so).
+    const settle = new sfn.Wait(this, 'Settle', {
+      time: sfn.WaitTime.secondsPath('$.plan.settleSeconds'),
+      comment: `${REAL_TIME_WAIT} until every collector has re-read the suppression list and every Firehose buffer it fed is delivered`,
+    });
 
     const rewrite = invoke('RewriteBatch', functions.rewriteObjects, { 'Items.$': '$.Items', 'BatchInput.$': '$.BatchInput' }, '$.rewritten');
     const rewriteObjects = new sfn.DistributedMap(this, 'RewriteObjects', {

@@ -1,3 +1,5 @@
+import { REAL_TIME_WAIT } from '../../lib/outputs';
+
 /**
  * Prepares a synthesized state machine definition for aws-local-stepfunctions, which runs our
  * JSONPath definitions but not every feature AWS has:
@@ -9,6 +11,9 @@
  *   fails with States.ExceedToleratedFailureThreshold past the tolerated percentage or count,
  *   exactly as AWS would, then restores the state as the original ResultPath says.
  * - Task states are listed with their resources so that each can be bound to a local handler.
+ * - `"ResultPath": "$"` (a state's or a Catch's) is dropped: on AWS it replaces the input with the
+ *   result, which is what no ResultPath does; the runner would instead store the result under a
+ *   key named "$".
  */
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -19,6 +24,7 @@ export interface MachineDef {
   TimeoutSeconds?: number;
   [key: string]: Json | undefined;
 }
+
 
 export const READER_RESOURCE = 'local:distributed-map-reader';
 export const TOLERANCE_RESOURCE = 'local:distributed-map-tolerance';
@@ -43,7 +49,11 @@ export interface PreparedMachine {
   readonly distributedMaps: ReadonlyMap<string, DistributedMapSpec>;
   /** Task state name → resource, across every nested processor and branch. */
   readonly tasks: ReadonlyMap<string, string>;
-  /** Wait state name → seconds (static) or undefined (SecondsPath / Timestamp). */
+  /**
+   * Wait state name → seconds (static) or undefined (SecondsPath / Timestamp): local mode shortens
+   * these. Not listed: waits whose Comment starts with {@link REAL_TIME_WAIT}, which wait out a clock
+   * outside Step Functions (a cache's time to live in another function) and so run in real time.
+   */
   readonly waits: ReadonlyMap<string, number | undefined>;
   /** State name → IntervalSeconds of each of its retriers. */
   readonly retries: ReadonlyMap<string, number[]>;
@@ -111,7 +121,7 @@ export function prepareDefinition(original: MachineDef): PreparedMachine {
         if (tasks.has(name) && tasks.get(name) !== resource) throw new Error(`Two Task states are named "${name}" with different resources; local mode binds tasks by name.`);
         tasks.set(name, resource);
       }
-      if (state.Type === 'Wait') waits.set(name, typeof state.Seconds === 'number' ? state.Seconds : undefined);
+      if (state.Type === 'Wait' && !String(state.Comment ?? '').startsWith(REAL_TIME_WAIT)) waits.set(name, typeof state.Seconds === 'number' ? state.Seconds : undefined);
       if (Array.isArray(state.Retry)) retries.set(name, (state.Retry as Array<{ IntervalSeconds?: number }>).map((r) => r.IntervalSeconds ?? 1));
       const processor = (state.ItemProcessor ?? state.Iterator) as MachineDef | undefined;
       if (processor) walk(processor);
@@ -125,6 +135,8 @@ export function prepareDefinition(original: MachineDef): PreparedMachine {
 function rewrite(def: MachineDef, maps: Map<string, DistributedMapSpec>): MachineDef {
   const states: Record<string, StateDef> = {};
   for (const [name, state] of Object.entries(def.States)) {
+    if (state.ResultPath === '$') delete (state as Record<string, Json>).ResultPath;
+    for (const c of (Array.isArray(state.Catch) ? state.Catch : []) as Array<Record<string, Json>>) if (c.ResultPath === '$') delete c.ResultPath;
     const processor = (state.ItemProcessor ?? state.Iterator) as MachineDef | undefined;
     if (processor) {
       const key = state.ItemProcessor ? 'ItemProcessor' : 'Iterator';

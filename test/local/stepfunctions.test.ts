@@ -17,7 +17,7 @@ describe('local edge: Step Functions with the real @aws-sdk/client-sfn, running 
 
   it('lists the synthesized state machines', async () => {
     const res = await t.clients.sfn.send(new ListStateMachinesCommand({}));
-    expect(res.stateMachines?.map((m) => m.name).sort()).toEqual(['clickstream-local-backfill', 'clickstream-local-load', 'clickstream-local-verify']);
+    expect(res.stateMachines?.map((m) => m.name).sort()).toEqual(['clickstream-local-backfill', 'clickstream-local-forget', 'clickstream-local-load', 'clickstream-local-verify']);
   });
 
   it('runs the load workflow: start, describe, list, history', async () => {
