@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { acknowledge, nagRef } from '../nag';
+import { acknowledge, nagRef, nagRegion } from '../nag';
 import { REAL_TIME_WAIT } from '../outputs';
 import { ClickstreamFunction } from './ClickstreamFunction';
 import { workflowStateMachine } from './LoadWorkflow';
@@ -128,6 +128,9 @@ export class ForgetWorkflow extends Construct {
     const definition = sfn.Chain.start(plan).next(settle).next(anyItems);
 
     this.stateMachine = workflowStateMachine(this, props.stateMachineName, definition, Duration.days(1), Object.values(functions));
+    const executions = `arn:<AWS::Partition>:states:${nagRegion(this)}:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${nagRef(this.stateMachine).slice(1, -1)}"}]}]}`;
+    acknowledge(this.stateMachine, [`AwsSolutions-IAM5[Resource::${executions}:*]`, `AwsSolutions-IAM5[Resource::${executions}/RewriteObjects:*]`],
+      'The Distributed Map manages child executions whose names are chosen at run time: Describe/Stop on this workflow\'s own map run only.');
     acknowledge(this.stateMachine, [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${nagRef(props.storage.stagedBucket)}/*]`],
       'The Distributed Map reads the request\'s item list from a key chosen at run time; s3:GetObject on the staged bucket only.');
   }

@@ -221,7 +221,7 @@ describe('ClickstreamStack', () => {
   describe('Storage', () => {
     it('encrypts every bucket, blocks public access and logs access', () => {
       const buckets = prod.template.findResources('AWS::S3::Bucket');
-      expect(Object.keys(buckets)).toHaveLength(3);
+      expect(Object.keys(buckets)).toHaveLength(4);
       for (const [id, b] of Object.entries(buckets)) {
         expect(b.Properties.BucketEncryption).toEqual({ ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] });
         expect(b.Properties.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
@@ -231,7 +231,7 @@ describe('ClickstreamStack', () => {
 
     it('denies every request without TLS', () => {
       const policies = Object.values(prod.template.findResources('AWS::S3::BucketPolicy'));
-      expect(policies).toHaveLength(3);
+      expect(policies).toHaveLength(4);
       for (const p of policies) {
         expect(p.Properties.PolicyDocument.Statement).toEqual(
           expect.arrayContaining([

@@ -67,7 +67,7 @@ describe.each(Object.keys(exampleEnvironments()))('static validation of the %s t
 
   it('has state machine definitions that asl-validator accepts', () => {
     const machines = Object.entries(json.Resources).filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine');
-    expect(machines.length).toBe(3);
+    expect(machines.length).toBe(4);
     for (const [id, machine] of machines) {
       const result = aslValidator(substituted(machine.Properties.DefinitionString, json.Resources));
       expect({ id, errors: result.errorsText() }).toEqual({ id, errors: '' });

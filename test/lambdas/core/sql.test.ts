@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { expectGoldenText } from '../../support/golden';
 import { eventTableName, identifier, quoteIdent } from '../../../lambdas/core/naming';
 import { planTable } from '../../../lambdas/core/schema';
-import { addColumn, CATALOG_QUERY, createSchema, createTable, ledgerStatements, ledgerTables, literal, MAX_STATEMENT_BYTES, registeredIdsQuery, tableLoadStatements } from '../../../lambdas/core/sql';
+import { addColumn, CATALOG_QUERY, createSchema, createTable, erasedIdsQuery, erasureReceiptStatements, erasureRegistryStatements, eraseTableStatements, expansionStatements, ledgerStatements, ledgerTables, literal, MAX_STATEMENT_BYTES, registeredIdsQuery, remainingRowsStatements, rowCountStatements, tableLoadStatements } from '../../../lambdas/core/sql';
 
 const GOLDEN = path.join(__dirname, '..', '..', 'golden', 'sql');
 const ROLE = 'arn:aws:iam::123456789012:role/clickstream-copy';
@@ -73,6 +73,28 @@ describe('SQL module (Redshift dialect)', () => {
 
   it('the ledger of raw objects', () => {
     expectGolden('ledger', [`${REF}/r_COPY.html (TIMEFORMAT 'auto')`, `${REF}/r_DELETE.html`], ledgerStatements('web', 's3://staged-bucket/loads/web/exec-1234/ledger/manifest.json', ROLE));
+  });
+
+  it('erasure: identities arrive by COPY, never as SQL text; registry, per-table deletes (groups rebuild accounts), checks, receipt', () => {
+    const who = 's3://staged-bucket/erasures/req-1/web/identities.manifest.json';
+    const call = [
+      { table: 'tracks', columns: ['id', 'anonymous_id', 'user_id', 'received_at', 'event'] },
+      { table: 'aliases', columns: ['id', 'anonymous_id', 'user_id', 'received_at', 'previous_id'] },
+    ];
+    const groups = eraseTableStatements({ schema: 'web', table: 'groups', columns: ['id', 'anonymous_id', 'user_id', 'received_at', 'group_id', 'name'], whoManifest: who, copyRoleArn: ROLE, accounts: { traits: ['name', 'employees'] } });
+    const users = eraseTableStatements({ schema: 'web', table: 'users', columns: ['id', 'received_at', 'email'], whoManifest: who, copyRoleArn: ROLE });
+    expect(groups?.statements[groups.countAt]).toMatch(/^DELETE FROM "web"."groups" WHERE/);
+    expect(eraseTableStatements({ schema: 'web', table: 'no_identity', columns: ['id', 'received_at'], whoManifest: who, copyRoleArn: ROLE })).toBeUndefined();
+    expectGolden('erasure', [`${REF}/r_COPY.html (MANIFEST, JSON 'auto', GZIP, TIMEFORMAT)`, `${REF}/r_DELETE.html`, `${REF}/r_UPDATE.html (FROM)`, `${REF}/r_INSERT_30.html (INSERT … SELECT … WHERE NOT EXISTS)`, `${REF}/r_UNION.html (UNION ALL)`], [
+      ...(expansionStatements('web', call, who, ROLE) ?? []),
+      ...(rowCountStatements('web', [...call, { table: 'users', columns: ['id'] }, { table: '_discards', columns: ['id', 'row_id'] }], who, ROLE) ?? []),
+      ...erasureRegistryStatements({ schema: 'web', requestId: 'req-1', whoManifest: who, copyRoleArn: ROLE, callTables: call, idsManifest: 's3://staged-bucket/erasures/req-1/web/ids.manifest.json', objectsManifest: 's3://staged-bucket/erasures/req-1/web/objects.manifest.json' }),
+      ...(groups?.statements ?? []),
+      ...(users?.statements ?? []),
+      ...remainingRowsStatements('web', [...call, { table: 'users', columns: ['id'] }], who, ROLE),
+      ...erasureReceiptStatements('web', 'req-1', 's3://staged-bucket/erasures/req-1/web/receipt.manifest.json', ROLE),
+      erasedIdsQuery('web'),
+    ]);
   });
 
   it('keeps every statement under the Data API limit, even for a 1,600-column table', () => {

@@ -148,3 +148,25 @@ describe('VerifyWorkflow', () => {
     expect(def.States.HoursDoNotAddUp).toEqual({ Type: 'Fail', Error: 'VerificationFailed', CausePath: '$.report.message' });
   });
 });
+
+describe('ForgetWorkflow', () => {
+  const def = definitionOf('ForgetWorkflowStateMachine');
+  const states = allStates(def);
+
+  it('matches the golden ASL (change detector)', () => expectGolden('forget.asl.json', def));
+
+  it('plans, waits in real time for the suppression to reach every collector, rewrites objects in a Distributed Map, then erases rows per source', () => {
+    expect(def.StartAt).toBe('PlanForget');
+    expect(states.PlanForget).toMatchObject({ Parameters: { 'request.$': '$', 'executionName.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime' }, ResultPath: '$.plan', Next: 'Settle' });
+    expect(states.PlanForget.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.PlanForgetError', Next: 'ForgetRejected' }]);
+    expect(states.Settle).toMatchObject({ Type: 'Wait', SecondsPath: '$.plan.settleSeconds', Comment: expect.stringMatching(/^Real time:/), Next: 'AnyObjects?' });
+    expect(states.RewriteObjects).toMatchObject({
+      ItemReader: { Parameters: { 'Key.$': '$.plan.itemsKey' } },
+      ItemBatcher: { MaxItemsPerBatchPath: '$.plan.itemsPerBatch', BatchInput: { 'requestId.$': '$.plan.requestId', 'dryRun.$': '$.plan.dryRun' } },
+      ItemProcessor: expect.objectContaining({ ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' } }),
+      ResultPath: null,
+      Next: 'EraseSources',
+    });
+    expect(states.EraseSources).toMatchObject({ ItemsPath: '$.plan.sources', MaxConcurrency: 1, ResultPath: '$.receipts', Next: 'Forgotten' });
+  });
+});
