@@ -3,7 +3,7 @@ import { REPO_ROOT } from '../support/synth';
 
 /** `npx clickstream <command> --help` loads only the help texts: no CDK, no AWS SDK (it is instant). */
 describe('npx clickstream --help', () => {
-  it.each(['status', 'verify', 'backfill', 'smoke', 'cost'])('%s --help loads neither aws-cdk-lib nor the AWS SDK', (command) => {
+  it.each(['status', 'verify', 'backfill', 'smoke', 'cost', 'forget'])('%s --help loads neither aws-cdk-lib nor the AWS SDK', (command) => {
     const probe = `process.argv = ['node', 'clickstream', '${command}', '--help'];
       process.on('exit', () => {
         const loaded = Object.keys(require.cache);
