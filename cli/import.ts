@@ -3,6 +3,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { parseArchiveUri } from '../lambdas/core/archive';
 import { QUARANTINE_PREFIX } from '../lambdas/core/layout';
 import { archiveDays, importArchiveDay } from '../lambdas/io/archiveImport';
+import { SuppressionStore } from '../lambdas/io/suppression';
 import { ObjectStore } from '../lambdas/io/objects';
 import { runBackfill } from './backfill';
 import { fmt, progressLine, table } from './format';
@@ -31,6 +32,8 @@ export interface ImportSummary {
   readonly messages: number;
   readonly invalid: number;
   readonly invalidReasons: Readonly<Record<string, number>>;
+  /** Messages of identities erased by `forget`: not imported. */
+  readonly suppressed: number;
   /** Hours (UTC) the imported messages were received in: the windows the backfill loads. */
   readonly hours: ReadonlyArray<string>;
   readonly rawObjectsWritten: number;
@@ -55,16 +58,20 @@ export async function runImport(target: Target, options: ImportOptions, out: Nod
   const progress = progressLine(err, Boolean(options.json));
   try {
     const days = await archiveDays(objects, archive.bucket, archive.prefix, from, to);
+    // Identities erased by `forget` are not imported again (the archive itself is Segment's to erase).
+    const suppressed = target.buckets.control ? await new SuppressionStore(objects, target.buckets.control, 0).matcher(source) : undefined;
+    let suppressedMessages = 0;
     const summaryDays: Array<ImportSummary['days'][number]> = [];
     const hours = new Set<string>();
     const reasons: Record<string, number> = {};
     let written = 0;
     for (const [d, day] of days.entries()) {
       const label = `day ${d + 1}/${days.length} (${day.toISOString().slice(0, 10)})`;
-      const r = await importArchiveDay(objects, { source, bucket: archive.bucket, prefix: archive.prefix, day, rawBucket: target.buckets.raw, dryRun: Boolean(options.dryRun) }, (i, n, m) => progress(`${label}, object ${i}/${n}: ${fmt(m)} messages`));
+      const r = await importArchiveDay(objects, { source, bucket: archive.bucket, prefix: archive.prefix, day, rawBucket: target.buckets.raw, dryRun: Boolean(options.dryRun), suppressed }, (i, n, m) => progress(`${label}, object ${i}/${n}: ${fmt(m)} messages`));
       for (const h of r.hours) hours.add(h);
       for (const [reason, n] of Object.entries(r.invalidReasons)) reasons[reason] = (reasons[reason] ?? 0) + n;
       written += r.rawObjectsWritten;
+      suppressedMessages += r.suppressed;
       summaryDays.push({ day: r.day, objects: r.objects, skipped: r.skipped, messages: r.messages, invalid: r.invalid });
     }
     progress(`read ${fmt(days.length)} archived days`, true);
@@ -83,7 +90,7 @@ export async function runImport(target: Target, options: ImportOptions, out: Nod
     const summary: ImportSummary = {
       source, archive: `s3://${archive.bucket}/${archive.prefix}`, from: from.toISOString(), to: to.toISOString(), dryRun: Boolean(options.dryRun),
       days: summaryDays, messages: summaryDays.reduce((n, x) => n + x.messages, 0), invalid: summaryDays.reduce((n, x) => n + x.invalid, 0),
-      invalidReasons: reasons, hours: sortedHours, rawObjectsWritten: written, backfillCode, backfill,
+      invalidReasons: reasons, suppressed: suppressedMessages, hours: sortedHours, rawObjectsWritten: written, backfillCode, backfill,
     };
     if (options.json) out.write(`${JSON.stringify(summary, null, 2)}\n`);
     else printSummary(summary, out);
@@ -96,6 +103,7 @@ export async function runImport(target: Target, options: ImportOptions, out: Nod
 function printSummary(s: ImportSummary, out: NodeJS.WritableStream): void {
   out.write(`${s.dryRun ? 'Dry run: would import' : 'Imported'} ${fmt(s.messages)} messages from ${s.archive} into source ${s.source} (${s.days.length} days, ${s.hours.length} hours)${s.dryRun ? '; nothing was written' : ''}.\n`);
   out.write(`${table([['day', 'objects', 'skipped (not .gz)', 'messages', 'invalid'], ...s.days.map((d) => [d.day, fmt(d.objects), fmt(d.skipped), fmt(d.messages), fmt(d.invalid)])])}\n`);
+  if (s.suppressed > 0) out.write(`Messages of erased identities (suppressed by forget) ${s.dryRun ? 'would be ' : ''}left out: ${fmt(s.suppressed)}\n`);
   if (s.invalid > 0) out.write(`Invalid lines (${s.dryRun ? 'would be ' : ''}quarantined under ${QUARANTINE_PREFIX}${s.source}/): ${Object.entries(s.invalidReasons).map(([r, n]) => `${r}: ${fmt(n)}`).join('; ')}\n`);
 }
 

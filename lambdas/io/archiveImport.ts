@@ -1,6 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { archiveDayOfKey, isArchiveFile, reshard } from '../core/archive';
 import { hourOfKey, QUARANTINE_PREFIX } from '../core/layout';
+import type { IdentityMatcher } from '../core/privacy';
 import type { ObjectStore } from './objects';
 
 /** What importing one archived day did (or, on a dry run, would do). */
@@ -12,6 +13,8 @@ export interface DayImport {
   readonly messages: number;
   readonly invalid: number;
   readonly invalidReasons: Readonly<Record<string, number>>;
+  /** Messages of erased (suppressed) identities: not written. */
+  readonly suppressed: number;
   /** Hours (UTC) the day's messages were received in. */
   readonly hours: ReadonlyArray<string>;
   readonly rawObjectsWritten: number;
@@ -36,7 +39,7 @@ export async function archiveDays(objects: ObjectStore, bucket: string, prefix: 
  */
 export async function importArchiveDay(
   objects: ObjectStore,
-  args: { readonly source: string; readonly bucket: string; readonly prefix: string; readonly day: Date; readonly rawBucket: string; readonly dryRun: boolean },
+  args: { readonly source: string; readonly bucket: string; readonly prefix: string; readonly day: Date; readonly rawBucket: string; readonly dryRun: boolean; readonly suppressed?: IdentityMatcher },
   progress: (object: number, of: number, messages: number) => void = () => undefined,
 ): Promise<DayImport> {
   const listed = await objects.list(args.bucket, `${args.prefix}${args.day.getTime()}/`);
@@ -46,15 +49,26 @@ export async function importArchiveDay(
   let messages = 0;
   let invalid = 0;
   let written = 0;
+  let suppressed = 0;
   for (const [i, file] of files.entries()) {
     progress(i + 1, files.length, messages);
     const r = reshard(args.source, file.key, gunzipped(await objects.get(args.bucket, file.key)).toString('utf8'));
     messages += r.messages;
     invalid += r.invalid.length;
     for (const x of r.invalid) reasons[x.reason] = (reasons[x.reason] ?? 0) + 1;
-    for (const key of r.objects.keys()) hours.add(hourOfKey(key) as string);
+    // Erased identities stay erased: their archived messages are not written back.
+    const shards = new Map(r.objects);
+    if (args.suppressed && !args.suppressed.empty) {
+      for (const [key, lines] of shards) {
+        const kept = lines.filter((l) => !args.suppressed?.message(JSON.parse(l)));
+        suppressed += lines.length - kept.length;
+        if (kept.length > 0) shards.set(key, kept);
+        else shards.delete(key);
+      }
+    }
+    for (const key of shards.keys()) hours.add(hourOfKey(key) as string);
     if (args.dryRun) continue;
-    for (const [key, lines] of r.objects) {
+    for (const [key, lines] of shards) {
       await objects.putGzip(args.rawBucket, key, `${lines.join('\n')}\n`);
       written++;
     }
@@ -65,5 +79,5 @@ export async function importArchiveDay(
       await objects.putGzip(args.rawBucket, `${QUARANTINE_PREFIX}${args.source}/${args.day.toISOString().slice(0, 10).replace(/-/g, '/')}/00/${name}.json.gz`, `${lines.join('\n')}\n`);
     }
   }
-  return { day: args.day.toISOString().slice(0, 10), objects: files.length, skipped: listed.length - files.length, messages, invalid, invalidReasons: reasons, hours: [...hours].sort(), rawObjectsWritten: written };
+  return { day: args.day.toISOString().slice(0, 10), objects: files.length, skipped: listed.length - files.length, messages, invalid, invalidReasons: reasons, suppressed, hours: [...hours].sort(), rawObjectsWritten: written };
 }

@@ -1,4 +1,4 @@
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { cli } from '../support/cli';
 import { startTestCloud, type TestCloud } from '../support/localCloud';
 import { putRawEvents, runLoad, sendBatch, sql } from '../support/pipeline';
@@ -171,13 +171,22 @@ describe('npx clickstream forget', () => {
     expect(added.map((l) => JSON.parse(l).messageId)).toEqual(['k-9']);
   });
 
-  it('no reload, missing backfill, late object or verify --repair brings them back', async () => {
+  it('no reload, missing backfill, late object, import or verify --repair brings them back', async () => {
     // An object holding their messages arrives after the erasure (an import, a late delivery): the transform honours the suppression.
     await putRawEvents(t, 'web', from, 'late-object', [{ type: 'track', userId: 'u-erase', event: 'Order Completed', properties: { total: 1 }, messageId: 'e-late' }, { type: 'track', userId: 'u-keep', event: 'Late', messageId: 'k-late' }]);
     for (const mode of ['reload', 'missing']) {
       const res = await cli(['backfill', '--data-dir', t.dataDir, '--source', 'web', '--from', from, '--to', to, '--mode', mode, '--json']);
       expect(res.code).toBe(0);
     }
+    // History imported from a Segment archive after the erasure: their messages are left out.
+    t.cloud.store.createBucket('segment-archive');
+    const day = Date.parse('2026-10-05T00:00:00Z');
+    const archived = (id: string, userId: string) => ({ type: 'track', event: 'Archived', userId, messageId: id, receivedAt: '2026-10-05T09:00:00.000Z', timestamp: '2026-10-05T09:00:00.000Z' });
+    t.cloud.store.put('segment-archive', `segment-logs/src/${day}/part-0.gz`, gzipSync(`${JSON.stringify(archived('e-arch', 'u-erase'))}\n${JSON.stringify(archived('k-arch', 'u-keep'))}\n`));
+    const imported = await cli(['import', '--data-dir', t.dataDir, '--source', 'web', '--archive', 's3://segment-archive/segment-logs/src/', '--from', '2026-10-05T00:00Z', '--to', '2026-10-06T00:00Z', '--json']);
+    expect(imported.code).toBe(0);
+    expect(JSON.parse(imported.stdout)).toMatchObject({ messages: 2, suppressed: 1, rawObjectsWritten: 1 });
+    expect((await sql(t, "SELECT COUNT(*) FROM web.tracks WHERE id = 'k-arch'"))[0][0]).toBe(1);
     const repaired = await cli(['verify', '--data-dir', t.dataDir, '--source', 'web', '--from', from, '--to', to, '--repair', '--json']);
     expect(repaired.code).toBe(0);
     expect((await traces()).rows).toEqual([]);
