@@ -24,7 +24,6 @@ interface KeyEntry {
 }
 
 let keys: { sources: unknown; entries: KeyEntry[] } | undefined;
-let suppressionStore: SuppressionStore | undefined;
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
 /** The source a write key belongs to, compared in constant time against every key. */
@@ -161,9 +160,8 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
     }
 
     const config = collectorConfig();
-    suppressionStore ??= new SuppressionStore(new ObjectStore(s3Client()), config.CONTROL_BUCKET, config.SUPPRESSION_CACHE_SECONDS);
     // Erased identities: answered 200 as Segment does, stored nowhere, counted.
-    const suppressed = await suppressionStore.matcher(source.name);
+    const suppressed = await new SuppressionStore(new ObjectStore(s3Client()), config.CONTROL_BUCKET, config.SUPPRESSION_CACHE_SECONDS).matcher(source.name);
     let suppressedCount = 0;
     const ip = event.requestContext?.http?.sourceIp;
     const batch = call === 'batch' ? { context: request.context, integrations: request.integrations, sentAt: request.sentAt } : undefined;

@@ -11,8 +11,13 @@ const notFound = (e: unknown) => {
  * `cacheSeconds` (the collector answers thousands of requests a second; the list changes rarely),
  * so a new entry takes effect within that time: the forget workflow waits it out.
  */
+/**
+ * Lists read by this execution environment, by bucket and source: a store is made per invocation
+ * (with that invocation's clients) and the cache outlives it, as a warm Lambda's module state does.
+ */
+const cache = new Map<string, { at: number; matcher: IdentityMatcher }>();
+
 export class SuppressionStore {
-  private readonly cache = new Map<string, { at: number; matcher: IdentityMatcher }>();
 
   constructor(
     private readonly objects: ObjectStore,
@@ -32,15 +37,16 @@ export class SuppressionStore {
 
   async write(source: string, list: SuppressionList): Promise<void> {
     await this.objects.putJson(this.bucket, suppressionKey(source), list);
-    this.cache.delete(source);
+    cache.delete(`${this.bucket}/${source}`);
   }
 
   /** Who is suppressed in a source, from a copy at most `cacheSeconds` old. */
   async matcher(source: string, now = Date.now()): Promise<IdentityMatcher> {
-    const hit = this.cache.get(source);
+    const key = `${this.bucket}/${source}`;
+    const hit = cache.get(key);
     if (hit && now - hit.at < this.cacheSeconds * 1000) return hit.matcher;
     const matcher = IdentityMatcher.of(await this.read(source));
-    this.cache.set(source, { at: now, matcher });
+    cache.set(key, { at: now, matcher });
     return matcher;
   }
 }

@@ -18,7 +18,6 @@ export interface TransformEvent {
   readonly chunk: { readonly index: number };
 }
 
-let suppression: SuppressionStore | undefined;
 let planCache: { key: string; plan: LoadPlan } | undefined;
 
 class TableWriter {
@@ -82,8 +81,7 @@ export async function handler(event: TransformEvent): Promise<{ chunk: number; e
   };
 
   // Erased identities never load, whatever brings their messages back (an import, a late object).
-  suppression ??= new SuppressionStore(objects, config.CONTROL_BUCKET, config.SUPPRESSION_CACHE_SECONDS);
-  const suppressed = await suppression.matcher(plan.source);
+  const suppressed = await new SuppressionStore(objects, config.CONTROL_BUCKET, config.SUPPRESSION_CACHE_SECONDS).matcher(plan.source);
   const objectStats: ObjectStats[] = [];
   let events = 0;
   let discardedEvents = 0;

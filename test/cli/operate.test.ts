@@ -78,7 +78,7 @@ describe('npx clickstream status, load, send, verify', () => {
     const ok = await cli(['verify', '--data-dir', t.dataDir, '--source', 'web', ...range, '--json']);
     expect(ok.code).toBe(0);
     const report = json(ok.stdout);
-    expect(report.hours.slice(0, 3)).toEqual(PAST.map((hour) => ({ hour, accepted: 10, quarantined: 0, loaded: 9, discarded: 1, duplicates: 0, objects: 1, objectsLoaded: 1, ok: true, problems: [] })));
+    expect(report.hours.slice(0, 3)).toEqual(PAST.map((hour) => ({ hour, accepted: 10, quarantined: 0, loaded: 9, discarded: 1, erased: 0, duplicates: 0, objects: 1, objectsLoaded: 1, ok: true, problems: [] })));
     const sent = report.hours.slice(3);
     expect(sent.every((h: { ok: boolean }) => h.ok)).toBe(true);
     const totals = sent.reduce((a: Record<string, number>, h: Record<string, number>) => ({ accepted: a.accepted + h.accepted, loaded: a.loaded + h.loaded, duplicates: a.duplicates + h.duplicates }), { accepted: 0, loaded: 0, duplicates: 0 });
@@ -90,7 +90,7 @@ describe('npx clickstream status, load, send, verify', () => {
     expect(del.code).toBe(0);
     const broken = await cli(['verify', '--data-dir', t.dataDir, '--source', 'web', ...range]);
     expect(broken.code).toBe(3);
-    expect(broken.stdout).toMatch(/Hours that do not add up \(accepted ≠ loaded \+ discarded\):\nhour\s+accepted\s+quarantined\s+loaded\s+discarded\s+duplicates\s+problem\n2026-09-01T01:00Z\s+10\s+0\s+7\s+1\s+0\s+2 loaded messages missing from tracks\n\nRepair them: npx clickstream verify --source web --from 2026-09-01T00:00Z --to \S+ --repair\n$/);
+    expect(broken.stdout).toMatch(/Hours that do not add up \(accepted ≠ loaded \+ discarded \+ erased\):\nhour\s+accepted\s+quarantined\s+loaded\s+discarded\s+erased\s+duplicates\s+problem\n2026-09-01T01:00Z\s+10\s+0\s+7\s+1\s+0\s+0\s+2 loaded messages missing from tracks\n\nRepair them: npx clickstream verify --source web --from 2026-09-01T00:00Z --to \S+ --repair\n$/);
 
     const repaired = await cli(['verify', '--data-dir', t.dataDir, '--source', 'web', ...range, '--repair']);
     expect(repaired.stdout).toContain('Repairing 1 hour with a "missing" backfill');
@@ -123,7 +123,7 @@ describe('npx clickstream status, load, send, verify', () => {
     const res = await cli(['verify', '--data-dir', t.dataDir, '--source', 'web', '--from', '2026-09-01T00:00Z', '--to', '2026-09-01T06:00Z', '--json']);
     expect(res.code).toBe(3);
     expect(json(res.stdout).hours.filter((h: { ok: boolean }) => !h.ok)).toEqual([
-      { hour: '2026-09-01T05:00:00.000Z', accepted: 1, quarantined: 0, loaded: 0, discarded: 0, duplicates: 0, objects: 1, objectsLoaded: 0, ok: false, problems: ['1 raw object (1 event) not loaded'] },
+      { hour: '2026-09-01T05:00:00.000Z', accepted: 1, quarantined: 0, loaded: 0, discarded: 0, erased: 0, duplicates: 0, objects: 1, objectsLoaded: 0, ok: false, problems: ['1 raw object (1 event) not loaded'] },
     ]);
   }, 60_000);
 

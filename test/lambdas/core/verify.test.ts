@@ -7,7 +7,7 @@ const base: HourCounts = {
 
 describe('checkHour', () => {
   it('adds up: accepted = loaded + discarded; repeats are duplicates, quarantine is shown beside', () => {
-    expect(checkHour(base)).toEqual({ hour: base.hour, accepted: 102, quarantined: 1, loaded: 100, discarded: 2, duplicates: 3, objects: 2, objectsLoaded: 2, ok: true, problems: [] });
+    expect(checkHour(base)).toEqual({ hour: base.hour, accepted: 102, quarantined: 1, loaded: 100, discarded: 2, erased: 0, duplicates: 3, objects: 2, objectsLoaded: 2, ok: true, problems: [] });
   });
 
   it('names rows missing per table, unloaded objects, and a ledger that counts more than its objects hold', () => {
@@ -25,6 +25,8 @@ describe('checkHour', () => {
 
   it('deep: flags an hour whose re-read raw objects hold more messages than the loads account for', () => {
     expect(checkHour({ ...base, loadedObjectsDistinct: 102 }).ok).toBe(true);
+    // Erased messages (forget) count as accepted: accepted = loaded + discarded + erased.
+    expect(checkHour({ ...base, erased: 5 })).toMatchObject({ accepted: 107, loaded: 100, discarded: 2, erased: 5, ok: true });
     expect(checkHour({ ...base, loadedObjectsDistinct: 105 }).problems).toEqual(['its loaded raw objects hold 105 distinct messages; the loads account for 102']);
   });
 
