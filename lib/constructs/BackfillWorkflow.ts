@@ -5,7 +5,7 @@ import { Construct } from 'constructs';
 import { acknowledge, nagRef, nagRegion } from '../nag';
 import { ClickstreamFunction } from './ClickstreamFunction';
 import { workflowStateMachine } from './LoadWorkflow';
-import { withTaskRetries } from './RetryPolicies';
+import { lambdaStep } from './RetryPolicies';
 import type { Storage } from './Storage';
 import type { Warehouse } from './Warehouse';
 
@@ -64,16 +64,7 @@ export class BackfillWorkflow extends Construct {
     for (const f of Object.values(functions)) props.storage.grantStagedReadWrite(f);
 
     const invoke = (stateId: string, lambdaFunction: ClickstreamFunction, payload: Record<string, unknown>, resultPath: string) =>
-      withTaskRetries(
-        new tasks.LambdaInvoke(this, stateId, {
-          lambdaFunction,
-          payloadResponseOnly: true,
-          retryOnServiceExceptions: false,
-          payload: sfn.TaskInput.fromObject(payload),
-          resultPath,
-          taskTimeout: sfn.Timeout.duration(Duration.minutes(6)),
-        }),
-      );
+      lambdaStep(this, stateId, lambdaFunction, payload, resultPath, Duration.minutes(6));
 
     const planBackfill = invoke('PlanBackfill', functions.planBackfill, {
       'request.$': '$',

@@ -1,12 +1,11 @@
 import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { acknowledge, nagRef, nagRegion } from '../nag';
 import { REAL_TIME_WAIT } from '../outputs';
 import { ClickstreamFunction } from './ClickstreamFunction';
 import { workflowStateMachine } from './LoadWorkflow';
-import { withTaskRetries } from './RetryPolicies';
+import { lambdaStep } from './RetryPolicies';
 import type { Storage } from './Storage';
 import type { Warehouse } from './Warehouse';
 
@@ -65,16 +64,7 @@ export class ForgetWorkflow extends Construct {
     for (const f of Object.values(functions)) props.storage.grantStagedReadWrite(f);
 
     const invoke = (stateId: string, lambdaFunction: ClickstreamFunction, payload: Record<string, unknown>, resultPath: string) =>
-      withTaskRetries(
-        new tasks.LambdaInvoke(this, stateId, {
-          lambdaFunction,
-          payloadResponseOnly: true,
-          retryOnServiceExceptions: false,
-          payload: sfn.TaskInput.fromObject(payload),
-          resultPath,
-          taskTimeout: sfn.Timeout.duration(Duration.minutes(16)),
-        }),
-      );
+      lambdaStep(this, stateId, lambdaFunction, payload, resultPath, Duration.minutes(16));
 
     const plan = invoke('PlanForget', functions.planForget, {
       'request.$': '$',

@@ -1,11 +1,10 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { acknowledge, nagAtt } from '../nag';
 import { ClickstreamFunction } from './ClickstreamFunction';
-import { RetryPolicies, withTaskRetries } from './RetryPolicies';
+import { RetryPolicies, lambdaStep } from './RetryPolicies';
 import type { Storage } from './Storage';
 import type { Warehouse } from './Warehouse';
 
@@ -63,16 +62,7 @@ export class LoadWorkflow extends Construct {
     }
 
     const invoke = (stateId: string, lambdaFunction: ClickstreamFunction, payload: Record<string, unknown>, resultPath: string, timeout: Duration) =>
-      withTaskRetries(
-        new tasks.LambdaInvoke(this, stateId, {
-          lambdaFunction,
-          payloadResponseOnly: true,
-          retryOnServiceExceptions: false,
-          payload: sfn.TaskInput.fromObject(payload),
-          resultPath,
-          taskTimeout: sfn.Timeout.duration(timeout),
-        }),
-      );
+      lambdaStep(this, stateId, lambdaFunction, payload, resultPath, timeout);
 
     // What every step after PlanLoad needs to find the load's plan and files.
     const loadRef = { 'loadId.$': '$.plan.loadId', 'source.$': '$.plan.source', 'planKey.$': '$.plan.planKey' };

@@ -1,5 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
 import { ERROR_NAMES } from '../../lambdas/core/errors';
 
 /**
@@ -57,4 +60,21 @@ export function withTaskRetries<T extends sfn.TaskStateBase>(task: T): T {
   task.addRetry(RetryPolicies.lambdaCrash);
   task.addRetry(RetryPolicies.transient);
   return task;
+}
+
+/**
+ * A workflow step that invokes one of our functions: the handler's return value is the result
+ * (`payloadResponseOnly`), placed at `resultPath`, with the task timeout and every retry policy.
+ */
+export function lambdaStep(scope: Construct, stateId: string, lambdaFunction: lambda.IFunction, payload: Record<string, unknown>, resultPath: string, timeout: Duration): tasks.LambdaInvoke {
+  return withTaskRetries(
+    new tasks.LambdaInvoke(scope, stateId, {
+      lambdaFunction,
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
+      payload: sfn.TaskInput.fromObject(payload),
+      resultPath,
+      taskTimeout: sfn.Timeout.duration(timeout),
+    }),
+  );
 }

@@ -1,10 +1,9 @@
 import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { ClickstreamFunction } from './ClickstreamFunction';
 import { workflowStateMachine } from './LoadWorkflow';
-import { withTaskRetries } from './RetryPolicies';
+import { lambdaStep } from './RetryPolicies';
 import type { Storage } from './Storage';
 import type { Warehouse } from './Warehouse';
 
@@ -40,16 +39,7 @@ export class VerifyWorkflow extends Construct {
     props.storage.grantRawRead(this.function);
     props.storage.grantStagedReadWrite(this.function);
 
-    const verify = withTaskRetries(
-      new tasks.LambdaInvoke(this, 'VerifyHours', {
-        lambdaFunction: this.function,
-        payloadResponseOnly: true,
-        retryOnServiceExceptions: false,
-        payload: sfn.TaskInput.fromObject({ 'request.$': '$', 'executionName.$': '$$.Execution.Name' }),
-        resultPath: '$.report',
-        taskTimeout: sfn.Timeout.duration(Duration.minutes(11)),
-      }),
-    );
+    const verify = lambdaStep(this, 'VerifyHours', this.function, { 'request.$': '$', 'executionName.$': '$$.Execution.Name' }, '$.report', Duration.minutes(11));
     const definition = sfn.Chain.start(verify).next(
       new sfn.Choice(this, 'AllHoursAddUp?')
         .when(sfn.Condition.booleanEquals('$.report.ok', true), new sfn.Pass(this, 'Verified', { outputPath: '$.report' }))
