@@ -1,7 +1,7 @@
 import { nextWaitSeconds } from '../core/polling';
 import { loaderContext } from '../io/context';
 import { statementError } from '../io/warehouse';
-import type { StatementState } from '../submit-load/handler';
+import type { StatementState } from '../core/loadTypes';
 
 
 /**

@@ -76,6 +76,23 @@ export function checkBackfillRequest(input: unknown, limits: BackfillLimits): Ch
   return { request: req, sources, from, to, maxConcurrency };
 }
 
+/** What PlanBackfill returns into the state (`$.plan`); the windows themselves are in S3. */
+export interface BackfillPlan {
+  readonly backfillId: string;
+  readonly itemsKey: string;
+  readonly windows: number;
+  readonly windowsPerBatch: number;
+  readonly maxConcurrency: number;
+  readonly toleratedFailurePercentage: number;
+  readonly dryRun: boolean;
+  readonly mode: 'reload' | 'missing';
+  readonly sources: string[];
+  readonly from?: string;
+  readonly to?: string;
+  /** What the backfill will cost, before it runs. */
+  readonly estimate: { readonly childExecutions: number; readonly loadExecutions: number; readonly stateTransitions: number; readonly dataApiCalls: number };
+}
+
 export interface Window {
   readonly source: string;
   readonly from: string;

@@ -3,8 +3,8 @@ import { parseIsoDate } from './segment';
 
 /** An ISO-8601 date-time with a zone; seconds optional (`2026-11-01T00:00Z`). */
 const isoDateTime = (error: string) => z.string({ error }).refine((s) => parseIsoDate(s) !== undefined, { error });
-import type { ColumnType, Tag } from './transform';
-import type { TablePlan } from './schema';
+import type { Tag } from './transform';
+import type { DerivedTable, TablePlan } from './schema';
 
 /** The load workflow's input, as schedules, backfills and operators send it. */
 export const LoadRequestSchema = z
@@ -85,7 +85,7 @@ export interface ChunkStats {
 export interface TableLoad {
   readonly plan: TablePlan;
   readonly manifestKey: string;
-  readonly derive?: { readonly table: 'users' | 'accounts'; readonly keyColumn: 'user_id' | 'group_id'; readonly traits: Record<string, ColumnType> };
+  readonly derive?: DerivedTable;
 }
 
 export interface TablesFile {
@@ -114,4 +114,13 @@ export interface LoadSummary {
   readonly hours: Record<string, { events: number; discardedEvents: number; objects: number }>;
   readonly more: boolean;
   readonly durationMs: number;
+}
+
+/** A table load's statement as SubmitLoad and CheckStatement pass it along the workflow. */
+export interface StatementState {
+  readonly statementId: string;
+  readonly table: string;
+  readonly waitSeconds: number;
+  readonly attempt: number;
+  readonly finished: boolean;
 }

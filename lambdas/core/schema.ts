@@ -1,3 +1,4 @@
+import { addColumn, createSchema, createTable, ledgerTables } from './sql';
 import { CALL_COLUMNS, type ColumnType, DISCARD_COLUMNS, STANDARD_COLUMNS, type Tag, acceptedTags, typeOfTag, widen } from './transform';
 
 /**
@@ -119,3 +120,42 @@ export function traitColumns(callTable: 'identifies' | 'groups', types: Record<s
   const skip = new Set([...Object.keys(STANDARD_COLUMNS), ...Object.keys(CALL_COLUMNS[callTable])]);
   return Object.fromEntries(Object.entries(types).filter(([c]) => !skip.has(c) && !c.startsWith('context_')));
 }
+
+/** How a call table feeds its latest-state table (`identifies` → `users`, `groups` → `accounts`). */
+export interface DerivedTable {
+  readonly table: 'users' | 'accounts';
+  readonly keyColumn: 'user_id' | 'group_id';
+  readonly traits: Record<string, ColumnType>;
+}
+
+/** Plans every table of the load against the catalog, plus the `users` / `accounts` tables they feed. */
+export function planSchema(staged: Record<string, StagedTable>, catalog: Catalog): { plans: TablePlan[]; derived: TablePlan[]; derive: Map<string, DerivedTable> } {
+  const plans = Object.keys(staged).sort().map((table) => planTable(table, staged[table], catalog[table]));
+  const derived: TablePlan[] = [];
+  const derive = new Map<string, DerivedTable>();
+  for (const [source, target, keyColumn] of [['identifies', 'users', 'user_id'], ['groups', 'accounts', 'group_id']] as const) {
+    const plan = plans.find((p) => p.table === source);
+    if (!plan) continue;
+    const allTypes: Record<string, ColumnType> = { ...(catalog[source] ?? {}), ...plan.columnTypes };
+    const traits = traitColumns(source, allTypes);
+    const tags = Object.fromEntries(Object.entries(traits).map(([c]) => [c, { s: 1 }]));
+    // The derived table takes the trait types of its call table; planning it like a staged table adds missing columns.
+    const derivedPlan = planTable(target, { rows: 0, columns: tags }, catalog[target]);
+    derived.push({ ...derivedPlan, newColumns: derivedPlan.newColumns.map(([c, t]) => [c, traits[c] ?? t] as [string, ColumnType]) });
+    derive.set(source, { table: target, keyColumn, traits });
+  }
+  return { plans, derived, derive };
+}
+
+/** The DDL that makes the catalog ready for the plans: idempotent, additive only. */
+export function ddlFor(schema: string, plans: TablePlan[], catalog: Catalog): string[] {
+  const ddl = [createSchema(schema), ...ledgerTables(schema)];
+  const all = [...plans];
+  if (!all.some((p) => p.table === '_discards') && !catalog._discards) all.push(planTable('_discards', { rows: 0, columns: {} }, undefined));
+  for (const p of all) {
+    if (!p.exists) ddl.push(createTable(schema, p.table, p.newColumns));
+    else for (const [c, t] of p.newColumns) ddl.push(addColumn(schema, p.table, c, t));
+  }
+  return ddl;
+}
+

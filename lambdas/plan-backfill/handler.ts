@@ -1,25 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { type BackfillRequest, checkBackfillRequest, hoursBetween, type Window, windowsPerBatch } from '../core/backfill';
+import { type BackfillPlan, type BackfillRequest, checkBackfillRequest, hoursBetween, type Window, windowsPerBatch } from '../core/backfill';
 import { loaderContext } from '../io/context';
 import { listHours, warehouseSide } from '../io/verification';
 
 const logger = new Logger({ serviceName: 'plan-backfill' });
 
-export interface BackfillPlan {
-  readonly backfillId: string;
-  readonly itemsKey: string;
-  readonly windows: number;
-  readonly windowsPerBatch: number;
-  readonly maxConcurrency: number;
-  readonly toleratedFailurePercentage: number;
-  readonly dryRun: boolean;
-  readonly mode: 'reload' | 'missing';
-  readonly sources: string[];
-  readonly from?: string;
-  readonly to?: string;
-  /** What the backfill will cost, before it runs. */
-  readonly estimate: { readonly childExecutions: number; readonly loadExecutions: number; readonly stateTransitions: number; readonly dataApiCalls: number };
-}
 
 /**
  * PlanBackfill: validates the request (each bad input fails at once with what to change),

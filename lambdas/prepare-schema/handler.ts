@@ -1,14 +1,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { StatementFailedError } from '../core/errors';
 import { layout, manifestOf } from '../core/layout';
-import type { ChunkStats, TableLoad, TablesFile } from '../core/loadTypes';
+import type { TableLoad, TablesFile } from '../core/loadTypes';
 import { schemaName } from '../core/naming';
-import { type Catalog, columnTypeOf, mergeStaged, planTable, type StagedTable, type TablePlan, traitColumns } from '../core/schema';
-import { addColumn, batches, CATALOG_QUERY, createSchema, createTable, ledgerTables } from '../core/sql';
-import type { ColumnType } from '../core/transform';
+import { ddlFor, mergeStaged, planSchema, type StagedTable } from '../core/schema';
+import { batches, ledgerTables } from '../core/sql';
 import { loaderContext } from '../io/context';
-import type { ObjectStore } from '../io/objects';
-import type { Warehouse } from '../io/warehouse';
+import { readCatalog, readChunkStats } from '../io/catalog';
 
 const logger = new Logger({ serviceName: 'prepare-schema' });
 
@@ -25,50 +23,6 @@ export interface PrepareSchemaOutput {
   readonly ddlStatements: number;
 }
 
-/** Every chunk's statistics of a load. */
-export async function readChunkStats(objects: ObjectStore, bucket: string, source: string, loadId: string): Promise<ChunkStats[]> {
-  const listed = await objects.list(bucket, layout.statsPrefix(source, loadId));
-  return Promise.all(listed.map((o) => objects.getJson<ChunkStats>(bucket, o.key)));
-}
-
-export async function readCatalog(warehouse: Warehouse, schema: string): Promise<Catalog> {
-  const rows = await warehouse.query(CATALOG_QUERY, { schema }, 'catalog');
-  const catalog: Catalog = {};
-  for (const r of rows) (catalog[String(r.table_name)] ??= {})[String(r.column_name)] = columnTypeOf(String(r.data_type));
-  return catalog;
-}
-
-/** Plans every table of the load against the catalog, plus the `users` / `accounts` tables they feed. */
-export function planLoad(staged: Record<string, StagedTable>, catalog: Catalog): { plans: TablePlan[]; derived: TablePlan[]; derive: Map<string, NonNullable<TableLoad['derive']>> } {
-  const plans = Object.keys(staged).sort().map((table) => planTable(table, staged[table], catalog[table]));
-  const derived: TablePlan[] = [];
-  const derive = new Map<string, NonNullable<TableLoad['derive']>>();
-  for (const [source, target, keyColumn] of [['identifies', 'users', 'user_id'], ['groups', 'accounts', 'group_id']] as const) {
-    const plan = plans.find((p) => p.table === source);
-    if (!plan) continue;
-    const allTypes: Record<string, ColumnType> = { ...(catalog[source] ?? {}), ...plan.columnTypes };
-    const traits = traitColumns(source, allTypes);
-    const tags = Object.fromEntries(Object.entries(traits).map(([c]) => [c, { s: 1 }]));
-    // The derived table takes the trait types of its call table; planning it like a staged table adds missing columns.
-    const derivedPlan = planTable(target, { rows: 0, columns: tags }, catalog[target]);
-    derived.push({ ...derivedPlan, newColumns: derivedPlan.newColumns.map(([c, t]) => [c, traits[c] ?? t] as [string, ColumnType]) });
-    derive.set(source, { table: target, keyColumn, traits });
-  }
-  return { plans, derived, derive };
-}
-
-/** The DDL that makes the catalog ready for the plans: idempotent, additive only. */
-export function ddlFor(schema: string, plans: TablePlan[], catalog: Catalog): string[] {
-  const ddl = [createSchema(schema), ...ledgerTables(schema)];
-  const all = [...plans];
-  if (!all.some((p) => p.table === '_discards') && !catalog._discards) all.push(planTable('_discards', { rows: 0, columns: {} }, undefined));
-  for (const p of all) {
-    if (!p.exists) ddl.push(createTable(schema, p.table, p.newColumns));
-    else for (const [c, t] of p.newColumns) ddl.push(addColumn(schema, p.table, c, t));
-  }
-  return ddl;
-}
-
 /**
  * PrepareSchema: merges the chunks' statistics, diffs them against the live catalog, creates
  * and evolves tables (never drops or narrows; an existing column's type wins), writes one COPY
@@ -82,12 +36,12 @@ export async function handler(event: PrepareSchemaEvent): Promise<PrepareSchemaO
   for (const c of chunks) mergeStaged(staged, Object.fromEntries(Object.entries(c.tables).map(([t, s]) => [t, { rows: s.rows, columns: s.columns }])));
 
   let attempt = 0;
-  let planned: ReturnType<typeof planLoad>;
+  let planned: ReturnType<typeof planSchema>;
   let ddl: string[];
   let pending = Infinity;
   for (;;) {
     const catalog = await readCatalog(warehouse, schema);
-    planned = planLoad(staged, catalog);
+    planned = planSchema(staged, catalog);
     ddl = ddlFor(schema, [...planned.plans, ...planned.derived], catalog);
     // A concurrent load adding the same columns one by one costs a retry per column it wins; only
     // attempts that changed nothing count against the limit.

@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { InvalidInputError } from '../core/errors';
 import { layout } from '../core/layout';
-import type { TablesFile } from '../core/loadTypes';
+import type { StatementState, TablesFile } from '../core/loadTypes';
 import { tableLoadStatements } from '../core/sql';
 import { FIRST_WAIT_SECONDS } from '../core/polling';
 import { loaderContext } from '../io/context';
@@ -15,13 +15,6 @@ export interface SubmitLoadEvent {
   readonly table: { readonly index: number };
 }
 
-export interface StatementState {
-  readonly statementId: string;
-  readonly table: string;
-  readonly waitSeconds: number;
-  readonly attempt: number;
-  readonly finished: boolean;
-}
 
 let tablesCache: { key: string; file: TablesFile } | undefined;
 

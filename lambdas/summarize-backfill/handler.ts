@@ -1,7 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { type BackfillSummary, summarize, type Window, type WindowResult } from '../core/backfill';
+import { type BackfillPlan, type BackfillSummary, summarize, type Window, type WindowResult } from '../core/backfill';
 import { loaderContext } from '../io/context';
-import type { BackfillPlan } from '../plan-backfill/handler';
 
 const logger = new Logger({ serviceName: 'summarize-backfill' });
 

@@ -7,7 +7,7 @@ import { METRIC_NAMES, METRIC_SERVICES, METRICS_NAMESPACE } from '../core/metric
 import { ledgerStatements, loadTablesQuery } from '../core/sql';
 import { compactSummary, type CompactLoadSummary } from '../core/summary';
 import { loaderContext } from '../io/context';
-import { readChunkStats } from '../prepare-schema/handler';
+import { readChunkStats } from '../io/catalog';
 
 const logger = new Logger({ serviceName: 'verify-load' });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRIC_SERVICES.loader });
