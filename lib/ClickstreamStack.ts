@@ -76,6 +76,8 @@ export class ClickstreamStack extends Stack {
       loadStateMachine: load.stateMachine,
       environment,
       stateMachineName: `${namePrefix}-backfill`,
+      sources: config.sources.map((s) => s.name),
+      archiveBuckets: config.archiveBuckets,
     });
     storage.grantSuppressionRead(load.functions.transform);
     const forget = new ForgetWorkflow(this, 'ForgetWorkflow', { storage, warehouse, environment, stateMachineName: `${namePrefix}-forget` });
@@ -96,7 +98,7 @@ export class ClickstreamStack extends Stack {
     out(STACK_OUTPUTS.analyticsApiHost, `${collector.host}/v1`, 'analytics.js apiHost (integrations["Segment.io"].apiHost)');
     out(STACK_OUTPUTS.analyticsCdnUrl, `https://${collector.host}`, 'analytics.js cdnURL: the snippet loads <this>/analytics.js/v1/<writeKey>/analytics.min.js');
     out(STACK_OUTPUTS.loadStateMachineArn, load.stateMachine.stateMachineArn, 'Load workflow');
-    out(STACK_OUTPUTS.backfillStateMachineArn, backfill.stateMachine.stateMachineArn, 'Backfill workflow: start it from the console with {"source","from","to","mode"}');
+    out(STACK_OUTPUTS.backfillStateMachineArn, backfill.stateMachine.stateMachineArn, 'Backfill workflow: start it from the console with {"source","from","to","mode"}, or import a Segment archive with {"source","mode":"import","archive":{"bucket","prefix"},"from","to"}');
     out(STACK_OUTPUTS.verifyStateMachineArn, verify.stateMachine.stateMachineArn, 'Verification workflow (daily per source): {"source","from"?,"to"?}');
     out(STACK_OUTPUTS.forgetStateMachineArn, forget.stateMachine.stateMachineArn, 'Forget workflow (erase and suppress identities): {"source","userIds","anonymousIds","dryRun"}');
     out(STACK_OUTPUTS.controlBucket, storage.controlBucket.bucketName, 'Suppression lists of erased identities');

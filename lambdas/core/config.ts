@@ -47,6 +47,8 @@ const LoaderEnv = z.object({
   SUPPRESSION_CACHE_SECONDS: int.min(0).default(30),
   /** A forget waits this long after suppressing before it rewrites objects: collector caches and Firehose buffers have turned over. */
   SUPPRESSION_SETTLE_SECONDS: int.min(0).default(60),
+  /** Buckets of Segment archives an import may read (names; the stack grants read on exactly these). */
+  ARCHIVE_BUCKETS: json(z.array(z.string())).default([]),
 });
 
 export type CollectorConfig = z.infer<typeof CollectorEnv>;

@@ -30,6 +30,21 @@ export const layout = {
   failure: (source: string, loadId: string) => `failures/${source}/${loadId}.json`,
 } as const;
 
+/** A backfill's files in the staged bucket, under `backfills/<backfill id>/`. */
+export const backfillLayout = {
+  prefix: (backfillId: string) => `backfills/${backfillId}/`,
+  /** The (source, hour) windows the Distributed Map reads. */
+  windows: (backfillId: string) => `backfills/${backfillId}/windows.json`,
+  results: (backfillId: string) => `backfills/${backfillId}/results/`,
+  result: (backfillId: string, batch: string) => `backfills/${backfillId}/results/${batch}.json`,
+  summary: (backfillId: string) => `backfills/${backfillId}/summary.json`,
+  /** `mode: "import"`: the archive objects the import reads, what each batch of them did, and the import's report. */
+  archiveObjects: (backfillId: string) => `backfills/${backfillId}/archive-objects.json`,
+  imports: (backfillId: string) => `backfills/${backfillId}/imports/`,
+  importBatch: (backfillId: string, batch: string) => `backfills/${backfillId}/imports/${batch}.json`,
+  importReport: (backfillId: string) => `backfills/${backfillId}/import.json`,
+} as const;
+
 /** The UTC hour a raw object belongs to, from its key `<source>/YYYY/MM/DD/HH/…`. */
 export function hourOfKey(key: string): string | undefined {
   const m = /^[^/]+\/(\d{4})\/(\d{2})\/(\d{2})\/(\d{2})\//.exec(key);

@@ -1,5 +1,5 @@
 import { gunzipSync } from 'node:zlib';
-import { archiveDayOfKey, isArchiveFile, reshard } from '../core/archive';
+import { archiveDayOfKey, type HourPreview, isArchiveFile, previewObject, reshard } from '../core/archive';
 import { hourOfKey, QUARANTINE_PREFIX } from '../core/layout';
 import type { IdentityMatcher } from '../core/privacy';
 import type { ObjectStore } from './objects';
@@ -31,15 +31,73 @@ export async function archiveDays(objects: ObjectStore, bucket: string, prefix: 
     .sort((a, b) => a.getTime() - b.getTime());
 }
 
+/** What importing one archive object did (or, on a dry run, would do). */
+export interface ObjectImport {
+  readonly messages: number;
+  readonly invalid: number;
+  readonly invalidReasons: Readonly<Record<string, number>>;
+  /** Messages of erased (suppressed) identities: not written. */
+  readonly suppressed: number;
+  /** Messages per hour (UTC) they were received in. */
+  readonly hours: Readonly<Record<string, number>>;
+  readonly rawObjectsWritten: number;
+}
+
+export interface ImportArgs {
+  readonly source: string;
+  readonly bucket: string;
+  readonly rawBucket: string;
+  readonly dryRun: boolean;
+  readonly suppressed?: IdentityMatcher;
+  /** On a dry run, what the loads would stage is added here per hour. */
+  readonly preview?: Record<string, HourPreview>;
+}
+
 /**
- * Imports one archived day of a Segment source: each archive object is read once and its
- * messages written, as archived, to the raw objects of the hours they were received in (keys
- * named after the archive object, so a second import overwrites with the same content); lines
- * that are not Segment messages are quarantined with their reason. Nothing is written on a dry run.
+ * Imports one object of a Segment archive: read once, its messages written, as archived, to raw
+ * objects of the hours they were received in (keys named after the archive object, so a second
+ * import overwrites with the same content); lines that are not Segment messages are quarantined
+ * with their reason; messages of erased identities are left out. Nothing is written on a dry run.
  */
+export async function importArchiveObject(objects: ObjectStore, args: ImportArgs, key: string, receivedDay: Date): Promise<ObjectImport> {
+  const r = reshard(args.source, key, gunzipped(await objects.get(args.bucket, key)).toString('utf8'));
+  const invalidReasons: Record<string, number> = {};
+  for (const x of r.invalid) invalidReasons[x.reason] = (invalidReasons[x.reason] ?? 0) + 1;
+  // Erased identities stay erased: their archived messages are not written back.
+  const shards = new Map(r.objects);
+  let suppressed = 0;
+  if (args.suppressed && !args.suppressed.empty) {
+    for (const [rawKey, lines] of shards) {
+      const kept = lines.filter((l) => !args.suppressed?.message(JSON.parse(l)));
+      suppressed += lines.length - kept.length;
+      if (kept.length > 0) shards.set(rawKey, kept);
+      else shards.delete(rawKey);
+    }
+  }
+  const hours: Record<string, number> = {};
+  for (const [rawKey, lines] of shards) hours[hourOfKey(rawKey) as string] = (hours[hourOfKey(rawKey) as string] ?? 0) + lines.length;
+  let written = 0;
+  if (args.dryRun) {
+    if (args.preview) for (const [rawKey, lines] of shards) previewObject(rawKey, lines, args.preview);
+  } else {
+    for (const [rawKey, lines] of shards) {
+      await objects.putGzip(args.rawBucket, rawKey, `${lines.join('\n')}\n`);
+      written++;
+    }
+    if (r.invalid.length > 0) {
+      // Kept with their reason, as the collector keeps what it rejects.
+      const name = key.replace(/[^A-Za-z0-9._-]/g, '_').slice(-120);
+      const lines = r.invalid.map((x) => JSON.stringify({ reason: `${x.reason} (archive ${key}, line ${x.line})`, receivedAt: receivedDay.toISOString(), source: args.source, message: x.text }));
+      await objects.putGzip(args.rawBucket, `${QUARANTINE_PREFIX}${args.source}/${receivedDay.toISOString().slice(0, 10).replace(/-/g, '/')}/00/${name}.json.gz`, `${lines.join('\n')}\n`);
+    }
+  }
+  return { messages: r.messages, invalid: r.invalid.length, invalidReasons, suppressed, hours, rawObjectsWritten: written };
+}
+
+/** Imports one archived day of a Segment source, object by object ({@link importArchiveObject}). */
 export async function importArchiveDay(
   objects: ObjectStore,
-  args: { readonly source: string; readonly bucket: string; readonly prefix: string; readonly day: Date; readonly rawBucket: string; readonly dryRun: boolean; readonly suppressed?: IdentityMatcher },
+  args: ImportArgs & { readonly prefix: string; readonly day: Date },
   progress: (object: number, of: number, messages: number) => void = () => undefined,
 ): Promise<DayImport> {
   const listed = await objects.list(args.bucket, `${args.prefix}${args.day.getTime()}/`);
@@ -52,32 +110,13 @@ export async function importArchiveDay(
   let suppressed = 0;
   for (const [i, file] of files.entries()) {
     progress(i + 1, files.length, messages);
-    const r = reshard(args.source, file.key, gunzipped(await objects.get(args.bucket, file.key)).toString('utf8'));
+    const r = await importArchiveObject(objects, args, file.key, args.day);
     messages += r.messages;
-    invalid += r.invalid.length;
-    for (const x of r.invalid) reasons[x.reason] = (reasons[x.reason] ?? 0) + 1;
-    // Erased identities stay erased: their archived messages are not written back.
-    const shards = new Map(r.objects);
-    if (args.suppressed && !args.suppressed.empty) {
-      for (const [key, lines] of shards) {
-        const kept = lines.filter((l) => !args.suppressed?.message(JSON.parse(l)));
-        suppressed += lines.length - kept.length;
-        if (kept.length > 0) shards.set(key, kept);
-        else shards.delete(key);
-      }
-    }
-    for (const key of shards.keys()) hours.add(hourOfKey(key) as string);
-    if (args.dryRun) continue;
-    for (const [key, lines] of shards) {
-      await objects.putGzip(args.rawBucket, key, `${lines.join('\n')}\n`);
-      written++;
-    }
-    if (r.invalid.length > 0) {
-      // Kept with their reason, as the collector keeps what it rejects.
-      const name = file.key.replace(/[^A-Za-z0-9._-]/g, '_').slice(-120);
-      const lines = r.invalid.map((x) => JSON.stringify({ reason: `${x.reason} (archive ${file.key}, line ${x.line})`, receivedAt: args.day.toISOString(), source: args.source, message: x.text }));
-      await objects.putGzip(args.rawBucket, `${QUARANTINE_PREFIX}${args.source}/${args.day.toISOString().slice(0, 10).replace(/-/g, '/')}/00/${name}.json.gz`, `${lines.join('\n')}\n`);
-    }
+    invalid += r.invalid;
+    suppressed += r.suppressed;
+    written += r.rawObjectsWritten;
+    for (const [reason, n] of Object.entries(r.invalidReasons)) reasons[reason] = (reasons[reason] ?? 0) + n;
+    for (const h of Object.keys(r.hours)) hours.add(h);
   }
   return { day: args.day.toISOString().slice(0, 10), objects: files.length, skipped: listed.length - files.length, messages, invalid, invalidReasons: reasons, suppressed, hours: [...hours].sort(), rawObjectsWritten: written };
 }

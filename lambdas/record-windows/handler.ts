@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { WindowResult } from '../core/backfill';
+import { backfillLayout } from '../core/layout';
 import { loaderContext } from '../io/context';
 
 /**
@@ -11,6 +12,6 @@ export async function handler(event: { backfillId: string; results: WindowResult
   const { config, objects } = loaderContext();
   const id = createHash('sha256').update(event.results.map((r) => `${r.window.source}|${r.window.from}`).join(',')).digest('hex').slice(0, 24);
   const backfillId = event.backfillId.replace(/[^A-Za-z0-9_-]/g, '-');
-  await objects.putJson(config.STAGED_BUCKET, `backfills/${backfillId}/results/${id}.json`, event.results);
+  await objects.putJson(config.STAGED_BUCKET, backfillLayout.result(backfillId, id), event.results);
   return { windows: event.results.length };
 }

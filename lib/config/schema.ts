@@ -199,6 +199,15 @@ export const EnvironmentConfigSchema = z
     load: LoadConfigSchema.prefault({}),
     retention: RetentionConfigSchema.prefault({}),
     privacy: PrivacyConfigSchema.prefault({}),
+    /**
+     * Buckets holding Segment S3 destination archives that a `mode: "import"` backfill may read
+     * (ARNs, `arn:aws:s3:::NAME`); the import functions get List/Get on exactly these. A bucket of
+     * another account also needs its bucket policy (docs/migrate-from-segment.md).
+     */
+    archiveBuckets: z
+      .array(z.string().regex(/^arn:aws(-cn|-us-gov)?:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'must be an S3 bucket ARN such as "arn:aws:s3:::my-segment-archive" (no key, no wildcard)' }))
+      .refine((a) => new Set(a).size === a.length, { error: 'list each archive bucket once' })
+      .default([]),
     /** E-mail address that receives alarms; omit to create the topic without a subscription. */
     alarmEmail: z.email({ error: 'must be an e-mail address' }).optional(),
     /** What happens to buckets and the warehouse when the stack is deleted. */

@@ -1,4 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
@@ -20,32 +21,47 @@ export interface BackfillWorkflowProps {
   readonly environment: Record<string, string>;
   /** Name of the state machine. */
   readonly stateMachineName: string;
+  /** Sources an import may write raw objects for. */
+  readonly sources: ReadonlyArray<string>;
+  /** ARNs of the buckets of Segment archives an import may read (List/Get on exactly these). */
+  readonly archiveBuckets: ReadonlyArray<string>;
 }
 
 /**
  * A backfill over sources × hourly windows, started from the console or the CLI with
  * `{"source": "web" | ["web","app"] | "*", "from", "to", "mode": "reload" | "missing",
- * "dryRun": false, "maxConcurrency": 4}`.
+ * "dryRun": false, "maxConcurrency": 4}` — or an import of a Segment archive with
+ * `{"source": "web", "mode": "import", "archive": {"bucket", "prefix"}, "from", "to", …}`.
  *
  * PlanBackfill validates the input and writes the windows to S3; a Distributed Map reads them in
  * batches and runs each window through the load workflow (`startExecution.sync:2`), at most
  * `maxConcurrency` at once; a failed window is recorded and never stops the others; Summarize
- * reports per window and in total, with the input that re-runs only the failed windows.
+ * reports per window and in total, with the input that re-runs only the failed windows. An import
+ * first runs the archive's objects through ImportArchive (a Distributed Map of batches of
+ * objects, `maxConcurrency` at once), then plans the hours they were received in as windows.
  */
 export class BackfillWorkflow extends Construct {
   public readonly stateMachine: sfn.StateMachine;
-  public readonly functions: Readonly<Record<'planBackfill' | 'recordWindows' | 'summarizeBackfill', ClickstreamFunction>>;
+  public readonly functions: Readonly<Record<'planBackfill' | 'importArchive' | 'recordWindows' | 'summarizeBackfill', ClickstreamFunction>>;
 
   constructor(scope: Construct, id: string, props: BackfillWorkflowProps) {
     super(scope, id);
     const environment = { ...props.environment, ...props.warehouse.dataApiEnvironment };
+    const archiveEnvironment = { ...environment, ARCHIVE_BUCKETS: JSON.stringify(props.archiveBuckets.map((arn) => arn.split(':::')[1])) };
     const functions = {
       planBackfill: new ClickstreamFunction(this, 'PlanBackfillFunction', {
         functionDir: 'plan-backfill',
-        description: 'Validates a backfill request and writes its (source, hour) windows to S3',
-        environment,
+        description: 'Validates a backfill request and writes its (source, hour) windows, or an import\'s archive objects, to S3',
+        environment: archiveEnvironment,
         timeout: Duration.minutes(5),
         role: props.warehouse.userRole,
+      }),
+      importArchive: new ClickstreamFunction(this, 'ImportArchiveFunction', {
+        functionDir: 'import-archive',
+        description: 'Imports a batch of Segment archive objects as raw objects of the hours they were received in',
+        environment: archiveEnvironment,
+        timeout: Duration.minutes(15),
+        memorySize: 2048,
       }),
       recordWindows: new ClickstreamFunction(this, 'RecordWindowsFunction', {
         functionDir: 'record-windows',
@@ -61,7 +77,16 @@ export class BackfillWorkflow extends Construct {
     };
     this.functions = functions;
     props.storage.grantRawRead(functions.planBackfill);
+    props.storage.grantRawImport(functions.importArchive, props.sources);
+    props.storage.grantSuppressionRead(functions.importArchive);
     for (const f of Object.values(functions)) props.storage.grantStagedReadWrite(f);
+    if (props.archiveBuckets.length > 0) {
+      // Exactly the configured archives: PlanBackfill lists their days, ImportArchive reads their objects.
+      functions.planBackfill.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [...props.archiveBuckets] }));
+      functions.importArchive.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: props.archiveBuckets.map((arn) => `${arn}/*`) }));
+      acknowledge(functions.importArchive, props.archiveBuckets.map((arn) => `AwsSolutions-IAM5[Resource::${arn}/*]`),
+        'Archive object keys (received day, opaque file names) are only known at run time; s3:GetObject on the configured archive buckets only.');
+    }
 
     const invoke = (stateId: string, lambdaFunction: ClickstreamFunction, payload: Record<string, unknown>, resultPath: string) =>
       lambdaStep(this, stateId, lambdaFunction, payload, resultPath, Duration.minutes(6));
@@ -74,7 +99,7 @@ export class BackfillWorkflow extends Construct {
     const rejected = new sfn.Fail(this, 'BackfillRejected', { errorPath: '$.PlanBackfillError.Error', causePath: '$.PlanBackfillError.Cause' });
     planBackfill.addCatch(rejected, { errors: ['States.ALL'], resultPath: '$.PlanBackfillError' });
 
-    // One window: a full load execution of that source and hour, in reload mode.
+    // One window: a full load execution of that source and hour (reload; after an import, what is not loaded yet).
     const loadWindow = new tasks.StepFunctionsStartExecution(this, 'LoadWindow', {
       stateMachine: props.loadStateMachine,
       integrationPattern: sfn.IntegrationPattern.RUN_JOB,
@@ -82,7 +107,7 @@ export class BackfillWorkflow extends Construct {
       input: sfn.TaskInput.fromObject({
         'source.$': '$.window.source',
         window: { 'from.$': '$.window.from', 'to.$': '$.window.to' },
-        mode: 'reload',
+        'mode.$': '$.loadMode',
         'dryRun.$': '$.dryRun',
       }),
       resultSelector: { 'executionArn.$': '$.ExecutionArn', 'startDate.$': '$.StartDate', 'stopDate.$': '$.StopDate', 'output.$': '$.Output' },
@@ -100,7 +125,7 @@ export class BackfillWorkflow extends Construct {
     // A batch of windows runs one after the other, so `maxConcurrency` batches = as many loads.
     const loadBatch = new sfn.Map(this, 'LoadBatch', {
       itemsPath: '$.Items',
-      itemSelector: { 'window.$': '$$.Map.Item.Value', 'dryRun.$': '$.BatchInput.dryRun' },
+      itemSelector: { 'window.$': '$$.Map.Item.Value', 'dryRun.$': '$.BatchInput.dryRun', 'loadMode.$': '$.BatchInput.loadMode' },
       maxConcurrency: 1,
       resultPath: '$.results',
     }).itemProcessor(sfn.Chain.start(loadWindow).next(windowLoaded));
@@ -114,7 +139,7 @@ export class BackfillWorkflow extends Construct {
       itemReader: new sfn.S3JsonItemReader({ bucket: props.storage.stagedBucket, key: sfn.JsonPath.stringAt('$.plan.itemsKey') }),
       itemBatcher: new sfn.ItemBatcher({
         maxItemsPerBatchPath: '$.plan.windowsPerBatch',
-        batchInput: { 'backfillId.$': '$.plan.backfillId', 'dryRun.$': '$.plan.dryRun' },
+        batchInput: { 'backfillId.$': '$.plan.backfillId', 'dryRun.$': '$.plan.dryRun', 'loadMode.$': '$.plan.loadMode' },
       }),
       maxConcurrencyPath: '$.plan.maxConcurrency',
       toleratedFailurePercentagePath: '$.plan.toleratedFailurePercentage',
@@ -135,10 +160,42 @@ export class BackfillWorkflow extends Construct {
       .when(sfn.Condition.stringEquals('$.summary.status', 'FAILED'), new sfn.Fail(this, 'BackfillFailed', { error: 'BackfillFailed', causePath: '$.summary.message' }))
       .otherwise(new sfn.Pass(this, 'BackfillSucceeded', { outputPath: '$.summary' }));
 
+    const anyWindows = new sfn.Choice(this, 'AnyWindows?')
+      .when(sfn.Condition.numberEquals('$.plan.windows', 0), summarize)
+      .otherwise(loadWindows);
+
+    // mode "import": batches of archive objects become raw objects, then their hours are planned as windows.
+    const importBatch = invoke('ImportBatch', functions.importArchive, { 'Items.$': '$.Items', 'BatchInput.$': '$.BatchInput' }, '$.imported');
+    const importArchive = new sfn.DistributedMap(this, 'ImportArchive', {
+      itemReader: new sfn.S3JsonItemReader({ bucket: props.storage.stagedBucket, key: sfn.JsonPath.stringAt('$.plan.import.itemsKey') }),
+      itemBatcher: new sfn.ItemBatcher({
+        maxItemsPerBatchPath: '$.plan.import.objectsPerBatch',
+        batchInput: {
+          'backfillId.$': '$.plan.backfillId',
+          'source.$': '$.plan.sources[0]',
+          'bucket.$': '$.plan.import.bucket',
+          'prefix.$': '$.plan.import.prefix',
+          'dryRun.$': '$.plan.dryRun',
+        },
+      }),
+      maxConcurrencyPath: '$.plan.maxConcurrency',
+      mapExecutionType: sfn.StateMachineType.STANDARD,
+      label: 'ImportArchive',
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    importArchive.itemProcessor(importBatch);
+    importArchive.addCatch(new sfn.Fail(this, 'ImportFailed', { errorPath: '$.ImportArchiveError.Error', causePath: '$.ImportArchiveError.Cause' }), { errors: ['States.ALL'], resultPath: '$.ImportArchiveError' });
+    const planImported = invoke('PlanImportedWindows', functions.planBackfill, {
+      'imported.$': '$.plan',
+      'executionId.$': '$$.Execution.Id',
+      'executionName.$': '$$.Execution.Name',
+    }, '$.plan');
+    importArchive.next(planImported).next(anyWindows);
+
     const definition = sfn.Chain.start(planBackfill).next(
-      new sfn.Choice(this, 'AnyWindows?')
-        .when(sfn.Condition.numberEquals('$.plan.windows', 0), summarize)
-        .otherwise(loadWindows),
+      new sfn.Choice(this, 'Import?')
+        .when(sfn.Condition.stringEquals('$.plan.mode', 'import'), importArchive)
+        .otherwise(anyWindows),
     );
     loadWindows.next(summarize);
     summarize.next(outcome);
@@ -150,8 +207,9 @@ export class BackfillWorkflow extends Construct {
       `AwsSolutions-IAM5[Resource::${executionsOf(props.loadStateMachine)}*]`,
       `AwsSolutions-IAM5[Resource::${executionsOf(this.stateMachine)}:*]`,
       `AwsSolutions-IAM5[Resource::${executionsOf(this.stateMachine)}/LoadWindows:*]`,
+      `AwsSolutions-IAM5[Resource::${executionsOf(this.stateMachine)}/ImportArchive:*]`,
     ], 'startExecution.sync and the Distributed Map manage executions whose names are chosen at run time: Describe/Stop on executions of the load workflow and of this workflow\'s own map run only.');
     acknowledge(this.stateMachine, [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${nagRef(props.storage.stagedBucket)}/*]`],
-      'The Distributed Map reads the backfill plan from a key chosen at run time; s3:GetObject on the staged bucket only.');
+      'The Distributed Maps read the backfill plan and the archive object list from keys chosen at run time; s3:GetObject on the staged bucket only.');
   }
 }

@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import { acknowledge, nagAtt } from '../nag';
 import { scheduleIntervalSeconds } from './Monitoring';
 import { bufferSecondsFor } from '../config/buffering';
-import { FIREHOSE_ERROR_PREFIX } from './Storage';
+import { FIREHOSE_ERROR_PREFIX, rawPrefix } from './Storage';
 
 export interface SourceStreamsProps {
   /** Sources that get a stream each; a source loaded more often than every 4 buffer intervals gets a shorter buffer. */
@@ -25,10 +25,7 @@ export interface SourceStreamsProps {
 
 export { bufferSecondsFor } from '../config/buffering';
 
-/** Where a source's raw objects land in the raw bucket: `<source>/YYYY/MM/DD/HH/`. */
-export function rawPrefix(source: string): string {
-  return `${source}/`;
-}
+export { rawPrefix };
 
 /**
  * One Firehose delivery stream per source, delivering gzip-compressed newline-delimited events

@@ -6,6 +6,11 @@ import { acknowledge, nagAtt } from '../nag';
 
 import { QUARANTINE_PREFIX } from '../../lambdas/core/layout';
 
+/** Where a source's raw objects land in the raw bucket: `<source>/YYYY/MM/DD/HH/`. */
+export function rawPrefix(source: string): string {
+  return `${source}/`;
+}
+
 export { FIREHOSE_ERROR_PREFIX, QUARANTINE_PREFIX } from '../../lambdas/core/layout';
 
 export interface StorageProps {
@@ -93,6 +98,12 @@ export class Storage extends Construct {
   /** Rewrite raw and quarantined objects in place (erasure): read, list and put, no delete. */
   public grantRawRewrite(grantee: iam.IGrantable): void {
     grantObjects(this.rawBucket, grantee, ['s3:GetObject', 's3:PutObject'], '*', true);
+  }
+
+  /** Write imported raw objects under each source's prefix, and invalid lines under the quarantine prefix; no read, no delete. */
+  public grantRawImport(grantee: iam.IGrantable, sources: ReadonlyArray<string>): void {
+    for (const source of sources) grantObjects(this.rawBucket, grantee, ['s3:PutObject'], `${rawPrefix(source)}*`, false);
+    this.grantQuarantineWrite(grantee);
   }
 
   /** Read raw events: list the bucket and get objects (events and quarantine). */

@@ -108,7 +108,16 @@ export class StepFunctionsService {
     dataDir: string,
     private readonly options: StepFunctionsOptions,
   ) {
-    for (const m of machines) this.machines.set(m.arn, { ...m, prepared: prepareDefinition(m.definition) });
+    for (const m of machines) {
+      const prepared = prepareDefinition(m.definition);
+      // What the runner cannot run fails the start, not an execution half-way (state names unique across the whole definition, as AWS requires).
+      try {
+        new StateMachine(prepared.definition as never, { validationOptions: { checkArn: false, checkPaths: false } });
+      } catch (e) {
+        throw new Error(`State machine ${m.name}: local mode cannot run its definition as prepared: ${(e as Error).message}`);
+      }
+      this.machines.set(m.arn, { ...m, prepared });
+    }
     fs.mkdirSync(dataDir, { recursive: true });
     this.journal = path.join(dataDir, 'executions.jsonl');
     this.loadJournal();

@@ -173,16 +173,16 @@ function rewrite(def: MachineDef, maps: Map<string, DistributedMapSpec>): Machin
       ItemsPath: `$.${ITEMS_FIELD}`,
       ItemProcessor: {
         ProcessorConfig: { Mode: 'INLINE' },
-        StartAt: '__LocalMapItem',
+        StartAt: `${name} (item)`,
         States: {
-          __LocalMapItem: {
+          [`${name} (item)`]: {
             Type: 'Parallel',
             Branches: [{ StartAt: inner.StartAt, States: inner.States } as unknown as Json],
             ResultSelector: { 'value.$': '$[0]' },
-            Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.__error', Next: '__LocalMapItemFailed' }],
+            Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.__error', Next: `${name} (item failed)` }],
             End: true,
           },
-          __LocalMapItemFailed: {
+          [`${name} (item failed)`]: {
             Type: 'Pass',
             Parameters: { failed: true, 'error.$': '$.__error.Error', 'cause.$': '$.__error.Cause' },
             End: true,

@@ -116,12 +116,29 @@ describe('BackfillWorkflow', () => {
     expect(states.Summarize.Next).toBe('WithinTolerance?');
   });
 
-  it('runs each window as a reload of the load workflow with startExecution.sync:2', () => {
+  it('runs each window through the load workflow with startExecution.sync:2, in the plan\'s load mode', () => {
     expect(states.LoadWindow.Resource).toBe('arn:${AWS::Partition}:states:::states:startExecution.sync:2');
     expect(states.LoadWindow.Parameters).toMatchObject({
       StateMachineArn: expect.stringMatching(/^\$\{LoadWorkflowStateMachine/),
-      Input: { 'source.$': '$.window.source', window: { 'from.$': '$.window.from', 'to.$': '$.window.to' }, mode: 'reload', 'dryRun.$': '$.dryRun' },
+      Input: { 'source.$': '$.window.source', window: { 'from.$': '$.window.from', 'to.$': '$.window.to' }, 'mode.$': '$.loadMode', 'dryRun.$': '$.dryRun' },
     });
+    expect(states.LoadBatch.ItemSelector).toEqual({ 'window.$': '$$.Map.Item.Value', 'dryRun.$': '$.BatchInput.dryRun', 'loadMode.$': '$.BatchInput.loadMode' });
+  });
+
+  it('imports an archive first (mode "import"): a Distributed Map of object batches, then the hours planned as windows', () => {
+    expect(states['Import?']).toMatchObject({ Type: 'Choice', Choices: [{ Variable: '$.plan.mode', StringEquals: 'import', Next: 'ImportArchive' }], Default: 'AnyWindows?' });
+    expect(states.ImportArchive).toMatchObject({
+      Type: 'Map',
+      MaxConcurrencyPath: '$.plan.maxConcurrency',
+      ItemReader: { Parameters: { Bucket: expect.any(String), 'Key.$': '$.plan.import.itemsKey' } },
+      ItemBatcher: { MaxItemsPerBatchPath: '$.plan.import.objectsPerBatch', BatchInput: expect.objectContaining({ 'source.$': '$.plan.sources[0]', 'bucket.$': '$.plan.import.bucket' }) },
+      ItemProcessor: expect.objectContaining({ ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' }, StartAt: 'ImportBatch' }),
+      ResultPath: null,
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.ImportArchiveError', Next: 'ImportFailed' }],
+      Next: 'PlanImportedWindows',
+    });
+    expect(states.PlanImportedWindows).toMatchObject({ ResultPath: '$.plan', Next: 'AnyWindows?' });
+    expect(states.PlanImportedWindows.Parameters).toMatchObject({ 'imported.$': '$.plan' });
   });
 
   it('records a failed window and goes on with the others', () => {
