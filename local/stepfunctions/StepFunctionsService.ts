@@ -114,7 +114,7 @@ export class StepFunctionsService {
       try {
         new StateMachine(prepared.definition as never, { validationOptions: { checkArn: false, checkPaths: false } });
       } catch (e) {
-        throw new Error(`State machine ${m.name}: local mode cannot run its definition as prepared: ${(e as Error).message}`);
+        throw new Error(`State machine ${m.name}: local mode cannot run its definition as prepared: ${(e as Error).message}`, { cause: e });
       }
       this.machines.set(m.arn, { ...m, prepared });
     }
