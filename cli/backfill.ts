@@ -124,6 +124,7 @@ function finish(d: { status?: string; error?: string; cause?: string; output?: s
 
 /** Throws a UsageError naming what is missing. */
 export function checkBackfillOptions(o: BackfillOptions): void {
+  if (o.mode === 'import') throw new UsageError('To import a Segment archive use npx clickstream import --source NAME --archive s3://BUCKET/PREFIX/ --from ISO --to ISO (or the backfill workflow\'s "mode": "import" from the console)');
   if (o.windows === undefined) for (const k of ['source', 'from', 'to'] as const) if (!o[k]) throw new UsageError(`--${k} is required (or --windows)\n\n${BACKFILL_HELP}`);
   if (o.maxConcurrency !== undefined && (!Number.isInteger(o.maxConcurrency) || o.maxConcurrency < 1)) throw new UsageError('--max-concurrency must be a whole number of at least 1');
 }

@@ -187,13 +187,15 @@ message is written, as archived, to this stack's raw bucket in the hour it was r
 "missing" backfill loads those hours through the same transform and COPY as live data. A message
 that also arrived live (same messageId) is one row; importing again changes nothing. Lines that are
 not a Segment message (not JSON, no messageId, type or receivedAt) are quarantined with their
-reason; messages the loads cannot load go to _discards, as live ones do.
+reason; messages the loads cannot load go to _discards, as live ones do. The same import runs from
+the console: the backfill workflow with {"source","mode":"import","archive":{"bucket","prefix"},…}.
 
   --source NAME        the source to import into
   --archive URI        s3://BUCKET/PREFIX/ of one Segment source (…/segment-logs/<source-id>/)
   --from ISO --to ISO  the received days to import (a day is imported when it overlaps the range)
-  --dry-run            read and check everything, write nothing: per day the objects, messages,
-                       invalid lines (with reasons) and hours the import would load
+  --dry-run            read and check everything, write nothing: per day the objects, messages and
+                       invalid lines (with reasons); per hour the rows per table the loads would
+                       stage and their discards; the tables and columns they would add
   --max-concurrency N  parallel load windows of the backfill (default: the stack's default)
   --json               print the summary as JSON (progress goes to stderr either way)
   --data-dir DIR  the local stack (default .clickstream)   --env NAME   a deployed environment

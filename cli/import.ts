@@ -1,14 +1,15 @@
 import { Writable } from 'node:stream';
-import { S3Client } from '@aws-sdk/client-s3';
-import { parseArchiveUri } from '../lambdas/core/archive';
+import { type HourPreview, parseArchiveUri, schemaChanges, windowPreviews, type WindowPreview } from '../lambdas/core/archive';
+import { schemaName } from '../lambdas/core/naming';
+import { mergeStaged, type StagedTable } from '../lambdas/core/schema';
+import { readCatalog } from '../lambdas/io/catalog';
 import { QUARANTINE_PREFIX } from '../lambdas/core/layout';
 import { archiveDays, importArchiveDay } from '../lambdas/io/archiveImport';
 import { SuppressionStore } from '../lambdas/io/suppression';
-import { ObjectStore } from '../lambdas/io/objects';
 import { runBackfill } from './backfill';
 import { fmt, progressLine, table } from './format';
 import { IMPORT_HELP } from './help';
-import { clientConfig, dateOption, sourceOf, type Target, UsageError } from './target';
+import { dateOption, sourceOf, type Target, targetIo, UsageError } from './target';
 
 export { IMPORT_HELP };
 
@@ -41,6 +42,10 @@ export interface ImportSummary {
   readonly backfillCode?: number;
   /** The backfill's summary (with --json). */
   readonly backfill?: unknown;
+  /** Dry run: the tables the import would create and the columns it would add, against today's tables. */
+  readonly schemaChanges?: ReadonlyArray<string>;
+  /** Dry run: per hourly window, the events, rows per table, discards and schema changes. */
+  readonly windows?: ReadonlyArray<WindowPreview>;
 }
 
 
@@ -53,8 +58,8 @@ export async function runImport(target: Target, options: ImportOptions, out: Nod
   const to = dateOption('to', options.to);
   if (from >= to) throw new UsageError(`--from (${from.toISOString()}) must be before --to (${to.toISOString()})`);
   if (options.maxConcurrency !== undefined && !(Number.isInteger(options.maxConcurrency) && options.maxConcurrency > 0)) throw new UsageError('--max-concurrency must be a positive integer');
-  const s3 = new S3Client({ ...clientConfig(target), forcePathStyle: true });
-  const objects = new ObjectStore(s3);
+  const io = targetIo(target);
+  const objects = io.objects;
   const progress = progressLine(err, Boolean(options.json));
   try {
     const days = await archiveDays(objects, archive.bucket, archive.prefix, from, to);
@@ -64,10 +69,11 @@ export async function runImport(target: Target, options: ImportOptions, out: Nod
     const summaryDays: Array<ImportSummary['days'][number]> = [];
     const hours = new Set<string>();
     const reasons: Record<string, number> = {};
+    const preview: Record<string, HourPreview> = {};
     let written = 0;
     for (const [d, day] of days.entries()) {
       const label = `day ${d + 1}/${days.length} (${day.toISOString().slice(0, 10)})`;
-      const r = await importArchiveDay(objects, { source, bucket: archive.bucket, prefix: archive.prefix, day, rawBucket: target.buckets.raw, dryRun: Boolean(options.dryRun), suppressed }, (i, n, m) => progress(`${label}, object ${i}/${n}: ${fmt(m)} messages`));
+      const r = await importArchiveDay(objects, { source, bucket: archive.bucket, prefix: archive.prefix, day, rawBucket: target.buckets.raw, dryRun: Boolean(options.dryRun), suppressed, preview }, (i, n, m) => progress(`${label}, object ${i}/${n}: ${fmt(m)} messages`));
       for (const h of r.hours) hours.add(h);
       for (const [reason, n] of Object.entries(r.invalidReasons)) reasons[reason] = (reasons[reason] ?? 0) + n;
       written += r.rawObjectsWritten;
@@ -87,16 +93,24 @@ export async function runImport(target: Target, options: ImportOptions, out: Nod
       backfillCode = await runBackfill(target, { windows: JSON.stringify(windows), mode: 'missing', maxConcurrency: options.maxConcurrency, json: options.json }, sink, err);
       if (options.json && captured.length > 0) backfill = JSON.parse(captured.join(''));
     }
+    let previewed: Pick<ImportSummary, 'schemaChanges' | 'windows'> = {};
+    if (options.dryRun && sortedHours.length > 0) {
+      // What the loads would stage, discard and change, from the same transform and schema planner they run.
+      const catalog = await readCatalog(io.warehouse, schemaName(source));
+      const all: Record<string, StagedTable> = {};
+      for (const p of Object.values(preview)) mergeStaged(all, p.tables);
+      previewed = { schemaChanges: schemaChanges(all, catalog), windows: windowPreviews(source, preview, catalog) };
+    }
     const summary: ImportSummary = {
       source, archive: `s3://${archive.bucket}/${archive.prefix}`, from: from.toISOString(), to: to.toISOString(), dryRun: Boolean(options.dryRun),
       days: summaryDays, messages: summaryDays.reduce((n, x) => n + x.messages, 0), invalid: summaryDays.reduce((n, x) => n + x.invalid, 0),
-      invalidReasons: reasons, suppressed: suppressedMessages, hours: sortedHours, rawObjectsWritten: written, backfillCode, backfill,
+      invalidReasons: reasons, suppressed: suppressedMessages, hours: sortedHours, rawObjectsWritten: written, backfillCode, backfill, ...previewed,
     };
     if (options.json) out.write(`${JSON.stringify(summary, null, 2)}\n`);
     else printSummary(summary, out);
     return backfillCode ?? 0;
   } finally {
-    s3.destroy();
+    io.close();
   }
 }
 
@@ -104,6 +118,14 @@ function printSummary(s: ImportSummary, out: NodeJS.WritableStream): void {
   out.write(`${s.dryRun ? 'Dry run: would import' : 'Imported'} ${fmt(s.messages)} messages from ${s.archive} into source ${s.source} (${s.days.length} days, ${s.hours.length} hours)${s.dryRun ? '; nothing was written' : ''}.\n`);
   out.write(`${table([['day', 'objects', 'skipped (not .gz)', 'messages', 'invalid'], ...s.days.map((d) => [d.day, fmt(d.objects), fmt(d.skipped), fmt(d.messages), fmt(d.invalid)])])}\n`);
   if (s.suppressed > 0) out.write(`Messages of erased identities (suppressed by forget) ${s.dryRun ? 'would be ' : ''}left out: ${fmt(s.suppressed)}\n`);
+  if (s.windows && s.windows.length > 0) {
+    const tables = [...new Set(s.windows.flatMap((w) => Object.keys(w.rows)))].sort();
+    out.write(`\nPer hour, the rows the loads would stage:\n${table([['hour', 'events', 'discarded', ...tables], ...s.windows.map((w) => [w.from.slice(0, 13).replace('T', ' '), fmt(w.events), fmt(w.discardedEvents), ...tables.map((x) => fmt(w.rows[x] ?? 0))])])}\n`);
+    const reasons: Record<string, number> = {};
+    for (const w of s.windows) for (const [r, n] of Object.entries(w.discards)) reasons[r] = (reasons[r] ?? 0) + n;
+    if (Object.keys(reasons).length > 0) out.write(`Discards: ${Object.entries(reasons).map(([r, n]) => `${r}: ${fmt(n)}`).join('; ')}\n`);
+  }
+  if (s.schemaChanges && s.schemaChanges.length > 0) out.write(`Schema changes the loads would make:\n${s.schemaChanges.map((c) => `  ${c}`).join('\n')}\n`);
   if (s.invalid > 0) out.write(`Invalid lines (${s.dryRun ? 'would be ' : ''}quarantined under ${QUARANTINE_PREFIX}${s.source}/): ${Object.entries(s.invalidReasons).map(([r, n]) => `${r}: ${fmt(n)}`).join('; ')}\n`);
 }
 

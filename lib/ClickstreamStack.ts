@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { resourceNamePrefix } from './config/load';
 import type { EnvironmentConfig } from './config/schema';
@@ -111,6 +111,7 @@ export class ClickstreamStack extends Stack {
     out(STACK_OUTPUTS.database, warehouse.database, 'Warehouse database');
     out(STACK_OUTPUTS.copyRoleArn, warehouse.copyRole.roleArn, 'Role COPY uses; associate it with an imported workgroup or cluster');
     out(STACK_OUTPUTS.alarmTopicArn, monitoring.topic.topicArn, 'Alarm topic');
+    out(STACK_OUTPUTS.archiveReaderRoleArns, Fn.join(',', backfill.archiveReaderRoleArns), 'Roles that read a Segment archive in an import (list and get): name them in the archive bucket\'s policy when it is in another account');
 
     // What would fail CloudFormation or Lambda half-way through a deploy fails synth instead.
     this.node.addValidation({ validate: () => limitViolations(this) });

@@ -20,6 +20,7 @@ export const STACK_OUTPUTS = {
   database: 'WarehouseDatabase',
   copyRoleArn: 'CopyRoleArn',
   alarmTopicArn: 'AlarmTopicArn',
+  archiveReaderRoleArns: 'ArchiveReaderRoleArns',
 } as const;
 
 /**

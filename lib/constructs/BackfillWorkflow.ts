@@ -42,6 +42,8 @@ export interface BackfillWorkflowProps {
  */
 export class BackfillWorkflow extends Construct {
   public readonly stateMachine: sfn.StateMachine;
+  /** The roles that read a Segment archive: PlanBackfill lists it, ImportArchive gets its objects. */
+  public readonly archiveReaderRoleArns: string[];
   public readonly functions: Readonly<Record<'planBackfill' | 'importArchive' | 'recordWindows' | 'summarizeBackfill', ClickstreamFunction>>;
 
   constructor(scope: Construct, id: string, props: BackfillWorkflowProps) {
@@ -76,6 +78,7 @@ export class BackfillWorkflow extends Construct {
       }),
     };
     this.functions = functions;
+    this.archiveReaderRoleArns = [props.warehouse.userRole.roleArn, (functions.importArchive.role as iam.IRole).roleArn];
     props.storage.grantRawRead(functions.planBackfill);
     props.storage.grantRawImport(functions.importArchive, props.sources);
     props.storage.grantSuppressionRead(functions.importArchive);

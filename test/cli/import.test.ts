@@ -85,6 +85,10 @@ describe('npx clickstream import', () => {
       hours: ['2026-10-01T09:00:00.000Z', '2026-10-01T10:00:00.000Z', '2026-10-01T23:00:00.000Z', '2026-10-02T09:00:00.000Z', '2026-10-02T10:00:00.000Z', '2026-10-02T23:00:00.000Z'],
     });
     expect(Object.keys(summary.invalidReasons)).toEqual([expect.stringMatching(/^not JSON/)]);
+    // What the loads would stage, per hour, from the real transform: here the last hour of day 1.
+    expect(summary.windows).toHaveLength(6);
+    expect(summary.windows[2]).toMatchObject({ from: '2026-10-01T23:00:00.000Z', events: 3, discardedEvents: 1, rows: { _discards: 1, aliases: 1, groups: 1 }, discards: { 'event: track event without an event name': 1 } });
+    expect(summary.schemaChanges).toEqual(expect.arrayContaining(['add column checkout_started.coupon VARCHAR(65535)', 'add column identifies.seats BIGINT']));
     expect(await counts()).toEqual(before);
     expect([...t.cloud.store.keys(t.cloud.endpoints.buckets.raw, 'web/')].length).toBe(rawBefore);
   }, 60_000);

@@ -43,7 +43,7 @@ describe('local edge: Step Functions with the real @aws-sdk/client-sfn, running 
       [{ source: 'nope', from: '2026-11-10T00:00Z', to: '2026-11-11T00:00Z' }, 'Unknown source "nope": configured sources are web, app (or use "*")'],
       [{ source: 'app', from: '2026-11-11T00:00Z', to: '2026-11-10T00:00Z' }, '"from" (2026-11-11T00:00Z) must be before "to" (2026-11-10T00:00Z)'],
       [{ source: 'app', from: '2020-01-01T00:00Z', to: '2026-11-10T00:00Z' }, 'The range is 2505.0 days; at most 400 days per backfill'],
-      [{ source: 'app', from: '2026-11-10T00:00Z', to: '2026-11-11T00:00Z', mode: 'everything' }, 'mode: mode must be "reload" (every hour with data) or "missing" (only hours not fully loaded)'],
+      [{ source: 'app', from: '2026-11-10T00:00Z', to: '2026-11-11T00:00Z', mode: 'everything' }, 'mode: mode must be "reload" (every hour with data), "missing" (only hours not fully loaded) or "import" (a Segment archive)'],
       [{ source: 'app', from: '2026-11-10T00:00Z', to: '2026-11-11T00:00Z', maxConcurrency: 50 }, 'maxConcurrency 50 is over the ceiling of 8 (cdk.json: concurrency.backfillCeiling): use at most 8'],
     ];
     for (const [input, message] of cases) {
