@@ -202,6 +202,22 @@ describe('ClickstreamStack', () => {
       }
     });
 
+    it('lets an import read exactly the configured archive buckets: PlanBackfill lists, ImportArchive gets', () => {
+      const local = synthEnvironment('local');
+      const archive = local.template.findOutputs('ArchiveReaderRoleArns');
+      expect(Object.keys(archive)).toHaveLength(1);
+      // Per role, the actions of every statement that names the archive bucket (statements may also name others).
+      const onArchive = statementsOf(local.template).filter(({ statement }) => JSON.stringify(statement.Resource).includes('clickstream-local-segment-archive'));
+      expect(onArchive.map(({ policy, statement }) => [policy.replace(/[0-9A-F]{8}$/, ''), asArray(statement.Action)]).sort()).toEqual([
+        ['BackfillWorkflowImportArchiveFunctionServiceRoleDefaultPolicy', ['s3:GetObject']],
+        ['WarehouseUserRoleDefaultPolicy', ['s3:ListBucket']],
+      ]);
+      const archiveResources = onArchive.flatMap(({ statement }) => asArray(statement.Resource)).filter((r) => JSON.stringify(r).includes('segment-archive'));
+      expect(archiveResources.sort()).toEqual(['arn:aws:s3:::clickstream-local-segment-archive', 'arn:aws:s3:::clickstream-local-segment-archive/*']);
+      // An environment without archiveBuckets grants no archive read at all.
+      expect(statementsOf(prod.template).filter(({ statement }) => JSON.stringify(statement.Resource).includes('segment-archive'))).toEqual([]);
+    });
+
     it('lets the COPY role read the staged bucket and nothing else', () => {
       const copyRoleId = Object.keys(prod.template.findResources('AWS::IAM::Role')).find((id) => id.startsWith('WarehouseCopyRole'));
       expect(copyRoleId).toBeDefined();

@@ -59,6 +59,8 @@ describe('loadEnvironmentConfig', () => {
     [{ ...minimal, concurrency: { backfillCeiling: 2, backfillDefault: 4 } }, 'environments.x.concurrency.backfillDefault: backfillDefault must not exceed backfillCeiling'],
     [{ ...minimal, alarmEmail: 'oncall' }, 'environments.x.alarmEmail: must be an e-mail address'],
     [{ ...minimal, region: 'Europe' }, 'environments.x.region: must be an AWS region such as "us-east-1"'],
+    [{ ...minimal, archiveBuckets: ['s3://acme-logs/'] }, 'environments.x.archiveBuckets[0]: must be an S3 bucket ARN such as "arn:aws:s3:::my-segment-archive" (no key, no wildcard)'],
+    [{ ...minimal, archiveBuckets: ['arn:aws:s3:::*'] }, 'environments.x.archiveBuckets[0]: must be an S3 bucket ARN'],
   ])('names the field and the fix: %#', (env, expected) => {
     const message = errorOf({ x: env }, 'x');
     expect(message).toContain('Invalid configuration for environment "x" (cdk.json → context.environments.x):');
