@@ -2,9 +2,11 @@
  * Import throughput (docs/performance.md, "Import from a Segment archive"): N archived events
  * (BENCH_IMPORT_EVENTS, default 1,000,000; six call types, 5 % duplicates) in Segment's archive
  * layout — two received days, files of 10,000 messages — imported with `npx clickstream import`
- * (read, re-shard into raw hours, load), against the same events put straight into the raw
- * bucket as Firehose would have delivered them and loaded by the same "missing" backfill. Side by
- * side in one run; the ratio is what the archive step costs on top of a load.
+ * (read, re-shard into raw hours, load) and with the backfill workflow's `"mode": "import"` (the
+ * console path: a Distributed Map of archive-object batches, then the hours as windows), against
+ * the same events put straight into the raw bucket as Firehose would have delivered them and
+ * loaded by the same "missing" backfill. Side by side in one run; the ratios are what the archive
+ * step costs on top of a load.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -14,7 +16,9 @@ import * as zlib from 'node:zlib';
 import { runBackfill } from '../cli/backfill';
 import { nullStream } from '../cli/format';
 import { runImport } from '../cli/import';
-import { localTarget } from '../cli/target';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { clientConfig, localTarget } from '../cli/target';
+import { failureMessage, runExecution } from '../lambdas/io/executions';
 import { enrichedForRaw, generateEvents } from '../cli/traffic';
 import { hourPrefix } from '../lambdas/core/layout';
 import { startLocalCloud } from '../local/LocalCloud';
@@ -34,20 +38,21 @@ function* archived(): Generator<{ hour: number; line: string }> {
   }
 }
 
-async function once(kind: 'import' | 'raw', template: ReturnType<typeof synthesizeTemplate>): Promise<{ seconds: number; rows: number }> {
+async function once(kind: 'import' | 'console' | 'raw', template: ReturnType<typeof synthesizeTemplate>): Promise<{ seconds: number; rows: number }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `bench-import-${kind}-`));
   const cloud = await startLocalCloud({ dataDir, edgePort: 0, collectorPort: 0, loadIntervalSeconds: 0, bufferIntervalSeconds: 3600, timeScale: 0.001, template });
   try {
     // Files as each side has them before the clock starts: the archive's day folders, or raw hours.
     const files = new Map<string, string[]>();
     for (const { hour, line } of archived()) {
-      const folder = kind === 'import' ? `segment-logs/src/${DAY0 + Math.floor(hour / 24) * 86_400_000}/` : hourPrefix('web', new Date(DAY0 + hour * 3_600_000));
+      const folder = kind !== 'raw' ? `segment-logs/src/${DAY0 + Math.floor(hour / 24) * 86_400_000}/` : hourPrefix('web', new Date(DAY0 + hour * 3_600_000));
       const lines = files.get(folder) ?? [];
       lines.push(line);
       files.set(folder, lines);
     }
-    const bucket = kind === 'import' ? 'bench-archive' : cloud.endpoints.buckets.raw;
-    if (kind === 'import') cloud.store.createBucket(bucket);
+    // The archive bucket the local environment may read (cdk.json: archiveBuckets).
+    const bucket = kind !== 'raw' ? 'clickstream-local-segment-archive' : cloud.endpoints.buckets.raw;
+    if (kind !== 'raw') cloud.store.createBucket(bucket);
     for (const [folder, lines] of files) {
       for (let i = 0; i < lines.length; i += PER_FILE) cloud.store.put(bucket, `${folder}part-${i / PER_FILE}.gz`, zlib.gzipSync(`${lines.slice(i, i + PER_FILE).join('\n')}\n`));
     }
@@ -55,9 +60,18 @@ async function once(kind: 'import' | 'raw', template: ReturnType<typeof synthesi
     const target = localTarget(dataDir);
     const range = { from: new Date(DAY0).toISOString(), to: new Date(DAY0 + HOURS * 3_600_000).toISOString() };
     const t0 = performance.now();
-    const code = kind === 'import'
-      ? await runImport(target, { source: 'web', archive: `s3://${bucket}/segment-logs/src/`, ...range, json: true }, nullStream(), nullStream())
-      : await runBackfill(target, { source: 'web', ...range, mode: 'missing', json: true }, nullStream(), nullStream());
+    let code: number;
+    if (kind === 'console') {
+      const sfn = new SFNClient(clientConfig(target));
+      const input = { source: 'web', mode: 'import', archive: { bucket, prefix: 'segment-logs/src/' }, ...range };
+      const d = await runExecution(sfn, target.stateMachines.backfill, input, { timeoutMs: 3 * 3600_000 }).finally(() => sfn.destroy());
+      code = d.status === 'SUCCEEDED' ? 0 : 3;
+      if (code !== 0) throw new Error(`console import ${d.status}: ${failureMessage(d)}`);
+    } else {
+      code = kind === 'import'
+        ? await runImport(target, { source: 'web', archive: `s3://${bucket}/segment-logs/src/`, ...range, json: true }, nullStream(), nullStream())
+        : await runBackfill(target, { source: 'web', ...range, mode: 'missing', json: true }, nullStream(), nullStream());
+    }
     const seconds = (performance.now() - t0) / 1000;
     if (code !== 0) throw new Error(`${kind} exited ${code}`);
     const counted = await cloud.warehouse.runBatch([{ sql: "SELECT (SELECT COUNT(*) FROM web.tracks) + (SELECT COUNT(*) FROM web.pages) + (SELECT COUNT(*) FROM web.screens) + (SELECT COUNT(*) FROM web.identifies) + (SELECT COUNT(*) FROM web.groups) + (SELECT COUNT(*) FROM web.aliases)" }]);
@@ -73,7 +87,8 @@ export async function benchImport(): Promise<Record<string, number | string>> {
   const template = synthesizeTemplate('local');
   const raw = await once('raw', template);
   const imported = await once('import', template);
-  if (raw.rows !== imported.rows) throw new Error(`the two runs loaded different row counts: ${raw.rows} vs ${imported.rows}`);
+  const console = await once('console', template);
+  if (raw.rows !== imported.rows || raw.rows !== console.rows) throw new Error(`the runs loaded different row counts: ${raw.rows} (raw), ${imported.rows} (CLI import), ${console.rows} (console import)`);
   return {
     events: EVENTS,
     'call-table rows (each run)': imported.rows,
@@ -82,5 +97,8 @@ export async function benchImport(): Promise<Record<string, number | string>> {
     'raw + backfill: seconds': Number(raw.seconds.toFixed(1)),
     'raw + backfill: events/s': Math.round(EVENTS / raw.seconds),
     'import / raw throughput': Number((raw.seconds / imported.seconds).toFixed(2)),
+    'console import: seconds': Number(console.seconds.toFixed(1)),
+    'console import: events/s': Math.round(EVENTS / console.seconds),
+    'console import / raw throughput': Number((raw.seconds / console.seconds).toFixed(2)),
   };
 }

@@ -35,7 +35,11 @@ export async function handler(event: PrepareSchemaEvent): Promise<PrepareSchemaO
   const staged: Record<string, StagedTable> = {};
   for (const c of chunks) mergeStaged(staged, Object.fromEntries(Object.entries(c.tables).map(([t, s]) => [t, { rows: s.rows, columns: s.columns }])));
 
+  // What every load runs first (schema and ledger tables, IF NOT EXISTS); the rest are this load's changes.
+  const baseline = 1 + ledgerTables(schema).length;
+  const changed: string[] = [];
   let attempt = 0;
+  let rounds = 0;
   let planned: ReturnType<typeof planSchema>;
   let ddl: string[];
   let pending = Infinity;
@@ -43,18 +47,28 @@ export async function handler(event: PrepareSchemaEvent): Promise<PrepareSchemaO
     const catalog = await readCatalog(warehouse, schema);
     planned = planSchema(staged, catalog);
     ddl = ddlFor(schema, [...planned.plans, ...planned.derived], catalog);
+    const changes = ddl.slice(baseline);
+    if (event.dryRun) {
+      changed.push(...changes);
+      break;
+    }
+    // After a round that created tables, the catalog is read again: a concurrent load may have created
+    // the same table first, with other columns (CREATE TABLE IF NOT EXISTS is then a no-op), and this
+    // load adds what it still lacks — or finds nothing to do and goes on.
+    if (rounds > 0 && changes.length === 0) break;
+    if (++rounds > 6) throw new StatementFailedError(`The schema ${schema} kept changing under this load (${rounds - 1} rounds of DDL); run the load again`, {});
     // A concurrent load adding the same columns one by one costs a retry per column it wins; only
     // attempts that changed nothing count against the limit.
     if (ddl.length < pending) attempt = 0;
     pending = ddl.length;
-    if (event.dryRun) break;
     try {
       // Creates in batches within the Data API's 40 statements (each CREATE is IF NOT EXISTS, so a
       // batch that fails half-way is simply run again); each added column on its own, so a
       // concurrent load adding the same column costs one retry.
-      for (const batch of batches(ddl.filter((s) => !s.startsWith('ALTER')))) await warehouse.run(batch, `create tables of ${schema}`);
-      for (const alter of ddl.filter((s) => s.startsWith('ALTER'))) await warehouse.run([alter], `evolve ${schema}`);
-      break;
+      for (const batch of batches((rounds === 1 ? ddl : changes).filter((s) => !s.startsWith('ALTER')))) await warehouse.run(batch, `create tables of ${schema}`);
+      for (const alter of changes.filter((s) => s.startsWith('ALTER'))) await warehouse.run([alter], `evolve ${schema}`);
+      changed.push(...changes);
+      if (!changes.some((s) => s.startsWith('CREATE TABLE'))) break;
     } catch (e) {
       if (e instanceof StatementFailedError && /already exists/i.test(e.message) && ++attempt < 4) {
         logger.info('a concurrent load changed the schema first; planning again', { error: e.message });
@@ -72,7 +86,7 @@ export async function handler(event: PrepareSchemaEvent): Promise<PrepareSchemaO
     tables.push({ plan, manifestKey, derive: planned.derive.get(plan.table) });
   }
   // The report leaves out the schema and ledger statements every load runs (no-ops once created).
-  const file: TablesFile = { loadId: event.loadId, source: event.source, tables, ddl: ddl.slice(1 + ledgerTables(schema).length) };
+  const file: TablesFile = { loadId: event.loadId, source: event.source, tables, ddl: changed };
   await objects.putJson(config.STAGED_BUCKET, layout.tables(event.source, event.loadId), file);
   logger.info('schema prepared', { loadId: event.loadId, tables: tables.length, ddl: ddl.length, dryRun: event.dryRun });
   return { tables: tables.map((_, index) => ({ index })), tableCount: tables.length, ddlStatements: ddl.length };

@@ -67,6 +67,31 @@ describe('Loader: Segment schema and schema evolution', () => {
     expect(Buffer.byteLength(JSON.stringify(summary))).toBeLessThan(64 * 1024);
   });
 
+  it('adds what it lacks to a table a concurrent load created first with other columns (CREATE TABLE IF NOT EXISTS was a no-op)', async () => {
+    // Between this load's catalog read and its CREATE, "another load" creates the same table without
+    // the coupon column: this load's CREATE … IF NOT EXISTS then does nothing. Played here by running,
+    // in its place, the other load's CREATE (same transaction, same database user).
+    const warehouse = t.cloud.warehouse;
+    const original = warehouse.runBatch.bind(warehouse);
+    let raced = 0;
+    warehouse.runBatch = (statements) => {
+      const i = statements.findIndex((x) => /CREATE TABLE IF NOT EXISTS "web"\."promo_viewed"/.test(x.sql));
+      if (i < 0 || raced > 0) return original(statements);
+      raced++;
+      const other = statements[i].sql.replace(/,\s*"coupon" [A-Z]+(\(\d+\))?( CONSTRAINT "\w+" CHECK \(octet_length\("coupon"\) <= \d+\))?/, '');
+      if (other.includes('"coupon"')) throw new Error(`the test could not remove the coupon column from: ${other}`);
+      return original(statements.map((x, j) => (j === i ? { ...x, sql: other } : x)));
+    };
+    try {
+      await sendBatch(t, [{ type: 'track', event: 'Promo Viewed', userId: 'u1', messageId: 'race-1', properties: { coupon: 'WINTER' } }]);
+      expect(await runLoad(t)).toMatchObject({ status: 'SUCCEEDED', eventsDiscarded: 0, valuesDiscarded: 0 });
+    } finally {
+      warehouse.runBatch = original;
+    }
+    expect(raced).toBe(1);
+    expect(await sql(t, "SELECT coupon FROM web.promo_viewed WHERE id = 'race-1'")).toEqual([['WINTER']]);
+  }, 60_000);
+
   it('adds a column for a new property, earlier rows keep NULL', async () => {
     await sendBatch(t, [{ type: 'track', event: 'Evolving', userId: 'u', messageId: 'ev-1', properties: { a: 1 } }]);
     await runLoad(t);
