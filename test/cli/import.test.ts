@@ -60,6 +60,19 @@ beforeAll(async () => {
 }, 180_000);
 afterAll(() => t?.stop());
 
+/**
+ * `verify` over the imported days: 13 archived messages — 10 new, 2 that arrived live first (counted
+ * as duplicates in their archived hour, loaded once), 1 discarded (a track without an event name);
+ * the invalid line is quarantined.
+ */
+async function expectImportVerified(source: string): Promise<void> {
+  const res = await cli(['verify', '--data-dir', t.dataDir, '--source', source, '--from', '2026-10-01T00:00Z', '--to', '2026-10-03T00:00Z', '--json']);
+  const { ok, totals } = JSON.parse(res.stdout);
+  expect({ code: res.code, ok, accepted: totals.accepted, loaded: totals.loaded, discarded: totals.discarded, duplicates: totals.duplicates, quarantined: totals.quarantined }).toEqual({
+    code: 0, ok: true, accepted: 11, loaded: 10, discarded: 1, duplicates: 2, quarantined: 1,
+  });
+}
+
 /** Rows per table of a source's schema (0 for a table not created yet). */
 async function counts(schema = 'web'): Promise<Record<string, number>> {
   const existing = new Set((await sql(t, `SELECT table_name FROM information_schema.tables WHERE table_schema = '${schema}'`)).map((r) => String(r[0])));
@@ -121,15 +134,7 @@ describe('npx clickstream import', () => {
     expect(again).toEqual(afterFirst);
   }, 120_000);
 
-  it('verify: accepted = loaded + discarded over the imported days', async () => {
-    const res = await cli(['verify', '--data-dir', t.dataDir, '--source', 'web', '--from', '2026-10-01T00:00Z', '--to', '2026-10-03T00:00Z', '--json']);
-    const report = JSON.parse(res.stdout);
-    // 13 archived messages: 10 new, 2 that arrived live first (counted as duplicates in their archived
-    // hour, loaded once), 1 discarded (a track without an event name); the invalid line is quarantined.
-    expect({ code: res.code, ok: report.ok, accepted: report.totals.accepted, loaded: report.totals.loaded, discarded: report.totals.discarded, duplicates: report.totals.duplicates, quarantined: report.totals.quarantined }).toEqual({
-      code: 0, ok: true, accepted: 11, loaded: 10, discarded: 1, duplicates: 2, quarantined: 1,
-    });
-  }, 60_000);
+  it('verify: accepted = loaded + discarded over the imported days', () => expectImportVerified('web'), 60_000);
 
   it('says what is wrong with bad input (exit code 2)', async () => {
     expect(await cli(['import', '--data-dir', t.dataDir, '--source', 'web', '--from', '2026-10-01T00:00Z', '--to', '2026-10-03T00:00Z'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--archive is required') });
@@ -213,13 +218,7 @@ describe('backfill workflow, mode "import"', () => {
     expect(Object.fromEntries(await Promise.all(TABLES.map(async (x) => [x, await tableChecksum(t, x, ['uuid_ts'], 'app')])))).toEqual(afterFirst);
   }, 240_000);
 
-  it('verify: accepted = loaded + discarded over the imported days', async () => {
-    const res = await cli(['verify', '--data-dir', t.dataDir, '--source', 'app', '--from', '2026-10-01T00:00Z', '--to', '2026-10-03T00:00Z', '--json']);
-    const report = JSON.parse(res.stdout);
-    expect({ code: res.code, ok: report.ok, accepted: report.totals.accepted, loaded: report.totals.loaded, discarded: report.totals.discarded, duplicates: report.totals.duplicates, quarantined: report.totals.quarantined }).toEqual({
-      code: 0, ok: true, accepted: 11, loaded: 10, discarded: 1, duplicates: 2, quarantined: 1,
-    });
-  }, 60_000);
+  it('verify: accepted = loaded + discarded over the imported days', () => expectImportVerified('app'), 60_000);
 
   it('refuses an archive bucket the environment may not read, saying how to allow it', async () => {
     const d = await runExecution(t, t.cloud.endpoints.stateMachines.backfill, request({ archive: { bucket: 'someone-elses-archive', prefix: PREFIX } }));
