@@ -9,7 +9,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { runExecution } from '../lambdas/io/executions';
 import { costInput } from '../cli/cost';
 import { type CollectorSample, type CostProfile, type Counts, estimateCost } from '../cli/costModel';
 import { generateEvents } from '../cli/traffic';
@@ -75,13 +76,9 @@ function loadDelta(a: Snapshot, b: Snapshot, fns: { loader: (fn: string) => bool
 }
 
 async function runLoad(cloud: LocalCloud, sfn: SFNClient): Promise<Record<string, unknown>> {
-  const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: cloud.endpoints.stateMachines.load, input: JSON.stringify({ source: 'web' }) }));
-  for (;;) {
-    const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-    if (d.status === 'SUCCEEDED') return JSON.parse(d.output ?? '{}');
-    if (d.status !== 'RUNNING') throw new Error(`load ${d.status}: ${d.error} ${d.cause}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const d = await runExecution(sfn, cloud.endpoints.stateMachines.load, { source: 'web' }, { maxIntervalMs: 50 });
+  if (d.status !== 'SUCCEEDED') throw new Error(`load ${d.status}: ${d.error} ${d.cause}`);
+  return JSON.parse(d.output ?? '{}');
 }
 
 export interface ProfileOptions {

@@ -16,7 +16,8 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as zlib from 'node:zlib';
 import { startLocalCloud } from '../local/LocalCloud';
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { runExecution } from '../lambdas/io/executions';
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ObjectStore } from '../lambdas/io/objects';
@@ -104,13 +105,8 @@ export async function benchLoad(): Promise<Record<string, number | string>> {
     let loads = 0;
     let rows = 0;
     for (;;) {
-      const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: cloud.endpoints.stateMachines.load, input: JSON.stringify({ source: 'web' }) }));
-      let d;
-      for (;;) {
-        d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-        if (d.status !== 'RUNNING') break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      const d = await runExecution(sfn, cloud.endpoints.stateMachines.load, { source: 'web' }, { maxIntervalMs: 100 });
+      const { executionArn } = d;
       if (d.status !== 'SUCCEEDED') throw new Error(`load ${d.status}: ${d.error} ${d.cause}`);
       const out = JSON.parse(d.output as string);
       if (process.env.BENCH_TRACE) {
@@ -183,17 +179,13 @@ export async function benchLoad(): Promise<Record<string, number | string>> {
 }
 
 async function runSql(cloud: Awaited<ReturnType<typeof startLocalCloud>>, statements: string[]): Promise<void> {
-  const { RedshiftDataClient, BatchExecuteStatementCommand, DescribeStatementCommand } = await import('@aws-sdk/client-redshift-data');
+  const { RedshiftDataClient } = await import('@aws-sdk/client-redshift-data');
   const client = new RedshiftDataClient({ endpoint: cloud.endpoints.edge, region: 'us-east-1', credentials: { accessKeyId: 'b', secretAccessKey: 'b' } });
-  const target = { WorkgroupName: cloud.endpoints.warehouse.workgroupName, Database: cloud.endpoints.warehouse.database };
-  const { Id } = await client.send(new BatchExecuteStatementCommand({ ...target, Sqls: statements }));
-  for (;;) {
-    const d = await client.send(new DescribeStatementCommand({ Id }));
-    if (d.Status === 'FAILED') throw new Error(d.Error);
-    if (d.Status === 'FINISHED') break;
-    await new Promise((r) => setTimeout(r, 50));
+  try {
+    await new Warehouse(client, { workgroup: cloud.endpoints.warehouse.workgroupName, database: cloud.endpoints.warehouse.database }).run(statements, 'bench setup');
+  } finally {
+    client.destroy();
   }
-  client.destroy();
 }
 
 if (require.main === module) {

@@ -1,7 +1,9 @@
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { type BackfillSummary, checkBackfillRequest, type WindowResult } from '../lambdas/core/backfill';
 import { InvalidInputError } from '../lambdas/core/errors';
+import { backfillLayout } from '../lambdas/core/layout';
+import { waitForExecution } from '../lambdas/io/executions';
 import { bar, fmt, progressLine, table } from './format';
 import { clientConfig, type Target, UsageError } from './target';
 import { BACKFILL_HELP } from './help';
@@ -49,11 +51,9 @@ export async function runBackfill(target: Target, options: BackfillOptions, out:
   const s3 = new S3Client(config);
   try {
     const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: target.stateMachines.backfill, input: JSON.stringify(input) }));
-    const name = (executionArn as string).split(':').pop() as string;
-    const prefix = `backfills/${name}/`;
+    const backfillId = (executionArn as string).split(':').pop() as string;
     const seen = new Map<string, WindowResult[]>();
     let planned: number | undefined;
-    const started = Date.now();
     const progress = progressLine(err, options.json);
     const readJson = async <T>(key: string): Promise<T | undefined> => {
       try {
@@ -63,29 +63,29 @@ export async function runBackfill(target: Target, options: BackfillOptions, out:
         return undefined;
       }
     };
-    for (;;) {
-      const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-      planned ??= (await readJson<unknown[]>(`${prefix}windows.json`))?.length;
-      const listed = await s3.send(new ListObjectsV2Command({ Bucket: target.buckets.staged, Prefix: `${prefix}results/` })).catch(() => undefined);
-      for (const o of listed?.Contents ?? []) {
-        if (!seen.has(o.Key as string)) {
-          const results = await readJson<WindowResult[]>(o.Key as string);
-          if (results) seen.set(o.Key as string, results);
+    // Progress from the windows' results as the batches write them.
+    const d = await waitForExecution(sfn, executionArn as string, {
+      timeoutMs: 7 * 24 * 3600_000,
+      maxIntervalMs: 500,
+      onPoll: async (poll, elapsedMs) => {
+        planned ??= (await readJson<unknown[]>(backfillLayout.windows(backfillId)))?.length;
+        const listed = await s3.send(new ListObjectsV2Command({ Bucket: target.buckets.staged, Prefix: backfillLayout.results(backfillId) })).catch(() => undefined);
+        for (const o of listed?.Contents ?? []) {
+          if (!seen.has(o.Key as string)) {
+            const results = await readJson<WindowResult[]>(o.Key as string);
+            if (results) seen.set(o.Key as string, results);
+          }
         }
-      }
-      const results = [...seen.values()].flat();
-      const failed = results.filter((r) => r.status === 'FAILED').length;
-      const events = results.reduce((n, r) => n + Number(r.load?.output?.events ?? 0), 0);
-      const seconds = (Date.now() - started) / 1000;
-      const rate = results.length / Math.max(seconds, 0.001);
-      const eta = planned && rate > 0 ? Math.max(0, (planned - results.length) / rate) : undefined;
-      const line = `${bar(results.length, planned ?? 0)} ${results.length}/${planned ?? '?'} windows, ${failed} failed, ${fmt(Math.round(events / Math.max(seconds, 0.001)))} events/s${eta !== undefined ? `, ETA ${Math.ceil(eta)} s` : ''}`;
-      progress(line, d.status !== 'RUNNING');
-      if (d.status !== 'RUNNING') {
-        return finish(d, await readJson<BackfillSummary>(`${prefix}summary.json`), options, out, err);
-      }
-      await new Promise((r) => setTimeout(r, 500));
-    }
+        const results = [...seen.values()].flat();
+        const failed = results.filter((r) => r.status === 'FAILED').length;
+        const events = results.reduce((n, r) => n + Number(r.load?.output?.events ?? 0), 0);
+        const seconds = elapsedMs / 1000;
+        const rate = results.length / Math.max(seconds, 0.001);
+        const eta = planned && rate > 0 ? Math.max(0, (planned - results.length) / rate) : undefined;
+        progress(`${bar(results.length, planned ?? 0)} ${results.length}/${planned ?? '?'} windows, ${failed} failed, ${fmt(Math.round(events / Math.max(seconds, 0.001)))} events/s${eta !== undefined ? `, ETA ${Math.ceil(eta)} s` : ''}`, poll.status !== 'RUNNING');
+      },
+    });
+    return finish(d, await readJson<BackfillSummary>(backfillLayout.summary(backfillId)), options, out, err);
   } finally {
     sfn.destroy();
     s3.destroy();

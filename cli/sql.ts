@@ -1,4 +1,5 @@
-import { DescribeStatementCommand, ExecuteStatementCommand, type Field, GetStatementResultCommand, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
+import { ExecuteStatementCommand, type Field, GetStatementResultCommand, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
+import { waitForStatement } from '../lambdas/io/warehouse';
 import { table } from './format';
 import { clientConfig, type Target } from './target';
 import { SQL_HELP } from './help';
@@ -14,33 +15,28 @@ export async function runSql(target: Target, statement: string, json: boolean, o
   try {
     const where = target.warehouse.workgroupName ? { WorkgroupName: target.warehouse.workgroupName } : { ClusterIdentifier: target.warehouse.clusterIdentifier };
     const { Id } = await client.send(new ExecuteStatementCommand({ ...where, Database: target.warehouse.database, Sql: statement }));
-    for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
-      const d = await client.send(new DescribeStatementCommand({ Id }));
-      if (d.Status === 'FAILED' || d.Status === 'ABORTED') {
-        err.write(`${d.Error ?? d.Status}\n`);
-        return 4;
-      }
-      if (d.Status === 'FINISHED') {
-        if (!d.HasResultSet) {
-          if (json) out.write(`${JSON.stringify({ rows: d.ResultRows })}\n`);
-          else out.write(`${d.ResultRows ?? 0} rows\n`);
-          return 0;
-        }
-        const rows: unknown[][] = [];
-        let names: string[] = [];
-        let NextToken: string | undefined;
-        do {
-          const page = await client.send(new GetStatementResultCommand({ Id, NextToken }));
-          names = (page.ColumnMetadata ?? []).map((c) => c.name as string);
-          for (const r of page.Records ?? []) rows.push(r.map(value));
-          NextToken = page.NextToken;
-        } while (NextToken);
-        if (json) out.write(`${JSON.stringify(rows.map((r) => Object.fromEntries(r.map((v, i) => [names[i], v]))), null, 2)}\n`);
-        else out.write(`${table([names, ...rows.map((r) => r.map((v) => (v === null ? 'NULL' : String(v))))])}\n(${rows.length} rows)\n`);
-        return 0;
-      }
-      await new Promise((r) => setTimeout(r, wait));
+    const d = await waitForStatement(client, Id as string, { timeoutMs: 3600_000, what: 'sql' });
+    if (d.Status !== 'FINISHED') {
+      err.write(`${d.Error ?? d.Status}\n`);
+      return 4;
     }
+    if (!d.HasResultSet) {
+      if (json) out.write(`${JSON.stringify({ rows: d.ResultRows })}\n`);
+      else out.write(`${d.ResultRows ?? 0} rows\n`);
+      return 0;
+    }
+    const rows: unknown[][] = [];
+    let names: string[] = [];
+    let NextToken: string | undefined;
+    do {
+      const page = await client.send(new GetStatementResultCommand({ Id, NextToken }));
+      names = (page.ColumnMetadata ?? []).map((c) => c.name as string);
+      for (const r of page.Records ?? []) rows.push(r.map(value));
+      NextToken = page.NextToken;
+    } while (NextToken);
+    if (json) out.write(`${JSON.stringify(rows.map((r) => Object.fromEntries(r.map((v, i) => [names[i], v]))), null, 2)}\n`);
+    else out.write(`${table([names, ...rows.map((r) => r.map((v) => (v === null ? 'NULL' : String(v))))])}\n(${rows.length} rows)\n`);
+    return 0;
   } finally {
     client.destroy();
   }

@@ -16,6 +16,8 @@ export const QUARANTINE_PREFIX = '_quarantine/';
 export const FIREHOSE_ERROR_PREFIX = '_errors/';
 
 export const layout = {
+  /** Every load's folder of a source. */
+  loadsPrefix: (source: string) => `loads/${source}/`,
   loadPrefix: (source: string, loadId: string) => `loads/${source}/${loadId}/`,
   plan: (source: string, loadId: string) => `loads/${source}/${loadId}/plan.json`,
   statsPrefix: (source: string, loadId: string) => `loads/${source}/${loadId}/stats/`,
@@ -28,6 +30,9 @@ export const layout = {
   ledgerManifest: (source: string, loadId: string) => `loads/${source}/${loadId}/ledger/manifest.json`,
   summary: (source: string, loadId: string) => `loads/${source}/${loadId}/summary.json`,
   failure: (source: string, loadId: string) => `failures/${source}/${loadId}.json`,
+  /** A verification's report: `from`/`to` to the hour, the execution named when there is one. */
+  verification: (source: string, from: string, to: string, executionName?: string) =>
+    `verifications/${source}/${from.slice(0, 13)}_${to.slice(0, 13)}${executionName ? `_${executionName.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 80)}` : ''}.json`,
 } as const;
 
 /** A backfill's files in the staged bucket, under `backfills/<backfill id>/`. */

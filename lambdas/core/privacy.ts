@@ -28,6 +28,11 @@ export const erasureLayout = {
   objectsPrefix: (requestId: string, source: string) => `erasures/${requestId}/${source}/objects/`,
   object: (requestId: string, source: string, objectKey: string) => `erasures/${requestId}/${source}/objects/${digest(objectKey).slice(0, 32)}.json.gz`,
   manifest: (requestId: string, source: string, what: 'ids' | 'objects') => `erasures/${requestId}/${source}/${what}.manifest.json`,
+  /** Each RewriteObjects batch's totals per source, named by its first item (a retried batch overwrites its own). */
+  batches: (requestId: string) => `erasures/${requestId}/batches/`,
+  batch: (requestId: string, firstItemKey: string) => `erasures/${requestId}/batches/${digest(firstItemKey).slice(0, 32)}.json`,
+  receipt: (requestId: string, source: string) => `erasures/${requestId}/${source}/receipt.json.gz`,
+  receiptManifest: (requestId: string, source: string) => `erasures/${requestId}/${source}/receipt.manifest.json`,
 } as const;
 
 export function digest(value: string): string {

@@ -50,7 +50,7 @@ export async function handler(event: EraseEvent): Promise<ErasureReceipt> {
   const schema = schemaName(source);
   const staged = (key: string) => `s3://${config.STAGED_BUCKET}/${key}`;
   const objectsTotals: RewriteTotals = { objects: 0, rewritten: 0, linesRemoved: 0 };
-  for (const b of await objects.list(config.STAGED_BUCKET, `${erasureLayout.prefix(requestId)}batches/`)) {
+  for (const b of await objects.list(config.STAGED_BUCKET, erasureLayout.batches(requestId))) {
     const t = (await objects.getJson<Record<string, RewriteTotals>>(config.STAGED_BUCKET, b.key))[source];
     if (!t) continue;
     objectsTotals.objects += t.objects;
@@ -102,7 +102,7 @@ export async function handler(event: EraseEvent): Promise<ErasureReceipt> {
     const left = await warehouse.runQuery(remainingRowsStatements(schema, tables, who, config.COPY_ROLE_ARN), `rows left of the identities in ${source}`);
     remainingRows = Number(left[0]?.remaining ?? 0);
 
-    const receiptKey = `${erasureLayout.prefix(requestId)}${source}/receipt.json.gz`;
+    const receiptKey = erasureLayout.receipt(requestId, source);
     const identitiesText = (await objects.getGunzipped(config.STAGED_BUCKET, erasureLayout.identities(requestId, source))).toString('utf8').split('\n').filter(Boolean).sort().join('\n');
     const bytes = await objects.putGzip(config.STAGED_BUCKET, receiptKey, `${JSON.stringify({
       request_id: requestId,
@@ -114,7 +114,7 @@ export async function handler(event: EraseEvent): Promise<ErasureReceipt> {
       remaining_rows: remainingRows,
       started_at: event.startedAt.replace('T', ' ').replace('Z', ''),
     })}\n`);
-    const receiptManifest = `${erasureLayout.prefix(requestId)}${source}/receipt.manifest.json`;
+    const receiptManifest = erasureLayout.receiptManifest(requestId, source);
     await objects.putJson(config.STAGED_BUCKET, receiptManifest, manifestOf(config.STAGED_BUCKET, [{ key: receiptKey, bytes }]));
     await warehouse.run(erasureReceiptStatements(schema, requestId, staged(receiptManifest), config.COPY_ROLE_ARN), `receipt of ${requestId}`);
   }

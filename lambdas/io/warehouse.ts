@@ -38,6 +38,33 @@ function transient(e: unknown): never {
   throw e;
 }
 
+const TERMINAL = new Set(['FINISHED', 'FAILED', 'ABORTED']);
+
+/**
+ * Polls a statement (the wait doubling from `firstWaitMs` up to 1 s) until it is FINISHED, FAILED
+ * or ABORTED, and returns its description: the one statement poller of the functions, the CLI,
+ * the benchmarks and the tests. Throws a TransientError past `timeoutMs`.
+ */
+export async function waitForStatement(
+  client: RedshiftDataClient,
+  id: string,
+  options: { readonly timeoutMs?: number; readonly firstWaitMs?: number; readonly what?: string } = {},
+): Promise<DescribeStatementCommandOutput> {
+  const timeoutMs = options.timeoutMs ?? 240_000;
+  const deadline = Date.now() + timeoutMs;
+  for (let wait = options.firstWaitMs ?? 50; ; wait = Math.min(wait * 2, 1000)) {
+    let d: DescribeStatementCommandOutput;
+    try {
+      d = await client.send(new DescribeStatementCommand({ Id: id }));
+    } catch (e) {
+      transient(e);
+    }
+    if (TERMINAL.has(d.Status as string)) return d;
+    if (Date.now() > deadline) throw new TransientError(`${options.what ?? 'statement'}: statement ${id} still ${d.Status} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, wait));
+  }
+}
+
 /**
  * Statements through the Redshift Data API with IAM temporary credentials: submit (one
  * statement or a batch = one transaction), poll, read results. The workflows poll with Wait
@@ -81,16 +108,14 @@ export class Warehouse {
   /** Runs statements (one transaction) and waits for the end; throws a typed error on failure. */
   async run(sqls: string[], what: string, options: { timeoutMs?: number } = {}): Promise<DescribeStatementCommandOutput> {
     const id = await this.submit(sqls, what.slice(0, 500));
-    const deadline = Date.now() + (options.timeoutMs ?? 240_000);
-    let wait = 50;
-    for (;;) {
-      const d = await this.describe(id);
-      if (d.Status === 'FINISHED') return d;
-      if (d.Status === 'FAILED' || d.Status === 'ABORTED') throw statementError(d, what);
-      if (Date.now() > deadline) throw new TransientError(`${what}: statement ${id} still ${d.Status} after ${options.timeoutMs ?? 240_000} ms`);
-      await new Promise((r) => setTimeout(r, wait));
-      wait = Math.min(wait * 2, 1000);
-    }
+    return this.finished(id, what, { timeoutMs: options.timeoutMs });
+  }
+
+  /** Waits for a statement's end; a FAILED or ABORTED one throws its typed error. */
+  private async finished(id: string, what: string, options: { timeoutMs?: number; firstWaitMs?: number } = {}): Promise<DescribeStatementCommandOutput> {
+    const d = await waitForStatement(this.client, id, { ...options, what });
+    if (d.Status !== 'FINISHED') throw statementError(d, what);
+    return d;
   }
 
   /** Runs a query with named parameters and returns all rows as objects. */
@@ -106,14 +131,7 @@ export class Warehouse {
     } catch (e) {
       transient(e);
     }
-    let wait = 30;
-    for (;;) {
-      const d = await this.describe(id);
-      if (d.Status === 'FINISHED') break;
-      if (d.Status === 'FAILED' || d.Status === 'ABORTED') throw statementError(d, what);
-      await new Promise((r) => setTimeout(r, wait));
-      wait = Math.min(wait * 2, 1000);
-    }
+    await this.finished(id, what, { firstWaitMs: 30 });
     return this.rows(id);
   }
 

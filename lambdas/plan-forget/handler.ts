@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { manifestOf } from '../core/layout';
+import { layout, manifestOf } from '../core/layout';
 import { LEDGER_TABLES, schemaName } from '../core/naming';
 import { checkForgetRequest, erasureLayout, type IdentityKind, suppress } from '../core/privacy';
 import { CALL_TABLES, CATALOG_QUERY, expansionStatements, rowCountStatements } from '../core/sql';
@@ -87,7 +87,7 @@ export async function handler(event: { request: unknown; executionName: string; 
     }
     for (const o of await objects.list(config.RAW_BUCKET, `${source}/`)) items.push({ source, kind: 'raw', key: o.key });
     for (const o of await objects.list(config.RAW_BUCKET, `${config.QUARANTINE_PREFIX}${source}/`)) items.push({ source, kind: 'quarantine', key: o.key });
-    for (const prefix of await objects.listPrefixes(config.STAGED_BUCKET, `loads/${source}/`)) items.push({ source, kind: 'load', key: prefix });
+    for (const prefix of await objects.listPrefixes(config.STAGED_BUCKET, layout.loadsPrefix(source))) items.push({ source, kind: 'load', key: prefix });
     sources.push({ source, userIds: userIds.size, anonymousIds: anonymousIds.size, rows });
   }
 

@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { digest, erasureLayout, IdentityMatcher, type IdentityKind } from '../core/privacy';
+import { erasureLayout, IdentityMatcher, type IdentityKind } from '../core/privacy';
 import { loaderContext } from '../io/context';
 import { type ErasureItem, rewriteItem, type RewriteTotals } from '../io/erasure';
 import { SuppressionStore } from '../io/suppression';
@@ -41,7 +41,7 @@ export async function handler(event: RewriteEvent): Promise<{ items: number }> {
     await rewriteItem(deps, item, await matcher(item.source), t);
   }
   const first = event.Items[0]?.key ?? 'empty';
-  await objects.putJson(config.STAGED_BUCKET, `${erasureLayout.prefix(requestId)}batches/${digest(first).slice(0, 32)}.json`, totals);
+  await objects.putJson(config.STAGED_BUCKET, erasureLayout.batch(requestId, first), totals);
   logger.info('batch rewritten', { requestId, dryRun, items: event.Items.length, totals });
   return { items: event.Items.length };
 }

@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { z } from 'zod';
 import { isoDateTime } from '../core/backfill';
 import { InvalidInputError } from '../core/errors';
+import { layout } from '../core/layout';
 import { loaderContext } from '../io/context';
 import { verifySource } from '../io/verification';
 
@@ -45,7 +46,7 @@ export async function handler(event: { request: unknown; executionName?: string 
   if (from >= to) throw new InvalidInputError(`"from" (${from.toISOString()}) must be before "to" (${to.toISOString()})`);
 
   const report = await verifySource({ objects, warehouse, rawBucket: config.RAW_BUCKET, quarantinePrefix: config.QUARANTINE_PREFIX }, req.source, from, to);
-  const reportKey = `verifications/${req.source}/${report.from.slice(0, 13)}_${report.to.slice(0, 13)}${event.executionName ? `_${event.executionName.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 80)}` : ''}.json`;
+  const reportKey = layout.verification(req.source, report.from, report.to, event.executionName);
   await objects.putJson(config.STAGED_BUCKET, reportKey, report);
   const bad = report.hours.filter((h) => !h.ok);
   const message = report.ok

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { runExecution } from '../../lambdas/io/executions';
 import { ObjectStore } from '../../lambdas/io/objects';
 import { verifySource } from '../../lambdas/io/verification';
 import { Warehouse } from '../../lambdas/io/warehouse';
@@ -72,13 +73,7 @@ async function loadUntilDone(sfn: SFNClient, endpoints: Endpoints): Promise<{ ru
   let failed = 0;
   for (; runs < 8; ) {
     runs++;
-    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: endpoints.stateMachines.load, input: JSON.stringify({ source: 'web' }) }));
-    let d;
-    for (;;) {
-      d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-      if (d.status !== 'RUNNING') break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const d = await runExecution(sfn, endpoints.stateMachines.load, { source: 'web' }, { maxIntervalMs: 50 });
     if (d.status !== 'SUCCEEDED') {
       failed++;
       continue;

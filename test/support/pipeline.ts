@@ -1,6 +1,8 @@
-import { BatchExecuteStatementCommand, DescribeStatementCommand, type DescribeStatementCommandOutput, ExecuteStatementCommand, GetStatementResultCommand, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
+import { BatchExecuteStatementCommand, type DescribeStatementCommandOutput, ExecuteStatementCommand, GetStatementResultCommand, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { CALLER_HEADER } from '../../local/lambda/invocation';
-import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
+import { runExecution as runAndWait } from '../../lambdas/io/executions';
+import { waitForStatement } from '../../lambdas/io/warehouse';
 import type { CfnTemplate } from '../../local/template';
 import type { TestCloud } from './localCloud';
 
@@ -23,14 +25,7 @@ export async function sendBatch(t: TestCloud, batch: unknown[], source = 'web'):
 
 /** Runs a state machine execution through the real SFN client and waits for its end. */
 export async function runExecution(t: TestCloud, stateMachineArn: string, input: unknown, timeoutMs = 120_000): Promise<DescribeExecutionCommandOutput> {
-  const { executionArn } = await t.clients.sfn.send(new StartExecutionCommand({ stateMachineArn, input: JSON.stringify(input) }));
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const d = await t.clients.sfn.send(new DescribeExecutionCommand({ executionArn }));
-    if (d.status !== 'RUNNING') return d;
-    if (Date.now() > deadline) throw new Error(`execution ${executionArn} still running after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return runAndWait(t.clients.sfn, stateMachineArn, input, { timeoutMs, maxIntervalMs: 50 });
 }
 
 /** Runs the load workflow and returns its summary; fails the test with the cause when it fails. */
@@ -55,22 +50,17 @@ export async function sql(t: TestCloud, query: string, options: { readonly as?: 
 }
 
 async function rowsOf(client: RedshiftDataClient, { Id }: { Id?: string }, query: string): Promise<Value[][]> {
-  for (;;) {
-    const d = await client.send(new DescribeStatementCommand({ Id }));
-    if (d.Status === 'FAILED') throw new Error(`${query}: ${d.Error}`);
-    if (d.Status === 'FINISHED') {
-      if (!d.HasResultSet) return [];
-      const rows: Value[][] = [];
-      let NextToken: string | undefined;
-      do {
-        const page = await client.send(new GetStatementResultCommand({ Id, NextToken }));
-        for (const r of page.Records ?? []) rows.push(r.map((f) => (f.isNull ? null : (f.stringValue ?? f.longValue ?? f.doubleValue ?? f.booleanValue ?? null))));
-        NextToken = page.NextToken;
-      } while (NextToken);
-      return rows;
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const d = await waitForStatement(client, Id as string, { firstWaitMs: 20 });
+  if (d.Status !== 'FINISHED') throw new Error(`${query}: ${d.Error}`);
+  if (!d.HasResultSet) return [];
+  const rows: Value[][] = [];
+  let NextToken: string | undefined;
+  do {
+    const page = await client.send(new GetStatementResultCommand({ Id, NextToken }));
+    for (const r of page.Records ?? []) rows.push(r.map((f) => (f.isNull ? null : (f.stringValue ?? f.longValue ?? f.doubleValue ?? f.booleanValue ?? null))));
+    NextToken = page.NextToken;
+  } while (NextToken);
+  return rows;
 }
 
 /** A checksum of a whole table's content (all columns but the load time), order-independent. */
@@ -99,11 +89,7 @@ export async function runStatement(t: TestCloud, sql: string | string[]): Promis
   const { Id } = Array.isArray(sql)
     ? await t.clients.data.send(new BatchExecuteStatementCommand({ ...target, Sqls: sql }))
     : await t.clients.data.send(new ExecuteStatementCommand({ ...target, Sql: sql }));
-  for (;;) {
-    const d = await t.clients.data.send(new DescribeStatementCommand({ Id }));
-    if (['FINISHED', 'FAILED', 'ABORTED'].includes(d.Status as string)) return d;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  return waitForStatement(t.clients.data, Id as string, { firstWaitMs: 20 });
 }
 
 /** A client that signs as a function of the stack would (its identity on every request). */
