@@ -19,6 +19,7 @@ import { lockDataDir } from './dataDirLock';
 import { createCustomResources } from './customResources';
 import { captureMetrics } from './metrics';
 import { IamAuthorizer } from './iam/IamAuthorizer';
+import type { FunctionIdentity } from './iam/TemplateIam';
 import { TemplateIam } from './iam/TemplateIam';
 import { EmbeddedWarehouse } from './warehouse/EmbeddedWarehouse';
 
@@ -184,6 +185,12 @@ async function start(dataDir: string, options: LocalCloudOptions, lock: { releas
   const edge = new EdgeServer({ s3, firehose, stepFunctions, redshiftData, iam: strict ? iam : undefined });
   // The state machines act with their own roles too.
   if (strict) stepFunctions.authorizeRole = (roleArn, action, resource) => iam.authorizeRole(roleArn, action, resource);
+  if (strict) {
+    s3.mayList = (req, bucket) => {
+      const caller = (req as { caller?: FunctionIdentity }).caller;
+      return caller === undefined || iam.mayList(caller, bucket);
+    };
+  }
   const edgePort = await edge.listen(options.edgePort);
   const edgeUrl = `http://127.0.0.1:${edgePort}`;
   // The unchanged handlers reach "AWS" through the standard endpoint override of the SDK.

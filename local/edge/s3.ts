@@ -36,6 +36,12 @@ export class S3Service {
    */
   public readonly counters = { tier1: 0, tier2: 0 };
 
+  /**
+   * Whether the function making a request may list a bucket (set where IAM is evaluated): a read of
+   * a missing key answers 404 NoSuchKey only to a caller that may, 403 AccessDenied to any other.
+   */
+  public mayList?: (req: EdgeRequest, bucket: string) => boolean;
+
   handle(req: EdgeRequest): EdgeResponse {
     const key = req.url.pathname.split('/').slice(2).join('/');
     if (req.method === 'PUT' || req.method === 'POST' || (req.method === 'GET' && !key)) this.counters.tier1++;
@@ -165,7 +171,14 @@ export class S3Service {
   }
 
   private getObject(bucket: string, key: string, req: EdgeRequest): EdgeResponse {
-    const { meta, body } = req.method === 'HEAD' ? { meta: this.store.head(bucket, key), body: Buffer.alloc(0) } : this.store.get(bucket, key);
+    let found;
+    try {
+      found = req.method === 'HEAD' ? { meta: this.store.head(bucket, key), body: Buffer.alloc(0) } : this.store.get(bucket, key);
+    } catch (e) {
+      if (e instanceof AwsError && e.code === 'NoSuchKey' && this.mayList && !this.mayList(req, bucket)) throw new AwsError('AccessDenied', 'Access Denied', 403);
+      throw e;
+    }
+    const { meta, body } = found;
     const headers: Record<string, string | number> = {
       etag: meta.etag,
       'last-modified': new Date(meta.lastModified).toUTCString(),

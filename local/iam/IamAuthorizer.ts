@@ -67,6 +67,22 @@ export class IamAuthorizer {
     return `User: ${sessionArn} is not authorized to perform: ${p.action} on resource: ${shownResource} ${why}`;
   }
 
+  /**
+   * Whether a function may list a bucket (s3:ListBucket), asked when it reads a key that does not
+   * exist: S3 then answers 404 NoSuchKey only to a caller that may list the bucket, and 403
+   * AccessDenied to any other (S3 API Reference, GetObject / HeadObject, "Permissions"). Nothing is
+   * counted or recorded: it is not a request of its own.
+   */
+  mayList(caller: FunctionIdentity, bucket: string): boolean {
+    const resource = `arn:aws:s3:::${bucket}`;
+    return evaluate(this.iam.identityPolicy(caller.roleLogicalId), this.iam.resourcePolicy(resource), {
+      action: 's3:ListBucket',
+      resource,
+      principalArn: caller.sessionArn,
+      keys: { 'aws:PrincipalArn': `arn:aws:iam::${LOCAL_ACCOUNT}:role/${caller.roleLogicalId}`, 'aws:SecureTransport': 'true', 's3:TlsVersion': '1.3', 'aws:userid': caller.userId },
+    }) === 'Allow';
+  }
+
   /** The function a request comes from, if it comes from one of the template's functions. */
   caller(req: EdgeRequest): FunctionIdentity | undefined {
     const id = req.headers[CALLER_HEADER];

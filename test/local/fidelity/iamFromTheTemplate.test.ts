@@ -49,6 +49,26 @@ describe('IAM from the synthesized template', () => {
       s3.destroy();
     });
 
+    it('answers a read of a missing key with 404 NoSuchKey only to a function that may list the bucket, else 403 AccessDenied', async () => {
+      // S3 API Reference, GetObject, "Permissions": without s3:ListBucket a missing key is 403 Access Denied.
+      const template = synthesizeTemplate('local');
+      const client = (fn: string) => asFunction(new S3Client({ endpoint: t.cloud.endpoints.edge, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }), functionId(template, fn));
+      t.cloud.store.createBucket('clickstream-local-segment-archive');
+      // The import function may get archive objects but not list the archive bucket.
+      const importer = client('import-archive');
+      const denied = await importer.send(new GetObjectCommand({ Bucket: 'clickstream-local-segment-archive', Key: 'segment-logs/x/missing.gz' })).catch((e: unknown) => e);
+      expect(denied).toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+      // PlanLoad may get and list the staged bucket.
+      const planner = client('plan-load');
+      const missing = await planner.send(new GetObjectCommand({ Bucket: t.cloud.endpoints.buckets.staged, Key: 'loads/web/none/plan.json' })).catch((e: unknown) => e);
+      expect(missing).toMatchObject({ name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
+      // Callers from outside the stack (the CLI, the AWS CLI) act as an admin.
+      const admin = await t.clients.s3.send(new GetObjectCommand({ Bucket: 'clickstream-local-segment-archive', Key: 'segment-logs/x/missing.gz' })).catch((e: unknown) => e);
+      expect(admin).toMatchObject({ name: 'NoSuchKey' });
+      importer.destroy();
+      planner.destroy();
+    });
+
     it('answers AccessDeniedException to a function running SQL without the Data API grant', async () => {
       const transform = functionId(synthesizeTemplate('local'), 'transform');
       const data = asFunction(new RedshiftDataClient({ endpoint: t.cloud.endpoints.edge, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }), transform);
