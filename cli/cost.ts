@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { table } from './format';
 import { type CostEstimate, type CostInput, type CostProfile, estimateCost } from './costModel';
-import { bufferSecondsFor } from '../lib/config/buffering';
+import { bufferSecondsFor, FIREHOSE_DEFAULTS } from '../lib/config/buffering';
 import { UsageError } from './target';
 import { COST_HELP } from './help';
 
@@ -46,7 +46,7 @@ export function costInput(o: CostOptions): CostInput {
     loadIntervalSeconds: positive('load-interval', o.loadInterval, 300),
     endpoint,
     // As the stack sets it: 60 s, but at most a quarter of the load interval.
-    firehoseBufferSeconds: o.firehoseBuffer === undefined ? bufferSecondsFor(60, positive('load-interval', o.loadInterval, 300)) : Number(o.firehoseBuffer),
+    firehoseBufferSeconds: o.firehoseBuffer === undefined ? bufferSecondsFor(FIREHOSE_DEFAULTS.intervalSeconds, positive('load-interval', o.loadInterval, 300)) : Number(o.firehoseBuffer),
     firehoseBufferMiB: 64,
     rawRetentionDays: positive('raw-retention-days', o.rawRetentionDays, 400),
     stagedRetentionDays: 7,

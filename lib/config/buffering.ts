@@ -1,3 +1,6 @@
+/** The Firehose buffering the stack ships (config defaults, construct defaults, the cost model's). */
+export const FIREHOSE_DEFAULTS = { intervalSeconds: 60, sizeMiB: 64 } as const;
+
 /**
  * A source's Firehose buffer interval: the configured one, but at most a quarter of its load
  * interval, so that an event waits for the buffer and the next load together less than twice

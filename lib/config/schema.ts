@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FIREHOSE_DEFAULTS } from './buffering';
 
 /**
  * The configuration of one environment, read from `cdk.json` → `context.environments.<name>`.
@@ -125,9 +126,9 @@ export const CollectorConfigSchema = z
 export const FirehoseConfigSchema = z
   .object({
     /** Firehose buffer interval: lower is fresher, higher gives bigger raw objects. 0–900 s; a source loaded more often than every 4 × this gets a quarter of its load interval. */
-    bufferingIntervalSeconds: z.number().int().min(0).max(900, { error: 'Firehose buffers at most 900 seconds' }).default(60),
+    bufferingIntervalSeconds: z.number().int().min(0).max(900, { error: 'Firehose buffers at most 900 seconds' }).default(FIREHOSE_DEFAULTS.intervalSeconds),
     /** Firehose buffer size in MiB, 1–128. */
-    bufferingSizeMiB: z.number().int().min(1).max(128, { error: 'Firehose buffers at most 128 MiB' }).default(64),
+    bufferingSizeMiB: z.number().int().min(1).max(128, { error: 'Firehose buffers at most 128 MiB' }).default(FIREHOSE_DEFAULTS.sizeMiB),
   })
   .strict();
 

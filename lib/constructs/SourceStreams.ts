@@ -7,7 +7,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { acknowledge, nagAtt } from '../nag';
 import { scheduleIntervalSeconds } from './Monitoring';
-import { bufferSecondsFor } from '../config/buffering';
+import { bufferSecondsFor, FIREHOSE_DEFAULTS } from '../config/buffering';
 import { FIREHOSE_ERROR_PREFIX, rawPrefix } from './Storage';
 
 export interface SourceStreamsProps {
@@ -39,8 +39,8 @@ export class SourceStreams extends Construct {
   constructor(scope: Construct, id: string, props: SourceStreamsProps) {
     super(scope, id);
     if (props.sources.length === 0) throw new Error('SourceStreams: at least one source is required');
-    const interval = props.bufferingInterval ?? Duration.seconds(60);
-    const sizeMiB = props.bufferingSizeMiB ?? 64;
+    const interval = props.bufferingInterval ?? Duration.seconds(FIREHOSE_DEFAULTS.intervalSeconds);
+    const sizeMiB = props.bufferingSizeMiB ?? FIREHOSE_DEFAULTS.sizeMiB;
     if (interval.toSeconds() > 900 || sizeMiB < 1 || sizeMiB > 128) {
       throw new Error('SourceStreams: Firehose buffers 0–900 s and 1–128 MiB');
     }
