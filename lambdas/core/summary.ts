@@ -17,7 +17,7 @@ export type CompactLoadSummary = LoadSummary & {
 const bytes = (x: unknown) => Buffer.byteLength(JSON.stringify(x), 'utf8');
 
 /**
- * What Verify hands to the next state: the summary's totals, and as many tables, schema changes
+ * What VerifyAndCommit hands to the next state: the summary's totals, and as many tables, schema changes
  * and hours as fit in `budget` bytes, whatever the load's size — never `States.DataLimitExceeded`,
  * which no Catch can handle. Whatever is left out is counted and kept whole in summary.json.
  */

@@ -110,7 +110,8 @@ export class LoadWorkflow extends Construct {
       resultPath: sfn.JsonPath.DISCARD,
     }).itemProcessor(loadTable);
 
-    const verify = invoke('Verify', functions.verifyLoad, { ...loadRefWithMode, 'startedAt.$': '$$.Execution.StartTime' }, '$.summary', Duration.minutes(6));
+    // Checks the load's counts, then commits its raw objects to the `_loads` ledger: the name says both.
+    const verify = invoke('VerifyAndCommit', functions.verifyLoad, { ...loadRefWithMode, 'startedAt.$': '$$.Execution.StartTime' }, '$.summary', Duration.minutes(6));
     const done = new sfn.Pass(this, 'LoadSucceeded', { outputPath: '$.summary' });
 
     const nothingToLoad = new sfn.Pass(this, 'NothingToLoad', {
@@ -133,7 +134,7 @@ export class LoadWorkflow extends Construct {
     }, '$.failure', Duration.minutes(1));
     const loadFailed = new sfn.Fail(this, 'LoadFailed', { errorPath: '$.failure.error', causePath: '$.failure.cause' });
     recordFailure.next(loadFailed);
-    for (const [state, name] of [[planLoad, 'PlanLoad'], [transformChunks, 'TransformChunks'], [prepareSchema, 'PrepareSchema'], [loadTables, 'LoadTables'], [verify, 'Verify']] as const) {
+    for (const [state, name] of [[planLoad, 'PlanLoad'], [transformChunks, 'TransformChunks'], [prepareSchema, 'PrepareSchema'], [loadTables, 'LoadTables'], [verify, 'VerifyAndCommit']] as const) {
       state.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: `$.${name}Error` });
     }
 

@@ -28,7 +28,7 @@ describe('local edge: Step Functions with the real @aws-sdk/client-sfn, running 
     expect(list.executions?.map((e) => e.executionArn)).toContain(d.executionArn);
     const history = await t.clients.sfn.send(new GetExecutionHistoryCommand({ executionArn: d.executionArn, maxResults: 1000 }));
     const entered = (history.events ?? []).filter((e) => String(e.type) === 'StateEntered').map((e) => e.stateEnteredEventDetails?.name);
-    expect(entered).toEqual(expect.arrayContaining(['PlanLoad', 'AnythingToLoad?', 'TransformChunks', 'Transform', 'PrepareSchema', 'TestRun?', 'LoadTables', 'SubmitLoad', 'WaitForLoad', 'CheckStatement', 'Verify', 'LoadSucceeded']));
+    expect(entered).toEqual(expect.arrayContaining(['PlanLoad', 'AnythingToLoad?', 'TransformChunks', 'Transform', 'PrepareSchema', 'TestRun?', 'LoadTables', 'SubmitLoad', 'WaitForLoad', 'CheckStatement', 'VerifyAndCommit', 'LoadSucceeded']));
   });
 
   it('fails an execution with the error and cause of the failing step', async () => {

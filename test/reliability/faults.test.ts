@@ -175,8 +175,8 @@ describe('reliability: faults injected, nothing lost, nothing doubled', () => {
     await scenario('SubmitLoad times out after submitting', 'task retry resubmits (idempotent)', { lambda: [{ function: 'submit-load', times: 1, error: 'Sandbox.Timedout', when: 'after' }] }, firedSince(lambdaFired));
   }, 120_000);
 
-  it('Verify crashes after writing the ledger, three times (retries exhausted)', async () => {
-    await scenario('Verify crashes after its writes ×3', 'load fails, re-run', { lambda: [{ function: 'verify-load', times: 3, error: 'Runtime.ExitError', when: 'after' }] }, firedSince(lambdaFired));
+  it('VerifyAndCommit crashes after writing the ledger, three times (retries exhausted)', async () => {
+    await scenario('VerifyAndCommit crashes after its writes ×3', 'load fails, re-run', { lambda: [{ function: 'verify-load', times: 3, error: 'Runtime.ExitError', when: 'after' }] }, firedSince(lambdaFired));
   }, 120_000);
 
   it('Transform times out three times (retries exhausted)', async () => {

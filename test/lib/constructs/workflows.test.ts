@@ -43,19 +43,19 @@ describe('LoadWorkflow', () => {
 
   it('matches the golden ASL (change detector)', () => expectGolden('load.asl.json', def));
 
-  it('reads top to bottom: PlanLoad → TransformChunks → PrepareSchema → LoadTables → Verify', () => {
+  it('reads top to bottom: PlanLoad → TransformChunks → PrepareSchema → LoadTables → VerifyAndCommit', () => {
     expect(def.StartAt).toBe('PlanLoad');
     expect(states.PlanLoad.Next).toBe('AnythingToLoad?');
     expect(states['AnythingToLoad?'].Default).toBe('TransformChunks');
     expect(states.TransformChunks.Next).toBe('PrepareSchema');
     expect(states.PrepareSchema.Next).toBe('TestRun?');
     expect(states['TestRun?'].Default).toBe('LoadTables');
-    expect(states.LoadTables.Next).toBe('Verify');
-    expect(states.Verify.Next).toBe('LoadSucceeded');
+    expect(states.LoadTables.Next).toBe('VerifyAndCommit');
+    expect(states.VerifyAndCommit.Next).toBe('LoadSucceeded');
   });
 
   it('skips the warehouse on a test run', () => {
-    expect(states['TestRun?'].Choices).toEqual([{ Variable: '$.plan.dryRun', BooleanEquals: true, Next: 'Verify' }]);
+    expect(states['TestRun?'].Choices).toEqual([{ Variable: '$.plan.dryRun', BooleanEquals: true, Next: 'VerifyAndCommit' }]);
   });
 
   it('bounds the fan-outs by configuration', () => {
@@ -73,7 +73,7 @@ describe('LoadWorkflow', () => {
   });
 
   it('catches every step into RecordFailure with $.<Step>Error, then fails with its error', () => {
-    for (const step of ['PlanLoad', 'TransformChunks', 'PrepareSchema', 'LoadTables', 'Verify']) {
+    for (const step of ['PlanLoad', 'TransformChunks', 'PrepareSchema', 'LoadTables', 'VerifyAndCommit']) {
       expect(states[step].Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: `$.${step}Error`, Next: 'RecordFailure' }]);
     }
     expect(states.RecordFailure.Next).toBe('LoadFailed');
@@ -82,7 +82,7 @@ describe('LoadWorkflow', () => {
 
   it('retries every Lambda task on service errors and TransientError, with jitter', () => {
     const taskNames = Object.entries(states).filter(([, s]) => s.Type === 'Task').map(([n]) => n);
-    expect(taskNames.sort()).toEqual(['CheckStatement', 'PlanLoad', 'PrepareSchema', 'RecordFailure', 'SubmitLoad', 'Transform', 'Verify']);
+    expect(taskNames.sort()).toEqual(['CheckStatement', 'PlanLoad', 'PrepareSchema', 'RecordFailure', 'SubmitLoad', 'Transform', 'VerifyAndCommit']);
     for (const name of taskNames) {
       const errors = (states[name].Retry as Array<{ ErrorEquals: string[]; JitterStrategy: string }>).flatMap((r) => r.ErrorEquals);
       expect(errors).toEqual(expect.arrayContaining(['Lambda.ServiceException', 'Lambda.TooManyRequestsException', 'TransientError']));
