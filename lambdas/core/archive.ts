@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { hourOfKey, hourPrefix } from './layout';
 import { type Catalog, mergeStaged, planSchema, type StagedTable } from './schema';
-import { mapEvent, stageDiscard, type Tag } from './transform';
+import { tagOf } from './staged';
+import { mapEvent, stageDiscard } from './transform';
 
 /**
  * Segment's S3 destination archives, read for an import of history: objects are
@@ -124,7 +125,7 @@ export function previewObject(rawKey: string, lines: ReadonlyArray<string>, into
       t.rows++;
       for (const [column, value] of Object.entries(row.values)) {
         const tags = (t.columns[column] ??= {});
-        const tag = value[0] as Tag;
+        const tag = tagOf(value);
         tags[tag] = (tags[tag] ?? 0) + 1;
       }
     }

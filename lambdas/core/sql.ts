@@ -1,5 +1,6 @@
 import { quoteIdent, schemaName } from './naming';
 import type { TablePlan } from './schema';
+import { stagedSql } from './staged';
 import type { ColumnType } from './transform';
 
 /**
@@ -135,29 +136,29 @@ const DISCARDED = q('__discarded');
 const ORDER = q('__order');
 
 /** The text of a tagged staged value (`t:` values carry their original text after `|`). */
-const textOf = (ref: string) => `CASE WHEN LEFT(${ref}, 2) = 't:' THEN SUBSTRING(${ref}, 27) ELSE SUBSTRING(${ref}, 3) END`;
+const textOf = (ref: string) => `CASE WHEN ${stagedSql.tagOf(ref)} = ${stagedSql.tag('t')} THEN ${stagedSql.original(ref)} ELSE ${stagedSql.value(ref)} END`;
 
 /** A tagged value as the column's type, or NULL when the tag does not fit (that value is discarded). */
 function typedExpr(ref: string, type: ColumnType): string {
   switch (type) {
     case 'BIGINT':
-      return `CASE WHEN LEFT(${ref}, 2) = 'i:' THEN CAST(SUBSTRING(${ref}, 3) AS BIGINT) END`;
+      return `CASE WHEN ${stagedSql.tagOf(ref)} = ${stagedSql.tag('i')} THEN CAST(${stagedSql.value(ref)} AS BIGINT) END`;
     case 'DOUBLE PRECISION':
-      return `CASE WHEN LEFT(${ref}, 2) IN ('i:', 'f:') THEN CAST(SUBSTRING(${ref}, 3) AS DOUBLE PRECISION) END`;
+      return `CASE WHEN ${stagedSql.tagOf(ref)} IN (${stagedSql.tag('i')}, ${stagedSql.tag('f')}) THEN CAST(${stagedSql.value(ref)} AS DOUBLE PRECISION) END`;
     case 'BOOLEAN':
-      return `CASE WHEN LEFT(${ref}, 2) = 'b:' THEN SUBSTRING(${ref}, 3) = 'true' END`;
+      return `CASE WHEN ${stagedSql.tagOf(ref)} = ${stagedSql.tag('b')} THEN ${stagedSql.value(ref)} = 'true' END`;
     case 'TIMESTAMP':
-      return `CASE WHEN LEFT(${ref}, 2) = 't:' THEN CAST(SUBSTRING(${ref}, 3, 23) AS TIMESTAMP) END`;
+      return `CASE WHEN ${stagedSql.tagOf(ref)} = ${stagedSql.tag('t')} THEN CAST(${stagedSql.time(ref)} AS TIMESTAMP) END`;
     default:
       return textOf(ref);
   }
 }
 
 const ACCEPTED: Record<ColumnType, string> = {
-  BIGINT: "('i:')",
-  'DOUBLE PRECISION': "('i:', 'f:')",
-  BOOLEAN: "('b:')",
-  TIMESTAMP: "('t:')",
+  BIGINT: `(${stagedSql.tag('i')})`,
+  'DOUBLE PRECISION': `(${stagedSql.tag('i')}, ${stagedSql.tag('f')})`,
+  BOOLEAN: `(${stagedSql.tag('b')})`,
+  TIMESTAMP: `(${stagedSql.tag('t')})`,
   'VARCHAR(65535)': '',
 };
 
@@ -237,11 +238,11 @@ export function tableLoadStatements(input: TableLoadInput): string[] {
   );
   if (plan.kind !== 'discards') {
     const branch = (column: string, condition: string, reason: string) =>
-      `SELECT MD5(${tableLit} || ':' || SUBSTRING(s.${q('id')}, 3) || ':' || ${literal(column, 'name')}), ${tableLit}, SUBSTRING(s.${q('id')}, 3), ${literal(column, 'name')}, ${textOf(`s.${q(column)}`)}, LEFT(s.${q(column)}, 1), ${literal(reason, 'reason')}, CAST(SUBSTRING(s.${q('received_at')}, 3, 23) AS TIMESTAMP) FROM ${STAGE} s WHERE ${condition}`;
+      `SELECT MD5(${tableLit} || ':' || ${stagedSql.value(`s.${q('id')}`)} || ':' || ${literal(column, 'name')}), ${tableLit}, ${stagedSql.value(`s.${q('id')}`)}, ${literal(column, 'name')}, ${textOf(`s.${q(column)}`)}, ${stagedSql.tagLetter(`s.${q(column)}`)}, ${literal(reason, 'reason')}, CAST(${stagedSql.time(`s.${q('received_at')}`)} AS TIMESTAMP) FROM ${STAGE} s WHERE ${condition}`;
     const branches: string[] = [];
     for (const [column, type] of Object.entries(plan.columnTypes)) {
       if (type === 'VARCHAR(65535)') continue;
-      branches.push(branch(column, `s.${q(column)} IS NOT NULL AND LEFT(s.${q(column)}, 2) NOT IN ${ACCEPTED[type]}`, `value does not fit column type ${type}`));
+      branches.push(branch(column, `s.${q(column)} IS NOT NULL AND ${stagedSql.tagOf(`s.${q(column)}`)} NOT IN ${ACCEPTED[type]}`, `value does not fit column type ${type}`));
     }
     for (const column of plan.droppedColumns) {
       branches.push(branch(column, `s.${q(column)} IS NOT NULL`, 'table has reached 1600 columns; column not added'));
@@ -289,12 +290,12 @@ export function tableLoadStatements(input: TableLoadInput): string[] {
   if ((CALL_TABLES as readonly string[]).includes(plan.table)) {
     // Register each message by the hour of its (earliest) raw object: what `missing` backfills and verification compare against.
     const ids = tableRef(schema, '_ids');
-    const key = `SPLIT_PART(s.${ORDER}, '|', 2)`;
+    const key = stagedSql.orderObject(`s.${ORDER}`);
     const prefix = `${schema}/`.length;
     const part = (from: number, len: number) => `SUBSTRING(${key}, ${prefix + from}, ${len})`;
     const hour = `CAST(${part(1, 4)} || '-' || ${part(6, 2)} || '-' || ${part(9, 2)} || ' ' || ${part(12, 2)} || ':00:00' AS TIMESTAMP)`;
     stmts.push(
-      `INSERT INTO ${ids} (id, table_name, object_hour) SELECT n.id, ${tableLit}, n.object_hour FROM (SELECT SUBSTRING(s.${q('id')}, 3) AS id, MIN(${hour}) AS object_hour FROM ${STAGE} s GROUP BY SUBSTRING(s.${q('id')}, 3)) n WHERE NOT EXISTS (SELECT 1 FROM ${ids} r WHERE r.id = n.id AND r.table_name = ${tableLit})`,
+      `INSERT INTO ${ids} (id, table_name, object_hour) SELECT n.id, ${tableLit}, n.object_hour FROM (SELECT ${stagedSql.value(`s.${q('id')}`)} AS id, MIN(${hour}) AS object_hour FROM ${STAGE} s GROUP BY ${stagedSql.value(`s.${q('id')}`)}) n WHERE NOT EXISTS (SELECT 1 FROM ${ids} r WHERE r.id = n.id AND r.table_name = ${tableLit})`,
     );
   }
   const ledger = tableRef(schema, '_load_tables');

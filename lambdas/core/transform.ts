@@ -1,19 +1,18 @@
 import { createHash } from 'node:crypto';
 import { eventTableName, identifier, prefixed, snakeCase } from './naming';
 import { parseIsoDate } from './segment';
+import { stagedTime, stagedValue, type Tag, warehouseTime } from './staged';
 
 /**
  * Maps Segment events to warehouse rows, Segment's way: `tracks` plus one table per event name,
  * `pages`, `screens`, `identifies`, `groups`, `aliases`; nested objects flattened with `_`,
  * arrays as JSON text. Pure: no I/O.
  *
- * Every value is staged as text with a type tag, so the warehouse can tell a number from a
- * string that looks like one and never casts silently:
- * `i:` integer, `f:` float, `b:` boolean, `s:` string, `j:` JSON array/object text,
- * `t:<YYYY-MM-DD HH:MM:SS.mmm UTC>|<original text>` timestamp.
+ * Every value is staged as text with a type tag (`./staged`, the format the load's SQL reads).
  */
 
-export type Tag = 'i' | 'f' | 'b' | 's' | 'j' | 't';
+export type { Tag } from './staged';
+export { warehouseTime } from './staged';
 export type ColumnType = 'BIGINT' | 'DOUBLE PRECISION' | 'BOOLEAN' | 'TIMESTAMP' | 'VARCHAR(65535)';
 
 export const MAX_COLUMNS_PER_EVENT = 200;
@@ -98,12 +97,6 @@ export function acceptedTags(type: ColumnType): ReadonlyArray<Tag> {
   }
 }
 
-const pad = (n: number, w = 2) => String(n).padStart(w, '0');
-
-/** `YYYY-MM-DD HH:MM:SS.mmm` in UTC: a text both Redshift and Postgres cast to TIMESTAMP exactly. */
-export function warehouseTime(d: Date): string {
-  return `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}`;
-}
 
 export interface DiscardRow {
   readonly id: string;
@@ -125,8 +118,8 @@ function tagString(s: string): Tagged {
   if (s.includes('\u0000')) return { ok: false, reason: 'text contains a NUL character, which the warehouse cannot store', text: s.split('\u0000').join('\\u0000'), tag: 's' };
   if (Buffer.byteLength(s, 'utf8') > MAX_TEXT_BYTES) return { ok: false, reason: `text is ${Buffer.byteLength(s, 'utf8')} bytes; a VARCHAR column holds at most 65535`, text: s, tag: 's' };
   const d = parseIsoDate(s);
-  if (d) return { ok: true, tag: 't', text: `t:${warehouseTime(d)}|${s}` };
-  return { ok: true, tag: 's', text: `s:${s}` };
+  if (d) return { ok: true, tag: 't', text: stagedTime(d, s) };
+  return { ok: true, tag: 's', text: stagedValue('s', s) };
 }
 
 /** Tags one scalar or structure. */
@@ -137,13 +130,13 @@ export function tagValue(v: unknown): Tagged | undefined {
       return tagString(v);
     case 'number':
       if (!Number.isFinite(v)) return undefined;
-      return Number.isSafeInteger(v) ? { ok: true, tag: 'i', text: `i:${v}` } : { ok: true, tag: 'f', text: `f:${v}` };
+      return Number.isSafeInteger(v) ? { ok: true, tag: 'i', text: stagedValue('i', String(v)) } : { ok: true, tag: 'f', text: stagedValue('f', String(v)) };
     case 'boolean':
-      return { ok: true, tag: 'b', text: `b:${v}` };
+      return { ok: true, tag: 'b', text: stagedValue('b', String(v)) };
     case 'object': {
       const json = JSON.stringify(v);
       const inner = tagString(json);
-      return inner.ok ? { ok: true, tag: 'j', text: `j:${json}` } : { ...inner, tag: 'j' };
+      return inner.ok ? { ok: true, tag: 'j', text: stagedValue('j', json) } : { ...inner, tag: 'j' };
     }
     default:
       return undefined;
@@ -229,7 +222,7 @@ export function mapEvent(event: unknown, at: RawPosition): MappedEvent {
   if (!idTag.ok) return whole(`messageId cannot be stored: ${idTag.reason}`);
   const received = parseIsoDate(e.receivedAt);
   if (!received) return whole('event has no valid receivedAt', messageId);
-  const receivedText = `t:${warehouseTime(received)}|${String(e.receivedAt)}`;
+  const receivedText = stagedTime(received, String(e.receivedAt));
   const receivedAt = warehouseTime(received);
   const type = e.type;
   // Own keys only: "valueOf" or "constructor" is in every object.
@@ -237,7 +230,7 @@ export function mapEvent(event: unknown, at: RawPosition): MappedEvent {
   if (type === 'track' && (typeof e.event !== 'string' || e.event.trim() === '')) return whole('track event without an event name', messageId, receivedAt);
 
   const discards: DiscardRow[] = [];
-  const base: Record<string, string> = { id: `s:${messageId}`, received_at: receivedText };
+  const base: Record<string, string> = { id: stagedValue('s', messageId), received_at: receivedText };
   const setStandard = (column: string, v: unknown, table: string) => {
     const tagged = tagValue(typeof v === 'number' ? String(v) : v);
     if (!tagged) return;
@@ -387,10 +380,11 @@ const RESERVED_BY_TABLE: Record<string, ReadonlySet<string>> = Object.fromEntrie
 
 /** A discard row as staged for the `_discards` table (tagged like every other row). */
 export function stageDiscard(d: DiscardRow, loadId: string): Record<string, string> {
-  const out: Record<string, string> = { id: `s:${d.id}`, table_name: `s:${d.table_name}`, row_id: `s:${d.row_id}`, reason: `s:${d.reason}`, raw_object: `s:${d.raw_object}`, load_id: `s:${loadId}` };
-  if (d.column_name !== null) out.column_name = `s:${d.column_name}`;
-  if (d.value !== null) out.value = `s:${d.value}`;
-  if (d.value_type !== null) out.value_type = `s:${d.value_type}`;
-  if (d.received_at !== null) out.received_at = `t:${d.received_at}|${d.received_at}`;
+  const text = (v: string) => stagedValue('s', v);
+  const out: Record<string, string> = { id: text(d.id), table_name: text(d.table_name), row_id: text(d.row_id), reason: text(d.reason), raw_object: text(d.raw_object), load_id: text(loadId) };
+  if (d.column_name !== null) out.column_name = text(d.column_name);
+  if (d.value !== null) out.value = text(d.value);
+  if (d.value_type !== null) out.value_type = text(d.value_type);
+  if (d.received_at !== null) out.received_at = stagedTime(d.received_at, d.received_at);
   return out;
 }

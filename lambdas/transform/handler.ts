@@ -2,7 +2,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { InvalidInputError } from '../core/errors';
 import { layout } from '../core/layout';
 import type { ChunkStats, LoadPlan, ObjectStats, TableFileStats } from '../core/loadTypes';
-import { mapEvent, stageDiscard, type Tag } from '../core/transform';
+import { stagedOrder, tagOf } from '../core/staged';
+import { mapEvent, stageDiscard } from '../core/transform';
 import { loaderContext } from '../io/context';
 import { SuppressionStore } from '../io/suppression';
 
@@ -42,7 +43,7 @@ class TableWriter {
     const columns = this.stats.columns;
     for (const column in values) {
       const counts = (columns[column] ??= {});
-      const tag = values[column][0] as Tag;
+      const tag = tagOf(values[column]);
       counts[tag] = (counts[tag] ?? 0) + 1;
     }
     return this.bytes >= PART_BYTES;
@@ -107,7 +108,7 @@ export async function handler(event: TransformEvent): Promise<{ chunk: number; e
       }
       stats.events++;
       if (mapped.discarded) stats.discardedEvents++;
-      const order = `${mapped.rows[0]?.receivedAt ?? ''}|${object.key}|${String(line).padStart(9, '0')}`;
+      const order = stagedOrder(mapped.rows[0]?.receivedAt ?? '', object.key, line);
       for (const row of mapped.rows) {
         const w = writer(row.table);
         if (w.add(row.values, order)) await w.close();
