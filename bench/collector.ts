@@ -1,12 +1,14 @@
 /**
  * Collector throughput: events/s per core through the collect handler (validation, enrichment,
  * packing, the real Firehose SDK client serializing and signing PutRecordBatch over HTTP to a
- * responder in another process that accepts everything) for batches of 100 realistic events, with p50/p99 latency per batch —
+ * responder in another process that accepts everything; the source's suppression list, read once
+ * and cached, does not exist) for batches of 100 realistic events, with p50/p99 latency per batch —
  * beside the floor of any JS collector measured in the same run: JSON.parse + JSON.stringify of
  * the same bodies. Goal: ≥ 0.5 of that floor.
  */
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import * as zlib from 'node:zlib';
 import { generateEvents } from '../cli/traffic';
 
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 300);
@@ -15,6 +17,11 @@ const PER_BATCH = 100;
 const RESPONDER = `
 const http = require('node:http');
 const server = http.createServer((req, res) => {
+  // S3: the suppression list of the source does not exist (no one was erased).
+  if (req.method === 'GET') {
+    res.writeHead(404, { 'content-type': 'application/xml' });
+    return res.end('<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>');
+  }
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
@@ -40,7 +47,7 @@ export async function benchCollector(): Promise<Record<string, number | string>>
     AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench',
     POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'WARN',
     COLLECTOR_SOURCES: JSON.stringify([{ name: 'web', writeKeys: ['bench-write-key'], collect: true, stream: 'bench-web' }]),
-    RAW_BUCKET: 'bench-raw', QUARANTINE_PREFIX: '_quarantine/',
+    RAW_BUCKET: 'bench-raw', QUARANTINE_PREFIX: '_quarantine/', CONTROL_BUCKET: 'bench-control', SUPPRESSION_CACHE_SECONDS: '3600',
   });
   const { handler } = await import('../lambdas/collect/handler');
 
@@ -99,6 +106,29 @@ export async function benchCollector(): Promise<Record<string, number | string>>
   }
   const nearUs = percentile(authTimes.near, 50) * 1000;
   const farUs = percentile(authTimes.far, 50) * 1000;
+
+  // A junk flood with a wrong key (the write key is public in every page): CPU per rejected request
+  // of a full batch, gzipped with the key in the header (server libraries) and plain with the key in
+  // the body (analytics.js), beside what deciding only after decompressing and parsing costs.
+  const junk = bodies[0].replace('{"batch"', '{"writeKey":"wrong-key-0123456789","batch"');
+  const zipped = zlib.gzipSync(junk);
+  const wrongHeader = { rawPath: '/v1/batch', headers: { authorization: `Basic ${Buffer.from('wrong-key-0123456789:').toString('base64')}`, 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: zipped.toString('base64'), isBase64Encoded: true, requestContext: { http: { method: 'POST', sourceIp: '198.51.100.7' }, requestId: 'bench' } };
+  const wrongBody = { rawPath: '/v1/batch', headers: { 'content-type': 'text/plain' }, body: junk, isBase64Encoded: false, requestContext: { http: { method: 'POST', sourceIp: '198.51.100.7' }, requestId: 'bench' } };
+  const cpuUs = async (n: number, f: () => unknown) => {
+    const c = process.cpuUsage();
+    for (let i = 0; i < n; i++) await f();
+    const u = process.cpuUsage(c);
+    return (u.user + u.system) / n;
+  };
+  const ROUNDS = 2000;
+  const rejectHeaderUs = await cpuUs(ROUNDS, async () => {
+    if ((await handler(wrongHeader as never) as { statusCode: number }).statusCode !== 401) throw new Error('a wrong header key was not answered 401');
+  });
+  const decodeFirstUs = await cpuUs(ROUNDS, () => JSON.parse(zlib.gunzipSync(Buffer.from(wrongHeader.body, 'base64')).toString('utf8')));
+  const rejectBodyUs = await cpuUs(ROUNDS, async () => {
+    if ((await handler(wrongBody as never) as { statusCode: number }).statusCode !== 401) throw new Error('a wrong body key was not answered 401');
+  });
+  const parseFirstUs = await cpuUs(ROUNDS, () => JSON.parse(junk));
   responder.kill();
   void sink;
   return {
@@ -115,6 +145,11 @@ export async function benchCollector(): Promise<Record<string, number | string>>
     unknownKeyNearMissMedianUs: Number(nearUs.toFixed(1)),
     unknownKeyUnrelatedMedianUs: Number(farUs.toFixed(1)),
     unknownKeyNearMissOverUnrelated: Number((nearUs / farUs).toFixed(3)),
+    junkBatchBytes: junk.length,
+    'rejected (key in header, gzip body): CPU µs': Number(rejectHeaderUs.toFixed(1)),
+    'gunzip + parse of that body: CPU µs': Number(decodeFirstUs.toFixed(1)),
+    'rejected (key in plain body): CPU µs': Number(rejectBodyUs.toFixed(1)),
+    'parse of that body: CPU µs': Number(parseFirstUs.toFixed(1)),
   };
 }
 

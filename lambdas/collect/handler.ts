@@ -69,14 +69,36 @@ function decodeBody(event: APIGatewayProxyEventV2): Buffer {
   return body;
 }
 
-function writeKeyOf(event: APIGatewayProxyEventV2, body: Record<string, unknown>): string | undefined {
+/** The write key of the Basic auth header (its user name), if the request has one. */
+function headerWriteKey(event: APIGatewayProxyEventV2): string | undefined {
   const auth = event.headers.authorization ?? event.headers.Authorization;
   if (auth && /^basic\s+/i.test(auth)) {
     const decoded = Buffer.from(auth.replace(/^basic\s+/i, ''), 'base64').toString('utf8');
     const user = decoded.includes(':') ? decoded.slice(0, decoded.indexOf(':')) : decoded;
     if (user) return user;
   }
-  return typeof body.writeKey === 'string' && body.writeKey ? body.writeKey : undefined;
+  return undefined;
+}
+
+const bodyWriteKey = (body: Record<string, unknown>) => (typeof body.writeKey === 'string' && body.writeKey ? body.writeKey : undefined);
+
+/**
+ * The write key checked before the body costs anything: a key in the Basic auth header (server
+ * libraries) before the body is even decompressed; a key in a plain JSON body (analytics.js sends it
+ * there) before it is parsed, from its `"writeKey":"…"` texts — a body that names keys and none of
+ * them valid is rejected at once. Anything this cannot decide (a gzip body without the header, an
+ * escaped key) is checked after parsing, as before.
+ */
+function rejectUnknownKeyEarly(event: APIGatewayProxyEventV2): void {
+  const header = headerWriteKey(event);
+  if (header !== undefined) {
+    if (!sourceForKey(header)) throw new RequestError(401, 'invalid_write_key', 'Unknown write key');
+    return;
+  }
+  if (!event.body || event.isBase64Encoded || (event.headers['content-encoding'] ?? '').toLowerCase().includes('gzip')) return;
+  const named = [...event.body.matchAll(/"writeKey"\s*:\s*"([^"\\]*)(["\\])/g)];
+  if (named.length === 0 || named.some((m) => m[2] === '\\' || sourceForKey(m[1]) !== undefined)) return;
+  throw new RequestError(401, 'invalid_write_key', 'Unknown write key');
 }
 
 /**
@@ -135,6 +157,7 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
     if (!route || !Object.prototype.hasOwnProperty.call(COLLECTOR_ROUTES, route)) throw new RequestError(404, 'not_found', `Unknown path ${path.slice(0, 100)}: use /v1/batch, /v1/track, /v1/page, /v1/screen, /v1/identify, /v1/group, /v1/alias or their short forms`);
     if (method !== 'POST') throw new RequestError(405, 'method_not_allowed', `${method} is not allowed: send POST`);
     const call = COLLECTOR_ROUTES[route];
+    rejectUnknownKeyEarly(event);
     const raw = decodeBody(event);
     let body: unknown;
     try {
@@ -144,7 +167,7 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
     }
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new RequestError(400, 'invalid_body', 'The body must be a JSON object');
     const request = body as Record<string, unknown>;
-    const writeKey = writeKeyOf(event, request);
+    const writeKey = headerWriteKey(event) ?? bodyWriteKey(request);
     if (!writeKey) throw new RequestError(401, 'missing_write_key', 'No write key: send it as the Basic auth user name or as "writeKey" in the body');
     const source = sourceForKey(writeKey);
     if (!source) throw new RequestError(401, 'invalid_write_key', 'Unknown write key');

@@ -113,6 +113,13 @@ describe('Collector', () => {
   });
 
   describe('request formats', () => {
+    it('reads a key written with JSON escapes in the body after parsing (the early check leaves it alone)', async () => {
+      const escaped = JSON.stringify({ writeKey: webKey, type: 'track', event: 'Escaped Key', anonymousId: 'x', messageId: 'esc-1' }).replace(`"writeKey":"${webKey[0]}`, `"writeKey":"\\u${webKey.charCodeAt(0).toString(16).padStart(4, '0')}`);
+      expect(escaped).toContain('"writeKey":"\\u');
+      const res = await post(t, '/v1/t', undefined, { 'content-type': 'text/plain' }, escaped);
+      expect({ status: res.status, body: res.body }).toEqual({ status: 200, body: { success: true } });
+    });
+
     it('accepts analytics.js style text/plain bodies with writeKey in the body on short routes', async () => {
       const res = await post(t, '/v1/t', undefined, { 'content-type': 'text/plain' }, JSON.stringify({ writeKey: webKey, type: 'track', event: 'Clicked', anonymousId: 'x', messageId: 'tp1' }));
       expect(res.status).toBe(200);
@@ -159,6 +166,10 @@ describe('Collector', () => {
       ['missing write key', () => post(t, '/v1/track', { type: 'track', event: 'E', userId: 'u' }), 401, { success: false, code: 'missing_write_key', message: 'No write key: send it as the Basic auth user name or as "writeKey" in the body' }],
       ['unknown write key', () => post(t, '/v1/track', { event: 'E', userId: 'u' }, basic('not-a-key-123')), 401, { success: false, code: 'invalid_write_key', message: 'Unknown write key' }],
       ['invalid JSON', () => post(t, '/v1/batch', undefined, basic(webKey), '{"batch": ['), 400, { success: false, code: 'invalid_json' }],
+      // The key is checked before the body costs anything: a body that does not even decompress, or
+      // does not parse, is answered 401 for its wrong key (it would be 400 if it had been read first).
+      ['a wrong key in the header, before decompressing', () => post(t, '/v1/batch', undefined, { ...basic('not-a-key-123'), 'content-encoding': 'gzip' }, Buffer.from('not gzip at all')), 401, { success: false, code: 'invalid_write_key' }],
+      ['a wrong key in a plain body, before parsing', () => post(t, '/v1/batch', undefined, { 'content-type': 'text/plain' }, '{"writeKey": "not-a-key-123", "batch": [ this is not JSON'), 401, { success: false, code: 'invalid_write_key' }],
       ['a body that is not an object', () => post(t, '/v1/batch', [1, 2], basic(webKey)), 400, { success: false, code: 'invalid_body', message: 'The body must be a JSON object' }],
       ['a batch that is not an array', () => post(t, '/v1/batch', { batch: {} }, basic(webKey)), 400, { success: false, code: 'invalid_batch', message: '"batch" must be an array of messages' }],
       ['more than 2,500 messages', () => post(t, '/v1/batch', { batch: Array.from({ length: 2501 }, () => ({})) }, basic(webKey)), 400, { success: false, code: 'batch_too_large', message: 'The batch has 2501 messages; the limit is 2500' }],
