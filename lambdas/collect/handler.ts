@@ -87,17 +87,19 @@ const bodyWriteKey = (body: Record<string, unknown>) => (typeof body.writeKey ==
  * libraries) before the body is even decompressed; a key in a plain JSON body (analytics.js sends it
  * there) before it is parsed, from its `"writeKey":"…"` texts — a body that names keys and none of
  * them valid is rejected at once. Anything this cannot decide (a gzip body without the header, an
- * escaped key) is checked after parsing, as before.
+ * escaped key) is checked after parsing, as before. Returns the source of a header key (decided
+ * once: the hot path does not hash the key twice).
  */
-function rejectUnknownKeyEarly(event: APIGatewayProxyEventV2): void {
+function checkKeyEarly(event: APIGatewayProxyEventV2): KeyEntry['source'] | undefined {
   const header = headerWriteKey(event);
   if (header !== undefined) {
-    if (!sourceForKey(header)) throw new RequestError(401, 'invalid_write_key', 'Unknown write key');
-    return;
+    const source = sourceForKey(header);
+    if (!source) throw new RequestError(401, 'invalid_write_key', 'Unknown write key');
+    return source;
   }
   if (!event.body || event.isBase64Encoded || (event.headers['content-encoding'] ?? '').toLowerCase().includes('gzip')) return;
   const named = [...event.body.matchAll(/"writeKey"\s*:\s*"([^"\\]*)(["\\])/g)];
-  if (named.length === 0 || named.some((m) => m[2] === '\\' || sourceForKey(m[1]) !== undefined)) return;
+  if (named.length === 0 || named.some((m) => m[2] === '\\' || sourceForKey(m[1]) !== undefined)) return undefined;
   throw new RequestError(401, 'invalid_write_key', 'Unknown write key');
 }
 
@@ -157,7 +159,7 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
     if (!route || !Object.prototype.hasOwnProperty.call(COLLECTOR_ROUTES, route)) throw new RequestError(404, 'not_found', `Unknown path ${path.slice(0, 100)}: use /v1/batch, /v1/track, /v1/page, /v1/screen, /v1/identify, /v1/group, /v1/alias or their short forms`);
     if (method !== 'POST') throw new RequestError(405, 'method_not_allowed', `${method} is not allowed: send POST`);
     const call = COLLECTOR_ROUTES[route];
-    rejectUnknownKeyEarly(event);
+    const headerSource = checkKeyEarly(event);
     const raw = decodeBody(event);
     let body: unknown;
     try {
@@ -167,9 +169,9 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
     }
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new RequestError(400, 'invalid_body', 'The body must be a JSON object');
     const request = body as Record<string, unknown>;
-    const writeKey = headerWriteKey(event) ?? bodyWriteKey(request);
-    if (!writeKey) throw new RequestError(401, 'missing_write_key', 'No write key: send it as the Basic auth user name or as "writeKey" in the body');
-    const source = sourceForKey(writeKey);
+    const writeKey = headerSource ? undefined : bodyWriteKey(request);
+    if (!headerSource && !writeKey) throw new RequestError(401, 'missing_write_key', 'No write key: send it as the Basic auth user name or as "writeKey" in the body');
+    const source = headerSource ?? sourceForKey(writeKey as string);
     if (!source) throw new RequestError(401, 'invalid_write_key', 'Unknown write key');
     if (!source.collect) throw new RequestError(403, 'source_disabled', `Collection is turned off for source "${source.name}" (its collect flag); nothing was stored`);
 

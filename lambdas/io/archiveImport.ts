@@ -75,7 +75,10 @@ export async function importArchiveObject(objects: ObjectStore, args: ImportArgs
     }
   }
   const hours: Record<string, number> = {};
-  for (const [rawKey, lines] of shards) hours[hourOfKey(rawKey) as string] = (hours[hourOfKey(rawKey) as string] ?? 0) + lines.length;
+  for (const [rawKey, lines] of shards) {
+    const hour = hourOfKey(rawKey) as string;
+    hours[hour] = (hours[hour] ?? 0) + lines.length;
+  }
   let written = 0;
   if (args.dryRun) {
     if (args.preview) for (const [rawKey, lines] of shards) previewObject(rawKey, lines, args.preview);

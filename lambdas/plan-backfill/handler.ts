@@ -69,7 +69,6 @@ export async function handler(event: PlanBackfillEvent): Promise<BackfillPlan> {
     }
     const itemsKey = backfillLayout.archiveObjects(backfillId);
     await objects.putJson(config.STAGED_BUCKET, itemsKey, items);
-    await objects.putJson(config.STAGED_BUCKET, base.itemsKey, []);
     const plan: BackfillPlan = {
       ...base,
       windows: 0,
