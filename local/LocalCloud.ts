@@ -21,7 +21,8 @@ import { captureMetrics } from './metrics';
 import { IamAuthorizer } from './iam/IamAuthorizer';
 import type { FunctionIdentity } from './iam/TemplateIam';
 import { TemplateIam } from './iam/TemplateIam';
-import { EmbeddedWarehouse } from './warehouse/EmbeddedWarehouse';
+import { EmbeddedWarehouse, type LocalWarehouse } from './warehouse/EmbeddedWarehouse';
+import { ServerWarehouse } from './warehouse/ServerWarehouse';
 
 export interface LocalCloudOptions {
   /** All state lives here; starting again on the same directory keeps everything. */
@@ -39,6 +40,13 @@ export interface LocalCloudOptions {
   readonly template?: CfnTemplate;
   /** Faults to inject (see `faults.ts`). @default none */
   readonly faults?: FaultPlan;
+  /**
+   * A PostgreSQL server's database (`postgres://user@host:port/db`, a superuser) to use as the
+   * warehouse instead of the embedded one: transactions then run concurrently, SERIALIZABLE, and
+   * conflict as on Redshift. Give each data directory a database of its own.
+   * @default the embedded warehouse in `DIR/warehouse`
+   */
+  readonly warehouseUrl?: string;
   /**
    * Enforce the AWS rules of docs/local-mode.md that cost time per request or row (IAM at the
    * edge, VARCHAR byte checks). Only the benchmarks turn it off, to measure what it costs.
@@ -65,7 +73,7 @@ export interface LocalCloud {
   readonly store: ObjectStore;
   readonly firehose: FirehoseService;
   readonly stepFunctions: StepFunctionsService;
-  readonly warehouse: EmbeddedWarehouse;
+  readonly warehouse: LocalWarehouse;
   readonly lambdas: LambdaRuntime;
   readonly edge: EdgeServer;
   /** The S3 and Data API endpoints of the edge (their request counters). */
@@ -115,8 +123,8 @@ function checkFormat(dataDir: string): void {
 
 async function start(dataDir: string, options: LocalCloudOptions, lock: { release(): void }): Promise<LocalCloud> {
   checkFormat(dataDir);
-  // The warehouse opens in its worker thread while this thread synthesizes the template.
-  const opening = EmbeddedWarehouse.open(path.join(dataDir, 'warehouse'));
+  // The warehouse opens (in its worker thread, or on its server) while this thread synthesizes the template.
+  const opening: Promise<LocalWarehouse> = options.warehouseUrl ? ServerWarehouse.open(options.warehouseUrl) : EmbeddedWarehouse.open(path.join(dataDir, 'warehouse'));
   opening.catch(() => undefined);
   const t = new LocalTemplate(options.template ?? synthesizeTemplate('local'));
   const output = (key: string) => String(t.resolve(t.template.Outputs?.[key]?.Value));

@@ -18,6 +18,9 @@ Runs the whole Clickstream ETL stack locally, from the synthesized "local" envir
   --buffer-interval SECONDS one Firehose buffer interval for every stream [each stream's own: 5 in "local"]
   --time-scale FACTOR       factor on Wait states and retry intervals     [0.01]
   --faults FILE             inject faults (JSON; see docs/reliability.md) [none]
+  --warehouse-url URL       a PostgreSQL server database as the warehouse (postgres://user@host:port/db,
+                            a superuser; one database per data directory): concurrent SERIALIZABLE
+                            transactions that conflict as on Redshift     [embedded, in DIR/warehouse]
   -h, --help`;
 
 function positiveNumber(name: string, value: string | undefined, fallback: number, allowZero = true): number {
@@ -42,6 +45,7 @@ async function main(): Promise<void> {
         'buffer-interval': { type: 'string' },
         'time-scale': { type: 'string' },
         faults: { type: 'string' },
+        'warehouse-url': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -77,6 +81,7 @@ async function main(): Promise<void> {
       bufferIntervalSeconds: values['buffer-interval'] === undefined ? undefined : positiveNumber('buffer-interval', values['buffer-interval'], 5),
       timeScale: positiveNumber('time-scale', values['time-scale'], 0.01),
       faults,
+      warehouseUrl: values['warehouse-url'],
     });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;

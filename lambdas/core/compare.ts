@@ -14,7 +14,7 @@ import type { ColumnType } from './transform';
 export const DEFAULT_IGNORED_COLUMNS = ['uuid_ts'] as const;
 
 /** Our own tables: the other side has nothing to compare them with. */
-const OWN_ONLY = new Set(['_loads', '_load_tables', '_discards', '_ids']);
+const OWN_ONLY = new Set(['_loads', '_load_tables', '_discards', '_ids', '_pending_ids', '_pending_discards']);
 
 /** The most columns one query compares (each adds two aggregates); wider tables take more queries. */
 const COLUMNS_PER_QUERY = 150;

@@ -141,10 +141,10 @@ export function quoteIdent(id: string): string {
 }
 
 /** Tables the stack itself owns in every source schema. */
-export const OWN_TABLES = ['tracks', 'pages', 'screens', 'identifies', 'users', 'groups', 'accounts', 'aliases', '_loads', '_load_tables', '_discards', '_ids', '_erased_ids', '_erasures'] as const;
+export const OWN_TABLES = ['tracks', 'pages', 'screens', 'identifies', 'users', 'groups', 'accounts', 'aliases', '_loads', '_load_tables', '_discards', '_ids', '_pending_ids', '_pending_discards', '_erased_ids', '_erasures'] as const;
 
 /** Our bookkeeping tables: they hold no identity (`_discards` does, by message id, and is erased like the others). */
-export const LEDGER_TABLES: ReadonlySet<string> = new Set(['_loads', '_load_tables', '_ids', '_erased_ids', '_erasures']);
+export const LEDGER_TABLES: ReadonlySet<string> = new Set(['_loads', '_load_tables', '_ids', '_pending_ids', '_erased_ids', '_erasures']);
 
 /** The table of a track event: its snake_case name, `_`-prefixed if it would collide with ours. */
 export function eventTableName(event: string): string {

@@ -1,7 +1,7 @@
 import { quoteIdent, schemaName } from './naming';
 import type { TablePlan } from './schema';
 import { stagedSql } from './staged';
-import type { ColumnType } from './transform';
+import { type ColumnType, DISCARD_COLUMNS } from './transform';
 
 /**
  * Every SQL statement the stack runs, in Redshift's dialect. Identifiers go through
@@ -92,13 +92,29 @@ export function addColumn(schema: string, table: string, column: string, type: C
   return `ALTER TABLE ${tableRef(schema, table)} ADD COLUMN ${q(column)} ${type}`;
 }
 
-/** The ledger tables every source schema has. */
+/**
+ * The ledger tables every source schema has. `_pending_ids` and `_pending_discards` take what the
+ * table loads of a load register (ids by raw-object hour, discarded values): a table load only
+ * appends to them, without reading them, so concurrent table loads never form a serializable-
+ * isolation cycle over shared tables (Redshift error 1023); the load's commit moves them, deduped,
+ * into `_ids` and `_discards` in one transaction.
+ */
 export function ledgerTables(schema: string): string[] {
   return [
     `CREATE TABLE IF NOT EXISTS ${tableRef(schema, '_loads')} (object_key VARCHAR(1024), load_id VARCHAR(128), hour TIMESTAMP, events BIGINT, discarded_events BIGINT, loaded_at TIMESTAMP) SORTKEY(hour)`,
     `CREATE TABLE IF NOT EXISTS ${tableRef(schema, '_load_tables')} (load_id VARCHAR(128), table_name VARCHAR(256), rows_staged BIGINT, rows_applied BIGINT, values_discarded BIGINT, loaded_at TIMESTAMP) SORTKEY(loaded_at)`,
     `CREATE TABLE IF NOT EXISTS ${tableRef(schema, '_ids')} (id VARCHAR(65535), table_name VARCHAR(256), object_hour TIMESTAMP) DISTKEY(id) SORTKEY(object_hour)`,
+    ...pendingTables(schema),
     ...erasureTables(schema),
+  ];
+}
+
+/** Where table loads register ids and discarded values until their load commits (see ledgerTables). */
+export function pendingTables(schema: string): string[] {
+  const discardColumns = Object.entries(DISCARD_COLUMNS).map(([c, t]) => `${q(c)} ${t}`).join(', ');
+  return [
+    `CREATE TABLE IF NOT EXISTS ${tableRef(schema, '_pending_ids')} (load_id VARCHAR(128), id VARCHAR(65535), table_name VARCHAR(256), object_hour TIMESTAMP) DISTKEY(id)`,
+    `CREATE TABLE IF NOT EXISTS ${tableRef(schema, '_pending_discards')} (${discardColumns}) DISTKEY(id)`,
   ];
 }
 
@@ -271,8 +287,10 @@ export function tableLoadStatements(input: TableLoadInput): string[] {
     return { list, select: columnsOf.map((c) => `n.${q(c)}`).join(', ') };
   };
   const first = insertOf(groups[0].columns);
+  // Shared tables are only appended to (see ledgerTables): `_discards` through `_pending_discards`.
+  const pendingDiscards = tableRef(schema, '_pending_discards');
   if (plan.kind === 'discards') {
-    stmts.push(`INSERT INTO ${target} (${first.list}, ${q('uuid_ts')}) SELECT ${first.select}, GETDATE() FROM ${TYPED} n WHERE NOT EXISTS (SELECT 1 FROM ${target} e WHERE e.${q('id')} = n.${q('id')})`);
+    stmts.push(`INSERT INTO ${pendingDiscards} (${first.list}, ${q('uuid_ts')}) SELECT ${first.select}, GETDATE() FROM ${TYPED} n`);
   } else {
     // A row already loaded in the same or a newer version stays as it is: reloads change nothing.
     stmts.push(`DELETE FROM ${TYPED} USING ${target} t WHERE ${TYPED}.${q('id')} = t.${q('id')} AND t.${q('received_at')} >= ${TYPED}.${q('received_at')}`);
@@ -282,24 +300,23 @@ export function tableLoadStatements(input: TableLoadInput): string[] {
       const sets = g.columns.map((c) => `${q(c)} = g.${q(c)}`).join(', ');
       stmts.push(`UPDATE ${target} SET ${sets} FROM ${q(`__typed${i + 1}`)} g, ${TYPED} t0 WHERE g.${ORDER} = t0.${ORDER} AND ${target}.${q('id')} = t0.${q('id')}`);
     });
-    const discards = tableRef(schema, '_discards');
     stmts.push(
-      `INSERT INTO ${discards} (id, table_name, row_id, column_name, value, value_type, reason, received_at, load_id, uuid_ts) SELECT id, table_name, row_id, column_name, value, value_type, reason, received_at, ${literal(loadId, 'loadId')}, GETDATE() FROM (SELECT n.*, ROW_NUMBER() OVER (PARTITION BY n.id ORDER BY n.received_at DESC) AS rn FROM ${DISCARDED} n) x WHERE x.rn = 1 AND NOT EXISTS (SELECT 1 FROM ${discards} e WHERE e.id = x.id)`,
+      `INSERT INTO ${pendingDiscards} (id, table_name, row_id, column_name, value, value_type, reason, received_at, load_id, uuid_ts) SELECT id, table_name, row_id, column_name, value, value_type, reason, received_at, ${literal(loadId, 'loadId')}, GETDATE() FROM (SELECT n.*, ROW_NUMBER() OVER (PARTITION BY n.id ORDER BY n.received_at DESC) AS rn FROM ${DISCARDED} n) x WHERE x.rn = 1`,
     );
   }
   if ((CALL_TABLES as readonly string[]).includes(plan.table)) {
     // Register each message by the hour of its (earliest) raw object: what `missing` backfills and verification compare against.
-    const ids = tableRef(schema, '_ids');
+    const ids = tableRef(schema, '_pending_ids');
     const key = stagedSql.orderObject(`s.${ORDER}`);
     const prefix = `${schema}/`.length;
     const part = (from: number, len: number) => `SUBSTRING(${key}, ${prefix + from}, ${len})`;
     const hour = `CAST(${part(1, 4)} || '-' || ${part(6, 2)} || '-' || ${part(9, 2)} || ' ' || ${part(12, 2)} || ':00:00' AS TIMESTAMP)`;
     stmts.push(
-      `INSERT INTO ${ids} (id, table_name, object_hour) SELECT n.id, ${tableLit}, n.object_hour FROM (SELECT ${stagedSql.value(`s.${q('id')}`)} AS id, MIN(${hour}) AS object_hour FROM ${STAGE} s GROUP BY ${stagedSql.value(`s.${q('id')}`)}) n WHERE NOT EXISTS (SELECT 1 FROM ${ids} r WHERE r.id = n.id AND r.table_name = ${tableLit})`,
+      `INSERT INTO ${ids} (load_id, id, table_name, object_hour) SELECT ${literal(loadId, 'loadId')}, ${stagedSql.value(`s.${q('id')}`)}, ${tableLit}, MIN(${hour}) FROM ${STAGE} s GROUP BY ${stagedSql.value(`s.${q('id')}`)}`,
     );
   }
+  // Appended, never rewritten: a table load run twice leaves two rows, and readers take the latest.
   const ledger = tableRef(schema, '_load_tables');
-  stmts.push(`DELETE FROM ${ledger} WHERE load_id = ${literal(loadId, 'loadId')} AND table_name = ${tableLit}`);
   stmts.push(
     `INSERT INTO ${ledger} (load_id, table_name, rows_staged, rows_applied, values_discarded, loaded_at) SELECT ${literal(loadId, 'loadId')}, ${tableLit}, (SELECT COUNT(*) FROM ${STAGE}), (SELECT COUNT(*) FROM ${TYPED}), (SELECT COUNT(*) FROM ${DISCARDED}), GETDATE()`,
   );
@@ -352,7 +369,28 @@ export function ledgerStatements(schema: string, manifestUri: string, copyRoleAr
     `COPY ${stage} FROM ${literal(manifestUri, 's3Uri')} IAM_ROLE ${literal(copyRoleArn, 'roleArn')} MANIFEST FORMAT AS JSON 'auto' GZIP TIMEFORMAT 'auto'`,
     `DELETE FROM ${loads} USING ${stage} n WHERE ${loads}.object_key = n.object_key`,
     `INSERT INTO ${loads} (object_key, load_id, hour, events, discarded_events, loaded_at) SELECT object_key, load_id, hour, events, discarded_events, GETDATE() FROM ${stage}`,
+    ...pendingMergeStatements(schema),
   ]);
+}
+
+/**
+ * Moves what table loads registered (`_pending_ids`, `_pending_discards`) into `_ids` and
+ * `_discards`, each message once (its earliest raw-object hour; its latest discard row), and empties
+ * them. Part of a load's commit; it takes every pending row, also those of an earlier load that
+ * failed before its commit (its rows are in the tables all the same) or of one still running.
+ */
+export function pendingMergeStatements(schema: string): string[] {
+  const ids = tableRef(schema, '_ids');
+  const pendingIds = tableRef(schema, '_pending_ids');
+  const discards = tableRef(schema, '_discards');
+  const pendingDiscards = tableRef(schema, '_pending_discards');
+  const columns = Object.keys(DISCARD_COLUMNS).map((c) => q(c)).join(', ');
+  return [
+    `INSERT INTO ${ids} (id, table_name, object_hour) SELECT n.id, n.table_name, n.object_hour FROM (SELECT id, table_name, MIN(object_hour) AS object_hour FROM ${pendingIds} GROUP BY id, table_name) n WHERE NOT EXISTS (SELECT 1 FROM ${ids} r WHERE r.id = n.id AND r.table_name = n.table_name)`,
+    `DELETE FROM ${pendingIds}`,
+    `INSERT INTO ${discards} (${columns}) SELECT ${columns} FROM (SELECT p.*, ROW_NUMBER() OVER (PARTITION BY p.id ORDER BY p.received_at DESC, p.uuid_ts DESC) AS rn FROM ${pendingDiscards} p) x WHERE x.rn = 1 AND NOT EXISTS (SELECT 1 FROM ${discards} e WHERE e.id = x.id)`,
+    `DELETE FROM ${pendingDiscards}`,
+  ];
 }
 
 /** Objects of the given hours already in the ledger, with their transform counts; bind `:from` and `:to` (hour timestamps). */
@@ -377,7 +415,8 @@ export function latestLedgerHourQuery(schema: string): string {
 
 /** Per table, what a load put in the warehouse. */
 export function loadTablesQuery(schema: string, loadId: string): string {
-  return `SELECT table_name, rows_staged, rows_applied, values_discarded FROM ${tableRef(schema, '_load_tables')} WHERE load_id = ${literal(loadId, 'loadId')}`;
+  // The latest row per table: a table load that ran twice (a retried submit after its commit) appended two.
+  return `SELECT table_name, rows_staged, rows_applied, values_discarded FROM (SELECT t.*, ROW_NUMBER() OVER (PARTITION BY t.table_name ORDER BY t.loaded_at DESC) AS rn FROM ${tableRef(schema, '_load_tables')} t WHERE t.load_id = ${literal(loadId, 'loadId')}) x WHERE x.rn = 1`;
 }
 
 /** The tables of a source's schema; bind `:schema`. */
@@ -452,6 +491,9 @@ export function erasureRegistryStatements(input: ErasureRegistryInput): string[]
     `INSERT INTO ${erased} (request_id, id, table_name, object_hour, erased_at) SELECT ${req}, f.id, '', MIN(f.object_hour), GETDATE() FROM ${FOUND} f WHERE f.object_hour IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${erased} e WHERE e.id = f.id) AND NOT EXISTS (SELECT 1 FROM ${ids} r WHERE r.id = f.id) GROUP BY f.id`,
     `DELETE FROM ${ids} WHERE id IN (SELECT id FROM ${FOUND})`,
     `DELETE FROM ${tableRef(schema, '_discards')} WHERE row_id IN (SELECT id FROM ${FOUND})`,
+    // What a load registered but has not committed yet must not bring them back.
+    `DELETE FROM ${tableRef(schema, '_pending_ids')} WHERE id IN (SELECT id FROM ${FOUND})`,
+    `DELETE FROM ${tableRef(schema, '_pending_discards')} WHERE row_id IN (SELECT id FROM ${FOUND})`,
   );
   if (input.objectsManifest) {
     const fix = q('__fix');

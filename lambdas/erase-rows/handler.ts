@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { manifestOf } from '../core/layout';
 import { LEDGER_TABLES, schemaName } from '../core/naming';
 import { digest, erasureLayout } from '../core/privacy';
-import { CALL_TABLES, CATALOG_QUERY, erasureReceiptStatements, erasureRegistryStatements, erasureTables, eraseTableStatements, remainingRowsStatements } from '../core/sql';
+import { CALL_TABLES, CATALOG_QUERY, erasureReceiptStatements, erasureRegistryStatements, erasureTables, eraseTableStatements, pendingTables, remainingRowsStatements } from '../core/sql';
 import { loaderContext } from '../io/context';
 import type { RewriteTotals } from '../io/erasure';
 import { Warehouse } from '../io/warehouse';
@@ -70,7 +70,7 @@ export async function handler(event: EraseEvent): Promise<ErasureReceipt> {
   const rowsDeleted: Record<string, number> = {};
   let remainingRows = 0;
   if (columns.has('_loads')) {
-    await warehouse.run(erasureTables(schema), `erasure tables of ${source}`);
+    await warehouse.run([...erasureTables(schema), ...pendingTables(schema)], `erasure tables of ${source}`);
     const who = staged(erasureLayout.identitiesManifest(requestId, source));
     const manifest = async (what: 'ids' | 'objects', prefix: string) => {
       const files = (await objects.list(config.STAGED_BUCKET, prefix)).map((o) => ({ key: o.key, bytes: o.size }));

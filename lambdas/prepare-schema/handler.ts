@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { StatementFailedError } from '../core/errors';
+import { SerializationConflictError, StatementFailedError } from '../core/errors';
 import { layout, manifestOf } from '../core/layout';
 import type { TableLoad, TablesFile } from '../core/loadTypes';
 import { schemaName } from '../core/naming';
@@ -7,6 +7,9 @@ import { ddlFor, mergeStaged, planSchema, type StagedTable } from '../core/schem
 import { batches, ledgerTables } from '../core/sql';
 import { loaderContext } from '../io/context';
 import { readCatalog, readChunkStats } from '../io/catalog';
+
+/** What a statement fails with when a concurrent load changed the catalog first. */
+const CONCURRENT_DDL = /already exists|duplicate key value violates unique constraint "pg_/i;
 
 const logger = new Logger({ serviceName: 'prepare-schema' });
 
@@ -70,7 +73,9 @@ export async function handler(event: PrepareSchemaEvent): Promise<PrepareSchemaO
       changed.push(...changes);
       if (!changes.some((s) => s.startsWith('CREATE TABLE'))) break;
     } catch (e) {
-      if (e instanceof StatementFailedError && /already exists/i.test(e.message) && ++attempt < 4) {
+      // "already exists", or the catalog's own unique index when two CREATE … IF NOT EXISTS race
+      // (both found nothing, one inserted first), or a serialization conflict: plan again.
+      if ((e instanceof SerializationConflictError || (e instanceof StatementFailedError && CONCURRENT_DDL.test(e.message))) && ++attempt < 4) {
         logger.info('a concurrent load changed the schema first; planning again', { error: e.message });
         continue;
       }

@@ -111,7 +111,10 @@ export class LoadWorkflow extends Construct {
     }).itemProcessor(loadTable);
 
     // Checks the load's counts, then commits its raw objects to the `_loads` ledger: the name says both.
-    const verify = invoke('VerifyAndCommit', functions.verifyLoad, { ...loadRefWithMode, 'startedAt.$': '$$.Execution.StartTime' }, '$.summary', Duration.minutes(6));
+    // Its commit (one transaction: the ledger, the pending ids and discards) can lose a race with a
+    // concurrent load's commit or an erasure; it is idempotent, so it runs again.
+    const verify = invoke('VerifyAndCommit', functions.verifyLoad, { ...loadRefWithMode, 'startedAt.$': '$$.Execution.StartTime' }, '$.summary', Duration.minutes(6))
+      .addRetry(RetryPolicies.serializationConflict);
     const done = new sfn.Pass(this, 'LoadSucceeded', { outputPath: '$.summary' });
 
     const nothingToLoad = new sfn.Pass(this, 'NothingToLoad', {

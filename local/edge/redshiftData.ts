@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
-import type { EmbeddedWarehouse, WarehouseResult, WarehouseStatement } from '../warehouse/EmbeddedWarehouse';
+import type { LocalWarehouse, WarehouseResult, WarehouseStatement } from '../warehouse/EmbeddedWarehouse';
 import { ADMIN_USER_ID } from '../iam/IamAuthorizer';
 import type { FunctionIdentity } from '../iam/TemplateIam';
-import { LOCAL_SYSTEM_SCHEMA } from '../warehouse/EmbeddedWarehouse';
+import { BLOB_SOURCE, LOCAL_SYSTEM_SCHEMA } from '../warehouse/EmbeddedWarehouse';
 import { type CopyCommand, IdentifierAliases, segments, translate, UnsupportedSqlError, VARCHAR_BYTES_CONSTRAINT } from '../warehouse/translate';
 import { AwsError, type EdgeRequest, type EdgeResponse, epochSeconds, jsonError, jsonResponse } from './http';
 import type { ObjectStore } from './objectStore';
@@ -83,7 +83,7 @@ export class RedshiftDataService {
   private readonly aliases: IdentifierAliases;
 
   constructor(
-    private readonly warehouse: EmbeddedWarehouse,
+    private readonly warehouse: LocalWarehouse,
     private readonly store: ObjectStore,
     private readonly target: DataApiTarget,
     private readonly aliasFile?: string,
@@ -205,7 +205,7 @@ export class RedshiftDataService {
       for (; current < record.subs.length; current++) {
         const bound = record.batch ? { sql: record.subs[current].sql, params: undefined } : bindParameters(record.subs[current].sql, parameters);
         const known = this.aliases.entries().length;
-        const t = translate(bound.sql, this.aliases, { ...this.options, database: this.target.database });
+        const t = translate(bound.sql, this.aliases, { ...this.options, database: this.target.database, localDatabase: this.warehouse.database });
         if (this.aliasFile && this.aliases.entries().length !== known) fs.writeFileSync(this.aliasFile, JSON.stringify(this.aliases.entries()));
         if (t.kind === 'sql') plan.push({ statement: { sql: t.sql, params: bound.params }, sub: current });
         else for (const statement of this.expandCopy(t.copy, current, user)) plan.push({ statement, sub: current, copyTable: t.copy.table });
@@ -228,7 +228,7 @@ export class RedshiftDataService {
       this.finish(record, 'FINISHED');
     } else {
       const failed = plan[outcome.error.statementIndex];
-      this.failSubs(record, failed?.sub ?? 0, `ERROR: ${redshiftMessage(outcome.error.message, failed?.copyTable, this.target.database)}`);
+      this.failSubs(record, failed?.sub ?? 0, `ERROR: ${redshiftMessage(outcome.error, failed?.copyTable, this.target.database, this.warehouse.database)}`);
     }
   }
 
@@ -301,7 +301,7 @@ export class RedshiftDataService {
       { sql: `CREATE TEMP TABLE ${temp} (line jsonb) ON COMMIT DROP`, internal: true },
       // Bytes 0x01/0x02 cannot occur in valid JSON text, so each line is one field, verbatim.
       ...(user ? [{ sql: 'SET LOCAL ROLE NONE', internal: true }] : []),
-      { sql: `COPY ${temp} (line) FROM '/dev/blob' WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')`, blob, internal: true },
+      { sql: `COPY ${temp} (line) FROM ${BLOB_SOURCE} WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')`, blob, internal: true },
       ...(user ? [{ sql: `SET LOCAL ROLE ${user}`, internal: true }] : []),
       { sql: `INSERT INTO ${copy.table} ${columns} SELECT ${select} FROM ${temp} l, jsonb_populate_record(NULL::${copy.table}, l.line) r` },
     ];
@@ -411,15 +411,19 @@ export function bindParameters(sql: string, parameters: unknown): { sql: string;
 }
 
 /** Postgres's words for a failure, as Redshift says it where the two differ (`copyTable`: the failed statement was a COPY into it). */
-function redshiftMessage(message: string, copyTable: string | undefined, database: string): string {
+function redshiftMessage(error: { readonly message: string; readonly code?: string }, copyTable: string | undefined, database: string, localDatabase: string): string {
+  const { message } = error;
+  // A transaction that lost a race (a PostgreSQL server's SERIALIZABLE isolation): Redshift's error
+  // 1023 ("Troubleshooting serializable isolation errors"), with what Postgres said after it.
+  if (error.code === '40001' || error.code === '40P01') return `1023 DETAIL: Serializable isolation violation on table in Redshift (${message})`;
   const tooLong = VARCHAR_BYTES_CONSTRAINT.exec(message);
   if (tooLong) {
     return copyTable
       ? `Load into table '${copyTable}' failed. Check 'sys_load_error_detail' system table for details. (String length exceeds DDL length: VARCHAR(${tooLong[1]}) holds ${tooLong[1]} bytes)`
       : `value too long for type character varying(${tooLong[1]}) (Redshift counts bytes)`;
   }
-  // The local warehouse's one database is PGlite's; errors name the stack's database, as Redshift's do.
-  return message.replace(/\bfor database postgres\b/, `for database ${database}`);
+  // The local warehouse's database has its own name; errors name the stack's database, as Redshift's do.
+  return message.split(`for database ${localDatabase}`).join(`for database ${database}`);
 }
 
 /** A database user or role name as a quoted identifier (names come from the template: `IAMR:<role>`). */

@@ -23,6 +23,22 @@ export type BatchOutcome =
   | { readonly ok: true; readonly results: ReadonlyArray<WarehouseResult> }
   | { readonly ok: false; readonly error: { readonly message: string; readonly code?: string; readonly statementIndex: number } };
 
+/** What a warehouse of local mode does: the embedded one (PGlite) or a PostgreSQL server. */
+export interface LocalWarehouse {
+  /** Runs statements in one transaction; a failure rolls back all of them. */
+  runBatch(statements: ReadonlyArray<WarehouseStatement>): Promise<BatchOutcome>;
+  close(): Promise<void>;
+  /** The database the statements run in (`ON DATABASE <stack's database>` is translated to it). */
+  readonly database: string;
+  /** Whether transactions run at the same time (and can conflict, as on Redshift). */
+  readonly concurrent: boolean;
+  /** Batches run, for the cost model and tests. */
+  readonly counters: { batches: number; statements: number; busyMs: number; serializationFailures: number };
+}
+
+/** Where a COPY of bulk data (`WarehouseStatement.blob`) reads it from. */
+export const BLOB_SOURCE = "'/dev/blob'";
+
 /** The schema of local mode's stand-ins for Redshift's own objects (`svv_roles`, sign-in). */
 export const LOCAL_SYSTEM_SCHEMA = 'local_redshift';
 
@@ -33,7 +49,7 @@ export const LOCAL_SYSTEM_SCHEMA = 'local_redshift';
  * `RedshiftDbRoles` tag that exists in the database is granted to it (others are ignored).
  * Users can log in, roles cannot: that is how `svv_roles` tells them apart here.
  */
-const SIGN_IN_SETUP = [
+export const SIGN_IN_SETUP = [
   `CREATE SCHEMA IF NOT EXISTS ${LOCAL_SYSTEM_SCHEMA}`,
   `CREATE OR REPLACE VIEW ${LOCAL_SYSTEM_SCHEMA}.svv_roles AS
      SELECT oid::int AS role_id, rolname::varchar(128) AS role_name, NULL::varchar(128) AS role_owner, NULL::varchar(128) AS external_id
@@ -41,10 +57,13 @@ const SIGN_IN_SETUP = [
   `CREATE OR REPLACE FUNCTION ${LOCAL_SYSTEM_SCHEMA}.sign_in(db_user text, db_roles text[]) RETURNS void LANGUAGE plpgsql AS $$
    DECLARE r text;
    BEGIN
-     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = db_user) THEN EXECUTE format('CREATE USER %I', db_user); END IF;
+     -- Two first sign-ins at once (a PostgreSQL server runs batches concurrently): one creates, the other finds.
+     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = db_user) THEN
+       BEGIN EXECUTE format('CREATE USER %I', db_user); EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END;
+     END IF;
      FOREACH r IN ARRAY db_roles LOOP
        IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r AND NOT rolcanlogin) AND NOT pg_has_role(db_user, r, 'MEMBER') THEN
-         EXECUTE format('GRANT %I TO %I', r, db_user);
+         BEGIN EXECUTE format('GRANT %I TO %I', r, db_user); EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END;
        END IF;
      END LOOP;
    END $$`,
@@ -55,14 +74,19 @@ const SIGN_IN_SETUP = [
 /**
  * The embedded Postgres-compatible warehouse (PGlite) in a worker thread, so that opening it and
  * bulk loads never block the edge endpoint. Batches run one at a time, each in one transaction:
- * the semantics of a Redshift BatchExecuteStatement.
+ * the semantics of a Redshift BatchExecuteStatement, without its concurrency (for that, see
+ * `ServerWarehouse`).
  */
-export class EmbeddedWarehouse {
+export class EmbeddedWarehouse implements LocalWarehouse {
+  /** PGlite's one database. */
+  public readonly database = 'postgres';
+  /** One batch at a time: Redshift's serializable-isolation conflicts cannot happen here. */
+  public readonly concurrent = false;
   private nextId = 1;
   private readonly pending = new Map<number, (outcome: BatchOutcome) => void>();
   private queue: Promise<unknown> = Promise.resolve();
   /** Batches run, for the cost model and tests. */
-  public readonly counters = { batches: 0, statements: 0, busyMs: 0 };
+  public readonly counters = { batches: 0, statements: 0, busyMs: 0, serializationFailures: 0 };
 
   private constructor(private readonly worker: Worker) {
     worker.on('message', (msg: BatchOutcome & { id: number }) => {

@@ -128,15 +128,12 @@ const REWRITES: ReadonlyArray<[RegExp, string]> = [
   [/\bTO\s+ROLE\b/gi, 'TO'],
 ];
 
-/** The one database of the local warehouse (PGlite's), whatever the stack calls it. */
-const LOCAL_DATABASE = 'postgres';
-
-/** `ON DATABASE <name>` names the stack's database, which is PGlite's `postgres` here; any other database does not exist. */
-function onDatabase(sql: string, database: string | undefined): string {
+/** `ON DATABASE <name>` names the stack's database, the local warehouse's `localDatabase` here; any other database does not exist. */
+function onDatabase(sql: string, database: string | undefined, localDatabase: string): string {
   return sql.replace(/\bON\s+DATABASE\s+("(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*)/gi, (_m, name: string) => {
     const unquoted = name.startsWith('"') ? name.slice(1, -1).replace(/""/g, '"') : name.toLowerCase();
     if (database !== undefined && unquoted !== database) throw new UnsupportedSqlError(`ERROR: database "${unquoted}" does not exist`);
-    return `ON DATABASE ${LOCAL_DATABASE}`;
+    return `ON DATABASE "${localDatabase.replace(/"/g, '""')}"`;
   });
 }
 
@@ -161,6 +158,8 @@ export interface TranslateOptions {
   readonly varcharBytes?: boolean;
   /** The name the stack gives its database (`ON DATABASE` must name it). @default any name */
   readonly database?: string;
+  /** The local warehouse's database (PGlite's `postgres`, or the server URL's). @default postgres */
+  readonly localDatabase?: string;
 }
 
 /** Translates one Redshift statement. */
@@ -172,7 +171,7 @@ export function translate(sql: string, aliases: IdentifierAliases = new Identifi
   const text = segments(aliased)
     .map((s) => (s.code ? REWRITES.reduce((acc, [re, to]) => acc.replace(re, to), s.text) : s.text))
     .join('');
-  const inDatabase = onDatabase(text, options.database);
+  const inDatabase = onDatabase(text, options.database, options.localDatabase ?? 'postgres');
   return { kind: 'sql', sql: options.varcharBytes === false ? inDatabase : varcharInBytes(inDatabase) };
 }
 

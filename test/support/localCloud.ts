@@ -7,6 +7,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { type LocalCloud, type LocalCloudOptions, startLocalCloud } from '../../local/LocalCloud';
 import { synthesizeTemplate, type CfnTemplate } from '../../local/template';
+import { startPostgres } from './postgres';
 
 let cachedTemplate: CfnTemplate | undefined;
 
@@ -29,7 +30,17 @@ export interface TestCloud {
  */
 export async function startTestCloud(overrides: Partial<LocalCloudOptions> = {}): Promise<TestCloud> {
   const dataDir = overrides.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'clickstream-test-'));
+  // CLICKSTREAM_TEST_WAREHOUSE=postgres (with CLICKSTREAM_TEST_POSTGRES_URL): every test's stack on a
+  // database of its own on that PostgreSQL server, to run any test against the concurrent warehouse.
+  // A restart on the same data directory gets the same database.
+  let warehouseUrl = overrides.warehouseUrl;
+  if (!warehouseUrl && process.env.CLICKSTREAM_TEST_WAREHOUSE === 'postgres' && process.env.CLICKSTREAM_TEST_POSTGRES_URL) {
+    const file = path.join(dataDir, 'test-warehouse-url');
+    warehouseUrl = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : await (await startPostgres()).createDatabase();
+    fs.writeFileSync(file, warehouseUrl);
+  }
   const cloud = await startLocalCloud({
+    warehouseUrl,
     dataDir,
     edgePort: 0,
     collectorPort: 0,

@@ -19,6 +19,8 @@ INSERT INTO "web"."_erased_ids" (request_id, id, table_name, object_hour, erased
 INSERT INTO "web"."_erased_ids" (request_id, id, table_name, object_hour, erased_at) SELECT 'req-1', f.id, '', MIN(f.object_hour), GETDATE() FROM "__found" f WHERE f.object_hour IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "web"."_erased_ids" e WHERE e.id = f.id) AND NOT EXISTS (SELECT 1 FROM "web"."_ids" r WHERE r.id = f.id) GROUP BY f.id;
 DELETE FROM "web"."_ids" WHERE id IN (SELECT id FROM "__found");
 DELETE FROM "web"."_discards" WHERE row_id IN (SELECT id FROM "__found");
+DELETE FROM "web"."_pending_ids" WHERE id IN (SELECT id FROM "__found");
+DELETE FROM "web"."_pending_discards" WHERE row_id IN (SELECT id FROM "__found");
 CREATE TEMP TABLE "__fix" (object_key VARCHAR(1024), events BIGINT, discarded_events BIGINT);
 COPY "__fix" FROM 's3://staged-bucket/erasures/req-1/web/objects.manifest.json' IAM_ROLE 'arn:aws:iam::123456789012:role/clickstream-copy' MANIFEST FORMAT AS JSON 'auto' GZIP;
 UPDATE "web"."_loads" SET events = f.events, discarded_events = f.discarded_events FROM "__fix" f WHERE "web"."_loads".object_key = f.object_key;
