@@ -165,6 +165,7 @@ async function start(dataDir: string, options: LocalCloudOptions, lock: { releas
       compression: dest.CompressionFormat === 'GZIP' ? 'GZIP' : 'UNCOMPRESSED',
       bufferingSizeBytes: (hints.SizeInMBs ?? 5) * 1024 * 1024,
       bufferingIntervalMs: (hints.IntervalInSeconds ?? 300) * 1000,
+      roleArn: dest.RoleARN === undefined ? undefined : String(dest.RoleARN),
     };
   });
   const firehose = new FirehoseService(store, path.join(dataDir, 'firehose'), streams, options.bufferIntervalSeconds === undefined ? undefined : options.bufferIntervalSeconds * 1000);
@@ -193,6 +194,8 @@ async function start(dataDir: string, options: LocalCloudOptions, lock: { releas
   const edge = new EdgeServer({ s3, firehose, stepFunctions, redshiftData, iam: strict ? iam : undefined });
   // The state machines act with their own roles too.
   if (strict) stepFunctions.authorizeRole = (roleArn, action, resource) => iam.authorizeRole(roleArn, action, resource);
+  // So do Firehose's delivery roles and the Scheduler's roles.
+  if (strict) firehose.authorizeRole = (roleArn, action, resource) => iam.authorizeRole(roleArn, action, resource);
   if (strict) {
     s3.mayList = (req, bucket) => {
       const caller = (req as { caller?: FunctionIdentity }).caller;
@@ -220,10 +223,11 @@ async function start(dataDir: string, options: LocalCloudOptions, lock: { releas
   const collectorPort = await collector.listen(options.collectorPort);
 
   const schedules: ScheduleSpec[] = t.resourcesOfType('AWS::Scheduler::Schedule').map(([id, res]) => {
-    const target = t.resolve(res.Properties?.Target) as { Arn: string; Input?: string };
-    return { name: String(res.Properties?.Name ?? id), stateMachineArn: target.Arn, input: target.Input ?? '{}', expression: String(res.Properties?.ScheduleExpression ?? '') };
+    const target = t.resolve(res.Properties?.Target) as { Arn: string; Input?: string; RoleArn?: string };
+    return { name: String(res.Properties?.Name ?? id), stateMachineArn: target.Arn, input: target.Input ?? '{}', expression: String(res.Properties?.ScheduleExpression ?? ''), roleArn: target.RoleArn };
   });
   const scheduler = new Scheduler(stepFunctions, schedules, options.loadIntervalSeconds);
+  if (strict) scheduler.authorizeRole = (roleArn, action, resource) => iam.authorizeRole(roleArn, action, resource);
   if (options.faults) injectFaults({ s3, firehose, redshiftData, lambdas }, options.faults);
   firehose.start();
   scheduler.start();

@@ -7,6 +7,14 @@ export interface ScheduleSpec {
   readonly input: string;
   /** The schedule's expression: `rate(…)` schedules fire every local interval; `cron(…)` ones (the daily verification) do not fire locally. */
   readonly expression?: string;
+  /** The role the Scheduler assumes to start the execution (`Target.RoleArn`). */
+  readonly roleArn?: string;
+}
+
+/** A tick the target refused (EventBridge Scheduler counts it in `TargetErrorCount` and retries per its policy). */
+export interface ScheduleError {
+  readonly schedule: string;
+  readonly message: string;
 }
 
 /**
@@ -19,6 +27,10 @@ export class Scheduler {
   private readonly last = new Map<string, string>();
   /** Executions started per schedule. */
   public readonly fired = new Map<string, number>();
+  /** IAM for the schedule role's StartExecution (set by local mode when strict): the denial message, or undefined. */
+  public authorizeRole: ((roleArn: string, action: string, resource: string) => string | undefined) | undefined;
+  /** Ticks whose StartExecution IAM refused (newest last). */
+  public readonly errors: ScheduleError[] = [];
   private readonly schedules: ReadonlyArray<ScheduleSpec>;
 
   constructor(
@@ -43,6 +55,11 @@ export class Scheduler {
     for (const s of this.schedules) {
       const previous = this.last.get(s.name);
       if (previous && this.stepFunctions.execution(previous)?.status === 'RUNNING') continue;
+      const denied = s.roleArn ? this.authorizeRole?.(s.roleArn, 'states:StartExecution', s.stateMachineArn) : undefined;
+      if (denied) {
+        this.errors.push({ schedule: s.name, message: denied });
+        continue;
+      }
       const record = this.stepFunctions.start(s.stateMachineArn, s.input);
       this.last.set(s.name, record.executionArn);
       this.fired.set(s.name, (this.fired.get(s.name) ?? 0) + 1);

@@ -16,6 +16,15 @@ export interface DeliveryStreamSpec {
   readonly bufferingSizeBytes: number;
   /** The stream's own buffering interval (BufferingHints.IntervalInSeconds of the template). */
   readonly bufferingIntervalMs?: number;
+  /** The role Firehose assumes to write to the bucket (`RoleARN` of the destination). */
+  readonly roleArn?: string;
+}
+
+/** A delivery IAM refused: Firehose keeps the records and tries again (on AWS for up to 24 hours). */
+export interface DeliveryError {
+  readonly stream: string;
+  readonly code: 'S3.AccessDenied';
+  readonly message: string;
 }
 
 const MAX_RECORD_BYTES = 1_000 * 1024;
@@ -57,6 +66,17 @@ export class FirehoseService {
    * a successful PutRecordBatch (a partial failure), as Firehose does under throttling.
    */
   public readonly faults = { failRecords: 0 };
+  /**
+   * IAM for the delivery role's writes (set by local mode when strict): the denial message, or
+   * undefined when allowed.
+   */
+  public authorizeRole: ((roleArn: string, action: string, resource: string) => string | undefined) | undefined;
+  /** Deliveries refused (newest last), as the stream's error log would show them. */
+  public readonly deliveryErrors: DeliveryError[] = [];
+  /** Buffers whose delivery was refused: kept, and delivered again at the next flush. */
+  private readonly undelivered: Array<{ spec: DeliveryStreamSpec; walPath: string; arrival: number }> = [];
+  private lastRetry = 0;
+
   /** Records and objects delivered, for the cost model and tests. */
   public readonly counters = { putCalls: 0, records: 0, recordBytes: 0, billedBytes: 0, objects: 0 };
 
@@ -85,9 +105,14 @@ export class FirehoseService {
     this.timer.unref();
   }
 
-  /** Delivers everything buffered now. */
+  /** Delivers everything buffered now (and again what a refused delivery kept). */
   flushAll(): void {
+    this.retryUndelivered();
     for (const name of [...this.buffers.keys()]) this.flush(name);
+  }
+
+  private retryUndelivered(): void {
+    for (const u of this.undelivered.splice(0)) this.deliverWal(u.spec, u.walPath, u.arrival);
   }
 
   stop(): void {
@@ -198,6 +223,10 @@ export class FirehoseService {
 
   private flushDue(): void {
     const now = Date.now();
+    if (this.undelivered.length > 0 && now - this.lastRetry >= 1000) {
+      this.lastRetry = now;
+      this.retryUndelivered();
+    }
     for (const [name, buf] of this.buffers) {
       const spec = this.streams.get(name);
       if (buf.firstArrival !== undefined && spec && now - buf.firstArrival >= this.intervalOf(spec)) this.flush(name);
@@ -227,6 +256,15 @@ export class FirehoseService {
       const body = spec.compression === 'GZIP' ? zlib.gzipSync(data) : data;
       const stamp = at.toISOString().replace(/[-:T]/g, '-').slice(0, 19);
       const key = `${renderPrefix(spec.prefix, at)}${spec.name}-1-${stamp}-${randomUUID()}${spec.compression === 'GZIP' ? '.gz' : ''}`;
+      // The delivery role writes the object: without s3:PutObject on it, nothing is delivered and
+      // the records stay (Firehose, "Handle data delivery failures": S3.AccessDenied, retried).
+      const denied = spec.roleArn ? this.authorizeRole?.(spec.roleArn, 's3:PutObject', `arn:aws:s3:::${spec.bucket}/${key}`) : undefined;
+      if (denied) {
+        this.deliveryErrors.push({ stream: spec.name, code: 'S3.AccessDenied', message: denied });
+        if (this.deliveryErrors.length > 1000) this.deliveryErrors.shift();
+        this.undelivered.push({ spec, walPath, arrival });
+        return;
+      }
       this.store.put(spec.bucket, key, body, { contentType: 'application/octet-stream' });
       this.counters.objects++;
     }
