@@ -45,6 +45,10 @@ function printSummary(s: LoadSummary, out: NodeJS.WritableStream): void {
     out.write(`Nothing to load for ${s.source}: no pending raw objects.\n`);
     return;
   }
+  if (s.status === 'SKIPPED') {
+    out.write(`Skipped: a load of ${s.source} is running (${s.runningLoad}); it takes the pending objects. Run again when it has ended.\n`);
+    return;
+  }
   out.write(`Load ${s.loadId} of ${s.source}: ${s.status}${s.dryRun ? ' (test run: nothing was written)' : ''} — ${fmt(s.objects)} objects, ${fmt(s.events)} events (${fmt(s.eventsDiscarded)} discarded whole), ${fmt(s.valuesDiscarded)} values discarded, ${fmt(s.rowsDiscarded)} rows in _discards, ${(s.durationMs / 1000).toFixed(1)} s\n`);
   out.write(`${table([
     ['table', 'rows', 'changed', 'values discarded', 'new columns'],

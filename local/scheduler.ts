@@ -19,12 +19,11 @@ export interface ScheduleError {
 
 /**
  * The EventBridge schedules of the template, firing every `intervalSeconds` instead of their
- * rate. A tick is skipped while that schedule's previous execution still runs, so a slow laptop
- * never piles up loads (on AWS overlapping loads are allowed and safe: loads are idempotent).
+ * rate. Like EventBridge Scheduler, a tick starts an execution whether or not the previous one
+ * still runs: the load workflow itself ends a tick that finds its source's load running (SKIPPED).
  */
 export class Scheduler {
   private timer: NodeJS.Timeout | undefined;
-  private readonly last = new Map<string, string>();
   /** Executions started per schedule. */
   public readonly fired = new Map<string, number>();
   /** IAM for the schedule role's StartExecution (set by local mode when strict): the denial message, or undefined. */
@@ -50,18 +49,15 @@ export class Scheduler {
     if (this.timer) clearInterval(this.timer);
   }
 
-  /** Fires every schedule whose previous execution has ended. */
+  /** Fires every schedule. */
   tick(): void {
     for (const s of this.schedules) {
-      const previous = this.last.get(s.name);
-      if (previous && this.stepFunctions.execution(previous)?.status === 'RUNNING') continue;
       const denied = s.roleArn ? this.authorizeRole?.(s.roleArn, 'states:StartExecution', s.stateMachineArn) : undefined;
       if (denied) {
         this.errors.push({ schedule: s.name, message: denied });
         continue;
       }
-      const record = this.stepFunctions.start(s.stateMachineArn, s.input);
-      this.last.set(s.name, record.executionArn);
+      this.stepFunctions.start(s.stateMachineArn, s.input);
       this.fired.set(s.name, (this.fired.get(s.name) ?? 0) + 1);
     }
   }

@@ -18,6 +18,8 @@ export const FIREHOSE_ERROR_PREFIX = '_errors/';
 export const layout = {
   /** Every load's folder of a source. */
   loadsPrefix: (source: string) => `loads/${source}/`,
+  /** Who runs the source's pending load now (one at a time; see io/loadLock.ts). */
+  loadLock: (source: string) => `locks/${source}/load.json`,
   loadPrefix: (source: string, loadId: string) => `loads/${source}/${loadId}/`,
   plan: (source: string, loadId: string) => `loads/${source}/${loadId}/plan.json`,
   statsPrefix: (source: string, loadId: string) => `loads/${source}/${loadId}/stats/`,

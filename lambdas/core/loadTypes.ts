@@ -55,6 +55,9 @@ export interface PlanOutput {
   readonly mode: 'pending' | 'reload';
   /** More pending objects remain after this bounded load. */
   readonly more: boolean;
+  /** This pending load ended at once: the source's load is running (`runningLoad`). */
+  readonly skipped?: boolean;
+  readonly runningLoad?: string;
 }
 
 export interface ObjectStats {
@@ -99,7 +102,9 @@ export interface TablesFile {
 export interface LoadSummary {
   readonly source: string;
   readonly loadId: string;
-  readonly status: 'SUCCEEDED' | 'DRY_RUN' | 'EMPTY';
+  /** SKIPPED: the source's load was running (`runningLoad`); nothing was done. */
+  readonly status: 'SUCCEEDED' | 'DRY_RUN' | 'EMPTY' | 'SKIPPED';
+  readonly runningLoad?: string;
   readonly dryRun: boolean;
   readonly mode: 'pending' | 'reload';
   readonly objects: number;

@@ -12,6 +12,8 @@ export const METRIC_NAMES = {
   rowsLoaded: 'RowsLoaded',
   /** Rows sent to `_discards`, per source. */
   rowsDiscarded: 'RowsDiscarded',
+  /** Pending loads that found the source's load running and ended at once, per source (PlanLoad). */
+  loadsSkipped: 'LoadsSkipped',
 } as const;
 
 /**

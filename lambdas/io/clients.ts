@@ -1,6 +1,7 @@
 import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
 
 /**
  * SDK clients, created once per execution environment (module scope, reused while warm). They
@@ -32,4 +33,8 @@ export function firehoseClient(): FirehoseClient {
 
 export function dataApiClient(): RedshiftDataClient {
   return memo('data', () => new RedshiftDataClient({ maxAttempts }));
+}
+
+export function sfnClient(): SFNClient {
+  return memo('sfn', () => new SFNClient({ maxAttempts }));
 }

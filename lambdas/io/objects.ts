@@ -46,6 +46,37 @@ export class ObjectStore {
     await this.put(bucket, key, JSON.stringify(value));
   }
 
+  /**
+   * A conditional write (S3 conditional writes): `ifNoneMatch` only creates the key, `ifMatch`
+   * only replaces that version. False when the condition did not hold (412, or 404 for `ifMatch`
+   * on a missing key, or 409 when a concurrent conditional write won).
+   */
+  async putJsonIf(bucket: string, key: string, value: unknown, condition: { readonly ifNoneMatch: true } | { readonly ifMatch: string }): Promise<boolean> {
+    try {
+      await this.client.send(new PutObjectCommand({
+        Bucket: bucket, Key: key, Body: JSON.stringify(value), ContentType: 'application/json',
+        ...('ifMatch' in condition ? { IfMatch: condition.ifMatch } : { IfNoneMatch: '*' }),
+      }));
+      return true;
+    } catch (e) {
+      const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 412 || status === 409 || ('ifMatch' in condition && status === 404)) return false;
+      transient(e, `writing s3://${bucket}/${key}`);
+    }
+  }
+
+  /** A JSON object with its ETag, or undefined when the key has no object. */
+  async getJsonTagged<T>(bucket: string, key: string): Promise<{ readonly value: T; readonly etag: string } | undefined> {
+    try {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const body = Buffer.from(await (res.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
+      return { value: JSON.parse(body.toString('utf8')) as T, etag: String(res.ETag) };
+    } catch (e) {
+      if ((e as { name?: string }).name === 'NoSuchKey') return undefined;
+      transient(e, `reading s3://${bucket}/${key}`);
+    }
+  }
+
   async getJson<T>(bucket: string, key: string): Promise<T> {
     return JSON.parse((await this.get(bucket, key)).toString('utf8')) as T;
   }

@@ -5,7 +5,9 @@ import { InvalidInputError } from '../core/errors';
 import { floorHour, layout } from '../core/layout';
 import { type LoadPlan, type LoadRequest, LoadRequestSchema, type PlanOutput } from '../core/loadTypes';
 import { METRIC_NAMES, METRIC_SERVICES, METRICS_NAMESPACE } from '../core/metrics';
+import { sfnClient } from '../io/clients';
 import { loaderContext } from '../io/context';
+import { LoadLocks } from '../io/loadLock';
 import { candidateObjects, lagSeconds } from '../io/pending';
 
 const logger = new Logger({ serviceName: 'plan-load' });
@@ -47,6 +49,21 @@ export async function handler(event: PlanLoadEvent): Promise<PlanOutput> {
   const dryRun = request.dryRun || flags.dryRun;
   if (!flags.load && !dryRun) throw new InvalidInputError(`Source "${request.source}" has its load flag off: run a test load with "dryRun": true, or turn the flag on`);
   const now = new Date();
+  const loadId = loadIdOf(event.executionId);
+
+  // A pending load of the whole source runs alone: a tick while one runs ends here, counted.
+  const exclusive = request.mode === 'pending' && !request.window;
+  const locks = new LoadLocks(objects, sfnClient(), config.STAGED_BUCKET);
+  if (exclusive) {
+    const lock = await locks.acquire(request.source, event.executionId, now);
+    if (!lock.acquired) {
+      metrics.addDimension('Source', request.source);
+      metrics.addMetric(METRIC_NAMES.loadsSkipped, MetricUnit.Count, 1);
+      metrics.publishStoredMetrics();
+      logger.info('load skipped: the source\'s load is running', { source: request.source, runningLoad: lock.heldBy });
+      return { loadId, source: request.source, planKey: '', objects: 0, bytes: 0, chunks: [], dryRun, mode: request.mode, more: false, skipped: true, runningLoad: lock.heldBy };
+    }
+  }
 
   let from: Date | undefined;
   let to: Date | undefined;
@@ -65,8 +82,9 @@ export async function handler(event: PlanLoadEvent): Promise<PlanOutput> {
   const take = candidates.slice(0, config.MAX_OBJECTS_PER_LOAD);
   const chunks = batchBy(take.map((o, index) => ({ index, size: o.size })), (o) => o.size, CHUNK_OBJECTS, CHUNK_BYTES).map((chunk) => chunk.map((o) => o.index));
 
-  const loadId = loadIdOf(event.executionId);
   const more = candidates.length > take.length;
+  // Nothing to load: the workflow ends now, and so does this load's hold on the source.
+  if (exclusive && take.length === 0) await locks.release(request.source, event.executionId);
   const plan: LoadPlan = { loadId, source: request.source, mode: request.mode, dryRun, window: request.window, objects: take, chunks, more, createdAt: now.toISOString() };
   const planKey = layout.plan(request.source, loadId);
   await objects.putJson(config.STAGED_BUCKET, planKey, plan);
@@ -81,5 +99,6 @@ export async function handler(event: PlanLoadEvent): Promise<PlanOutput> {
     dryRun,
     mode: request.mode,
     more,
+    skipped: false,
   };
 }

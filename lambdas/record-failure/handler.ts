@@ -1,6 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { layout } from '../core/layout';
+import { sfnClient } from '../io/clients';
 import { loaderContext } from '../io/context';
+import { LoadLocks } from '../io/loadLock';
 
 const logger = new Logger({ serviceName: 'record-failure' });
 
@@ -44,6 +46,15 @@ export async function handler(event: FailureEvent): Promise<{ error: string; cau
     });
   } catch (e) {
     logger.warn('could not keep the failure record', { error: (e as Error).message });
+  }
+  // A failed load no longer holds its source (the next tick loads the same objects again).
+  if (/^[a-z][a-z0-9_]*$/.test(source)) {
+    try {
+      const { config, objects } = loaderContext();
+      await new LoadLocks(objects, sfnClient(), config.STAGED_BUCKET).release(source, event.executionId);
+    } catch (e) {
+      logger.warn('could not release the load lock (the next load replaces it once this execution has ended)', { error: (e as Error).message });
+    }
   }
   return { error, cause, step };
 }

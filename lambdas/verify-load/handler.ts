@@ -6,7 +6,9 @@ import type { LoadPlan, LoadSummary, TablesFile } from '../core/loadTypes';
 import { METRIC_NAMES, METRIC_SERVICES, METRICS_NAMESPACE } from '../core/metrics';
 import { ledgerStatements, loadTablesQuery } from '../core/sql';
 import { compactSummary, type CompactLoadSummary } from '../core/summary';
+import { sfnClient } from '../io/clients';
 import { loaderContext } from '../io/context';
+import { LoadLocks } from '../io/loadLock';
 import { readChunkStats } from '../io/catalog';
 
 const logger = new Logger({ serviceName: 'verify-load' });
@@ -18,6 +20,8 @@ export interface VerifyEvent {
   readonly planKey: string;
   readonly dryRun: boolean;
   readonly startedAt?: string;
+  /** The load's execution: it releases the source's load lock when it holds it. */
+  readonly executionId?: string;
 }
 
 /**
@@ -100,6 +104,8 @@ export async function handler(event: VerifyEvent): Promise<CompactLoadSummary> {
     metrics.addMetric(METRIC_NAMES.rowsDiscarded, MetricUnit.Count, summary.rowsDiscarded);
     metrics.publishStoredMetrics();
   }
+  // Committed: the source is free for the next load.
+  if (event.executionId) await new LoadLocks(objects, sfnClient(), config.STAGED_BUCKET).release(event.source, event.executionId);
   logger.info('load verified', { loadId: event.loadId, status: summary.status, events, rowsLoaded: summary.rowsLoaded, rowsDiscarded: summary.rowsDiscarded });
   // The state carries a compact summary within a fixed byte budget; the full one is in summary.json.
   return compactSummary(summary, layout.summary(event.source, event.loadId));

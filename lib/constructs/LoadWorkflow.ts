@@ -1,4 +1,5 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -61,6 +62,14 @@ export class LoadWorkflow extends Construct {
       props.storage.grantStagedReadWrite(f);
     }
 
+    // PlanLoad asks whether the execution holding the source's load lock still runs (io/loadLock.ts).
+    const executions = Stack.of(this).formatArn({ service: 'states', resource: 'execution', resourceName: `${props.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    functions.planLoad.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executions] }));
+    const region = Token.isUnresolved(Stack.of(this).region) ? '<AWS::Region>' : Stack.of(this).region;
+    // The statement lands on the role PlanLoad shares with the other warehouse functions.
+    acknowledge(props.warehouse.userRole, [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${region}:<AWS::AccountId>:execution:${props.stateMachineName}:*]`],
+      'DescribeExecution of this state machine\'s own executions (their names are generated): PlanLoad checks whether the load holding the source still runs.');
+
     const invoke = (stateId: string, lambdaFunction: ClickstreamFunction, payload: Record<string, unknown>, resultPath: string, timeout: Duration) =>
       lambdaStep(this, stateId, lambdaFunction, payload, resultPath, timeout);
 
@@ -113,7 +122,7 @@ export class LoadWorkflow extends Construct {
     // Checks the load's counts, then commits its raw objects to the `_loads` ledger: the name says both.
     // Its commit (one transaction: the ledger, the pending ids and discards) can lose a race with a
     // concurrent load's commit or an erasure; it is idempotent, so it runs again.
-    const verify = invoke('VerifyAndCommit', functions.verifyLoad, { ...loadRefWithMode, 'startedAt.$': '$$.Execution.StartTime' }, '$.summary', Duration.minutes(6))
+    const verify = invoke('VerifyAndCommit', functions.verifyLoad, { ...loadRefWithMode, 'startedAt.$': '$$.Execution.StartTime', 'executionId.$': '$$.Execution.Id' }, '$.summary', Duration.minutes(6))
       .addRetry(RetryPolicies.serializationConflict);
     const done = new sfn.Pass(this, 'LoadSucceeded', { outputPath: '$.summary' });
 
@@ -141,8 +150,24 @@ export class LoadWorkflow extends Construct {
       state.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: `$.${name}Error` });
     }
 
+    // A pending load while the source's load runs (a tick during a slow load) ends at once.
+    const skipped = new sfn.Pass(this, 'LoadSkipped', {
+      parameters: {
+        'source.$': '$.plan.source',
+        'loadId.$': '$.plan.loadId',
+        'dryRun.$': '$.plan.dryRun',
+        status: 'SKIPPED',
+        'runningLoad.$': '$.plan.runningLoad',
+        objects: 0,
+        events: 0,
+        rowsLoaded: 0,
+        rowsDiscarded: 0,
+        tables: [],
+      },
+    });
     const definition = sfn.Chain.start(planLoad).next(
       new sfn.Choice(this, 'AnythingToLoad?')
+        .when(sfn.Condition.and(sfn.Condition.isPresent('$.plan.skipped'), sfn.Condition.booleanEquals('$.plan.skipped', true)), skipped)
         .when(sfn.Condition.numberEquals('$.plan.objects', 0), nothingToLoad)
         .otherwise(
           sfn.Chain.start(transformChunks)

@@ -87,6 +87,7 @@ export class S3Service {
     if (m === 'PUT' && q.has('uploadId')) return this.uploadPart(q.get('uploadId') as string, Number(q.get('partNumber')), req);
     if (m === 'PUT' && req.headers['x-amz-copy-source']) return this.copyObject(bucket, key, String(req.headers['x-amz-copy-source']));
     if (m === 'PUT') {
+      this.checkWritePreconditions(bucket, key, req);
       const meta = this.store.put(bucket, key, decodeBody(req), objectAttributes(req));
       return { status: 200, headers: { etag: meta.etag } };
     }
@@ -112,6 +113,36 @@ export class S3Service {
 
   private requireBucket(bucket: string): void {
     if (!this.store.hasBucket(bucket)) throw new AwsError('NoSuchBucket', `The specified bucket does not exist: ${bucket}`, 404);
+  }
+
+  /**
+   * Conditional writes (S3 User Guide, "How to prevent object overwrites with conditional writes";
+   * PutObject): `If-None-Match: *` writes only a new key (else 412 PreconditionFailed; any other
+   * value is not implemented by S3); `If-Match: <etag>` only over that version (412 when the ETag
+   * differs, 404 NoSuchKey when there is no object). Local requests run one at a time, so S3's 409
+   * ConditionalRequestConflict between racing writes cannot happen here.
+   */
+  private checkWritePreconditions(bucket: string, key: string, req: EdgeRequest): void {
+    const ifNoneMatch = req.headers['if-none-match'];
+    const ifMatch = req.headers['if-match'];
+    if (ifNoneMatch === undefined && ifMatch === undefined) return;
+    this.requireBucket(bucket);
+    let existing: { etag: string } | undefined;
+    try {
+      existing = this.store.head(bucket, key);
+    } catch {
+      existing = undefined;
+    }
+    const failed = () => new AwsError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 412);
+    if (ifNoneMatch !== undefined) {
+      if (String(ifNoneMatch).trim() !== '*') throw new AwsError('NotImplemented', 'A header you provided implies functionality that is not implemented (If-None-Match takes only "*")', 501);
+      if (existing) throw failed();
+    }
+    if (ifMatch !== undefined) {
+      if (!existing) throw new AwsError('NoSuchKey', 'The specified key does not exist.', 404);
+      const wanted = String(ifMatch).trim().replace(/^"|"$/g, '');
+      if (existing.etag.replace(/^"|"$/g, '') !== wanted) throw failed();
+    }
   }
 
   private listBuckets(): EdgeResponse {

@@ -44,6 +44,17 @@ describe('local edge: S3 with the real @aws-sdk/client-s3', () => {
     await expect(t.clients.s3.send(new GetObjectCommand({ Bucket, Key: 'a/b.txt' }))).rejects.toBeInstanceOf(NoSuchKey);
   });
 
+  it('writes conditionally: If-None-Match only a new key, If-Match only over that ETag (412 otherwise, 404 without an object)', async () => {
+    const Key = 'conditional/lock.json';
+    const first = await t.clients.s3.send(new PutObjectCommand({ Bucket, Key, Body: 'one', IfNoneMatch: '*' }));
+    await expect(t.clients.s3.send(new PutObjectCommand({ Bucket, Key, Body: 'two', IfNoneMatch: '*' }))).rejects.toMatchObject({ name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
+    await expect(t.clients.s3.send(new PutObjectCommand({ Bucket, Key, Body: 'two', IfMatch: '"0123456789abcdef0123456789abcdef"' }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 412 } });
+    await expect(t.clients.s3.send(new PutObjectCommand({ Bucket, Key: 'conditional/none.json', Body: 'x', IfMatch: first.ETag }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+    await expect(t.clients.s3.send(new PutObjectCommand({ Bucket, Key, Body: 'two', IfNoneMatch: first.ETag }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 501 } });
+    await t.clients.s3.send(new PutObjectCommand({ Bucket, Key, Body: 'two', IfMatch: first.ETag }));
+    expect(await (await t.clients.s3.send(new GetObjectCommand({ Bucket, Key }))).Body?.transformToString()).toBe('two');
+  });
+
   it('decodes a streamed (aws-chunked, CRC32 trailer) upload byte for byte', async () => {
     const bytes = Buffer.alloc(300_000);
     for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + 7) % 256;
