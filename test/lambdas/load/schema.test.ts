@@ -55,11 +55,18 @@ describe('Loader: Segment schema and schema evolution', () => {
     }
   });
 
-  it('creates 60 new event tables in a fresh source\'s first load (DDL in batches within the Data API\'s 40 statements)', async () => {
+  it('creates 60 new event tables and loads a 600-trait identify in a fresh source\'s first load (DDL in batches within the Data API\'s 40 statements)', async () => {
     const events = Array.from({ length: 60 }, (_, i) => ({ type: 'track', event: `Wide Event ${i}`, userId: 'u', messageId: `wide-${i}`, properties: { n: i } }));
-    await sendBatch(t, events, 'app');
+    const traits = Object.fromEntries(Array.from({ length: 600 }, (_, i) => [`trait_${String(i).padStart(3, '0')}`, `v${i}`]));
+    await sendBatch(t, [...events, { type: 'identify', userId: 'wide-user', messageId: 'wide-identify', traits }], 'app');
     const summary = await runLoad(t, { source: 'app' });
-    expect(summary).toMatchObject({ status: 'SUCCEEDED', events: 60 });
+    expect(summary).toMatchObject({ status: 'SUCCEEDED', events: 61 });
+    // The first 200 columns of the event by name are kept (traits and context together), the rest discarded with the reason.
+    const [[kept]] = await sql(t, "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = 'app' AND table_name = 'identifies' AND column_name LIKE 'trait_%'");
+    const [[discarded]] = await sql(t, "SELECT COUNT(*) FROM app._discards WHERE row_id = 'wide-identify'");
+    expect(Number(kept) + Number(discarded)).toBe(600);
+    expect(Number(kept)).toBeGreaterThan(100);
+    expect(await sql(t, "SELECT id, trait_000 FROM app.users WHERE id = 'wide-user'")).toEqual([['wide-user', 'v0']]);
     const tables = await sql(t, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'app' AND table_name LIKE 'wide_event_%'");
     expect(tables).toEqual([[60]]);
     expect(await sql(t, 'SELECT id, n FROM app.wide_event_59')).toEqual([['wide-59', 59]]);
