@@ -3,6 +3,8 @@ import { fromSqlTime, sqlTime } from '../lambdas/core/layout';
 import { schemaName } from '../lambdas/core/naming';
 import { discardActivityQuery, loadActivityQuery, TABLES_QUERY } from '../lambdas/core/sql';
 import { candidateObjects, lagSeconds } from '../lambdas/io/pending';
+import { IsolationStore } from '../lambdas/io/isolation';
+import type { SetAsideObject } from '../lambdas/core/isolation';
 import { fmt, table } from './format';
 import { clientConfig, type SourceInfo, type Target, targetIo, UsageError } from './target';
 import { STATUS_HELP } from './help';
@@ -19,6 +21,8 @@ export interface SourceStatus {
   readonly eventsRead: { readonly lastHour: number; readonly lastDay: number };
   readonly failedLoads: { readonly lastDay: number };
   readonly discards: { readonly lastDay: number; readonly total: number };
+  /** Raw objects set aside after failing every load on their own (not loaded, not counted as waiting). */
+  readonly setAside: ReadonlyArray<SetAsideObject>;
 }
 
 const FAILED: ExecutionStatus[] = ['FAILED', 'TIMED_OUT', 'ABORTED'];
@@ -51,7 +55,9 @@ export async function sourceStatuses(target: Target, sources: ReadonlyArray<Sour
     const out: SourceStatus[] = [];
     for (const s of sources) {
       const schema = schemaName(s.name);
-      const pending = await candidateObjects({ objects: io.objects, warehouse: io.warehouse, rawBucket: target.buckets.raw }, s.name, { mode: 'pending' });
+      const setAside = await new IsolationStore(io.objects, target.buckets.staged, s.name).setAside();
+      const asideKeys = new Set(setAside.map((o) => o.key));
+      const pending = (await candidateObjects({ objects: io.objects, warehouse: io.warehouse, rawBucket: target.buckets.raw }, s.name, { mode: 'pending' })).filter((o) => !asideKeys.has(o.key));
       const tables = new Set((await io.warehouse.query(TABLES_QUERY, { schema }, 'tables')).map((r) => String(r.table_name)));
       const since = { hourAgo: sqlTime(new Date(now.getTime() - 3_600_000)), dayAgo: sqlTime(new Date(now.getTime() - 86_400_000)) };
       const loads = tables.has('_loads') ? (await io.warehouse.query(loadActivityQuery(schema), since, 'load activity'))[0] : undefined;
@@ -65,6 +71,7 @@ export async function sourceStatuses(target: Target, sources: ReadonlyArray<Sour
         eventsRead: { lastHour: Number(loads?.events_hour ?? 0), lastDay: Number(loads?.events_day ?? 0) },
         failedLoads: { lastDay: failed.get(s.name) ?? 0 },
         discards: { lastDay: Number(discards?.day ?? 0), total: Number(discards?.total ?? 0) },
+        setAside,
       });
     }
     return out;
@@ -97,12 +104,17 @@ export async function runStatus(target: Target, options: { source?: string; json
   if (options.json) out.write(`${JSON.stringify({ sources: statuses }, null, 2)}\n`);
   else {
     out.write(`${table([
-      ['source', 'collect', 'load', 'dry run', 'last load (UTC)', 'lag', 'waiting objects', 'events read 1 h', 'events read 24 h', 'failed loads 24 h', 'discards 24 h', 'discards total'],
+      ['source', 'collect', 'load', 'dry run', 'last load (UTC)', 'lag', 'waiting objects', 'events read 1 h', 'events read 24 h', 'failed loads 24 h', 'discards 24 h', 'discards total', 'set aside'],
       ...statuses.map((s) => [
         s.source, onOff(s.flags.collect), onOff(s.flags.load), onOff(s.flags.dryRun), s.lastLoadedAt?.replace('T', ' ').replace('Z', '') ?? 'never',
-        age(s.lagSeconds), fmt(s.pendingObjects), fmt(s.eventsRead.lastHour), fmt(s.eventsRead.lastDay), fmt(s.failedLoads.lastDay), fmt(s.discards.lastDay), fmt(s.discards.total),
+        age(s.lagSeconds), fmt(s.pendingObjects), fmt(s.eventsRead.lastHour), fmt(s.eventsRead.lastDay), fmt(s.failedLoads.lastDay), fmt(s.discards.lastDay), fmt(s.discards.total), fmt(s.setAside.length),
       ]),
     ])}\n`);
+    for (const s of statuses) {
+      for (const o of s.setAside) {
+        out.write(`\n${s.source}: ${o.key} set aside ${o.at} after ${o.failures} failed loads on its own: ${o.error.slice(0, 300)}\n  fix the cause, then reload its hour: npx clickstream backfill --windows '${JSON.stringify([{ source: s.source, from: o.hour, to: new Date(Date.parse(o.hour) + 3_600_000).toISOString() }])}'\n`);
+      }
+    }
   }
   return 0;
 }

@@ -20,6 +20,9 @@ export const layout = {
   loadsPrefix: (source: string) => `loads/${source}/`,
   /** Who runs the source's pending load now (one at a time; see io/loadLock.ts). */
   loadLock: (source: string) => `locks/${source}/load.json`,
+  /** The window of the source's pending loads after failures, and the objects set aside (core/isolation.ts). */
+  isolationState: (source: string) => `isolation/${source}/state.json`,
+  setAside: (source: string) => `isolation/${source}/set-aside.json`,
   loadPrefix: (source: string, loadId: string) => `loads/${source}/${loadId}/`,
   plan: (source: string, loadId: string) => `loads/${source}/${loadId}/plan.json`,
   statsPrefix: (source: string, loadId: string) => `loads/${source}/${loadId}/stats/`,

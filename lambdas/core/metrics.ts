@@ -14,6 +14,8 @@ export const METRIC_NAMES = {
   rowsDiscarded: 'RowsDiscarded',
   /** Pending loads that found the source's load running and ended at once, per source (PlanLoad). */
   loadsSkipped: 'LoadsSkipped',
+  /** Raw objects set aside after failing loads on their own, per source (PlanLoad; core/isolation.ts). */
+  objectsSetAside: 'ObjectsSetAside',
 } as const;
 
 /**

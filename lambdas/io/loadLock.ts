@@ -9,7 +9,7 @@ export interface LoadLock {
   readonly released?: string;
 }
 
-export type Acquired = { readonly acquired: true } | { readonly acquired: false; readonly heldBy: string };
+export type Acquired = { readonly acquired: true } | { readonly acquired: false; readonly heldBy: string; readonly since?: string };
 
 /**
  * One pending load per source at a time: a load takes `locks/<source>/load.json` in the staged
@@ -37,7 +37,7 @@ export class LoadLocks {
     const holder = current.value;
     // This execution already holds it (PlanLoad ran again after a lost response).
     if (holder.executionArn === executionArn && !holder.released) return { acquired: true };
-    if (!holder.released && (await this.running(holder.executionArn))) return { acquired: false, heldBy: holder.executionArn };
+    if (!holder.released && (await this.running(holder.executionArn))) return { acquired: false, heldBy: holder.executionArn, since: holder.since };
     // Free or stale: replace exactly the version read; a concurrent tick that replaced it first wins.
     return (await this.objects.putJsonIf(this.bucket, key, mine, { ifMatch: current.etag })) ? { acquired: true } : { acquired: false, heldBy: 'another load' };
   }

@@ -7,7 +7,9 @@ import { type LoadPlan, type LoadRequest, LoadRequestSchema, type PlanOutput } f
 import { METRIC_NAMES, METRIC_SERVICES, METRICS_NAMESPACE } from '../core/metrics';
 import { sfnClient } from '../io/clients';
 import { loaderContext } from '../io/context';
+import { IsolationStore } from '../io/isolation';
 import { LoadLocks } from '../io/loadLock';
+import { planWithIsolation } from '../core/isolation';
 import { candidateObjects, lagSeconds } from '../io/pending';
 
 const logger = new Logger({ serviceName: 'plan-load' });
@@ -59,6 +61,8 @@ export async function handler(event: PlanLoadEvent): Promise<PlanOutput> {
     if (!lock.acquired) {
       metrics.addDimension('Source', request.source);
       metrics.addMetric(METRIC_NAMES.loadsSkipped, MetricUnit.Count, 1);
+      // The lag is at least as old as the running load (the lag alarm counts no data as an outage).
+      if (lock.since) metrics.addMetric(METRIC_NAMES.oldestPendingObjectAge, MetricUnit.Seconds, Math.max(0, (now.getTime() - Date.parse(lock.since)) / 1000));
       metrics.publishStoredMetrics();
       logger.info('load skipped: the source\'s load is running', { source: request.source, runningLoad: lock.heldBy });
       return { loadId, source: request.source, planKey: '', objects: 0, bytes: 0, chunks: [], dryRun, mode: request.mode, more: false, skipped: true, runningLoad: lock.heldBy };
@@ -73,16 +77,29 @@ export async function handler(event: PlanLoadEvent): Promise<PlanOutput> {
   }
   const candidates = await candidateObjects({ objects, warehouse, rawBucket: config.RAW_BUCKET }, request.source, { from, to, mode: request.mode });
 
-  if (request.mode === 'pending' && !request.window) {
+  let take = candidates.slice(0, config.MAX_OBJECTS_PER_LOAD);
+  let pending = candidates;
+  if (exclusive) {
+    // After failed loads: a smaller window, objects set aside left out (core/isolation.ts).
+    const isolation = new IsolationStore(objects, config.STAGED_BUCKET, request.source);
+    const state = await isolation.state();
+    const planned = planWithIsolation(candidates, state, new Set((await isolation.setAside()).map((o) => o.key)), config.MAX_OBJECTS_PER_LOAD);
+    ({ take, pending } = planned);
     metrics.addDimension('Source', request.source);
-    metrics.addMetric(METRIC_NAMES.oldestPendingObjectAge, MetricUnit.Seconds, lagSeconds(candidates, now));
+    if (planned.setAsideNow) {
+      const { key, hour } = planned.setAsideNow;
+      await isolation.add({ key, hour, error: state.lastError ?? 'unknown', failures: state.alone?.failures ?? 0, at: now.toISOString() });
+      await isolation.save({});
+      metrics.addMetric(METRIC_NAMES.objectsSetAside, MetricUnit.Count, 1);
+      logger.error('raw object set aside: it failed every load on its own', { source: request.source, key, failures: state.alone?.failures, error: state.lastError });
+    }
+    metrics.addMetric(METRIC_NAMES.oldestPendingObjectAge, MetricUnit.Seconds, lagSeconds(pending, now));
     metrics.publishStoredMetrics();
   }
 
-  const take = candidates.slice(0, config.MAX_OBJECTS_PER_LOAD);
   const chunks = batchBy(take.map((o, index) => ({ index, size: o.size })), (o) => o.size, CHUNK_OBJECTS, CHUNK_BYTES).map((chunk) => chunk.map((o) => o.index));
 
-  const more = candidates.length > take.length;
+  const more = pending.length > take.length;
   // Nothing to load: the workflow ends now, and so does this load's hold on the source.
   if (exclusive && take.length === 0) await locks.release(request.source, event.executionId);
   const plan: LoadPlan = { loadId, source: request.source, mode: request.mode, dryRun, window: request.window, objects: take, chunks, more, createdAt: now.toISOString() };

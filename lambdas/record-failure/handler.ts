@@ -3,6 +3,9 @@ import { layout } from '../core/layout';
 import { sfnClient } from '../io/clients';
 import { loaderContext } from '../io/context';
 import { LoadLocks } from '../io/loadLock';
+import { IsolationStore } from '../io/isolation';
+import { afterFailure } from '../core/isolation';
+import type { LoadPlan } from '../core/loadTypes';
 
 const logger = new Logger({ serviceName: 'record-failure' });
 
@@ -51,6 +54,17 @@ export async function handler(event: FailureEvent): Promise<{ error: string; cau
   if (/^[a-z][a-z0-9_]*$/.test(source)) {
     try {
       const { config, objects } = loaderContext();
+      // A pending load's failure narrows the next one around its objects (core/isolation.ts).
+      const planKey = (event.state.plan as { planKey?: string } | undefined)?.planKey;
+      if (planKey) {
+        const planned = await objects.getJson<LoadPlan>(config.STAGED_BUCKET, planKey);
+        if (planned.mode === 'pending' && !planned.window && !planned.dryRun) {
+          const isolation = new IsolationStore(objects, config.STAGED_BUCKET, source);
+          const state = await isolation.state();
+          const next = afterFailure(state, planned.objects.map((o) => o.key), error, cause);
+          if (next !== state) await isolation.save(next);
+        }
+      }
       await new LoadLocks(objects, sfnClient(), config.STAGED_BUCKET).release(source, event.executionId);
     } catch (e) {
       logger.warn('could not release the load lock (the next load replaces it once this execution has ended)', { error: (e as Error).message });

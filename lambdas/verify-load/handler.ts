@@ -9,6 +9,8 @@ import { compactSummary, type CompactLoadSummary } from '../core/summary';
 import { sfnClient } from '../io/clients';
 import { loaderContext } from '../io/context';
 import { LoadLocks } from '../io/loadLock';
+import { IsolationStore } from '../io/isolation';
+import { afterSuccess } from '../core/isolation';
 import { readChunkStats } from '../io/catalog';
 
 const logger = new Logger({ serviceName: 'verify-load' });
@@ -103,6 +105,13 @@ export async function handler(event: VerifyEvent): Promise<CompactLoadSummary> {
     metrics.addMetric(METRIC_NAMES.rowsLoaded, MetricUnit.Count, summary.rowsLoaded);
     metrics.addMetric(METRIC_NAMES.rowsDiscarded, MetricUnit.Count, summary.rowsDiscarded);
     metrics.publishStoredMetrics();
+  }
+  // A committed pending load widens the window again after failures (core/isolation.ts).
+  if (!event.dryRun && plan.mode === 'pending' && !plan.window) {
+    const isolation = new IsolationStore(objects, config.STAGED_BUCKET, event.source);
+    const state = await isolation.state();
+    const next = afterSuccess(state, plan.objects.length, config.MAX_OBJECTS_PER_LOAD);
+    if (next !== state) await isolation.save(next);
   }
   // Committed: the source is free for the next load.
   if (event.executionId) await new LoadLocks(objects, sfnClient(), config.STAGED_BUCKET).release(event.source, event.executionId);

@@ -108,6 +108,22 @@ export class Monitoring extends Construct {
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
+      if (source.load && !source.dryRun) {
+        alarm(`ObjectsSetAside-${source.name}`, {
+          alarmDescription: `A raw object of source ${source.name} failed every load on its own and was set aside: its events are not loaded. See \`npx clickstream status\`; fix the cause, then reload its hour with a backfill.`,
+          metric: new cloudwatch.Metric({
+            namespace: METRICS_NAMESPACE,
+            metricName: METRIC_NAMES.objectsSetAside,
+            dimensionsMap: { service: METRIC_SERVICES.loader, Source: source.name },
+            statistic: 'Sum',
+            period: fiveMinutes,
+          }),
+          threshold: 0,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        });
+      }
       // A source that is not loaded, or loaded as a test run, never empties its backlog: a lag
       // alarm on it could never clear.
       if (!source.load || source.dryRun) continue;

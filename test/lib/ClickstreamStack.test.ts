@@ -336,9 +336,9 @@ describe('ClickstreamStack', () => {
     it('alarms on failed executions (a failed verification stays raised for a day), lag per loaded (not dry-run) source, delivery errors and collector 5xx', () => {
       const alarms = Object.values(prod.template.findResources('AWS::CloudWatch::Alarm'));
       const metrics = alarms.map((a) => a.Properties.MetricName).sort();
-      // prod has two sources; "ios" is a dry-run source, whose backlog never empties: no lag alarm.
+      // prod has two sources; "ios" is a dry-run source, whose backlog never empties: no lag alarm, and no set-aside alarm (its loads commit nothing).
       expect(metrics).toEqual(
-        ['5xx', 'DeliveryToS3.Success', 'DeliveryToS3.Success', 'ExecutionsFailed', 'ExecutionsFailed', 'ExecutionsFailed', 'OldestPendingObjectAgeSeconds'].sort(),
+        ['5xx', 'DeliveryToS3.Success', 'DeliveryToS3.Success', 'ExecutionsFailed', 'ExecutionsFailed', 'ExecutionsFailed', 'ObjectsSetAside', 'OldestPendingObjectAgeSeconds'].sort(),
       );
       prod.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: 'OldestPendingObjectAgeSeconds',

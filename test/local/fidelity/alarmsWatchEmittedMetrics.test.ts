@@ -1,3 +1,5 @@
+import { SET_ASIDE_AFTER } from '../../../lambdas/core/isolation';
+import { layout } from '../../../lambdas/core/layout';
 import { type AlarmMetric, alarmsWithoutMetric, emittedMetrics } from '../../../local/metrics';
 import { startTestCloud, type TestCloud } from '../../support/localCloud';
 import { runLoad, sendBatch } from '../../support/pipeline';
@@ -27,6 +29,12 @@ describe('alarms watch metrics that are published', () => {
     since = Date.now();
     t = await startTestCloud({ bufferIntervalSeconds: 3600 });
     await sendBatch(t, [{ type: 'track', event: 'Metric Check', userId: 'u', messageId: 'metric-1' }, { type: 'nope', messageId: 'metric-2' }]);
+    await runLoad(t);
+    // An object that already failed its loads alone (test/lambdas/load/poisonObject.test.ts plays it
+    // through): the next load sets it aside and publishes ObjectsSetAside.
+    const poison = `web/${new Date().toISOString().slice(0, 13).replace(/-/g, '/').replace('T', '/')}/poison.gz`;
+    t.cloud.store.put(t.cloud.endpoints.buckets.raw, poison, Buffer.from('not gzip'));
+    t.cloud.store.put(t.cloud.endpoints.buckets.staged, layout.isolationState('web'), Buffer.from(JSON.stringify({ size: 1, alone: { key: poison, failures: SET_ASIDE_AFTER }, lastError: 'Error: incorrect header check' })));
     await runLoad(t);
   }, 60_000);
   afterAll(() => t.stop());
