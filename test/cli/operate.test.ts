@@ -61,7 +61,7 @@ describe('npx clickstream status, load, send, verify', () => {
     expect(after).toMatchObject({ lagSeconds: 0, pendingObjects: 0, eventsRead: { lastHour: 430, lastDay: 430 } });
     expect(Date.parse(after.lastLoadedAt)).toBeGreaterThan(Date.now() - 60_000);
     const text = await cli(['status', '--data-dir', t.dataDir]);
-    expect(text.stdout).toMatch(/source\s+collect\s+load\s+dry run\s+last load \(UTC\)\s+lag\s+waiting objects\s+events read 1 h\s+events read 24 h\s+failed loads 24 h\s+discards 24 h\s+discards total\nweb\s+on\s+on\s+off\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+0 s\s+0\s+430\s+430\s+0\s+3\s+3\napp\s+on/);
+    expect(text.stdout).toMatch(/source\s+collect\s+load\s+dry run\s+last load \(UTC\)\s+lag\s+waiting objects\s+events read 1 h\s+events read 24 h\s+failed loads 24 h\s+discards 24 h\s+discards total\s+set aside\nweb\s+on\s+on\s+off\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+0 s\s+0\s+430\s+430\s+0\s+3\s+3\s+0\napp\s+on/);
   }, 120_000);
 
   it('load: nothing pending says so; a failed load names its cause and exits 2 for bad input', async () => {
