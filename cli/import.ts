@@ -10,6 +10,7 @@ import { runBackfill } from './backfill';
 import { fmt, progressLine, table } from './format';
 import { IMPORT_HELP } from './help';
 import { dateOption, sourceOf, type Target, targetIo, UsageError } from './target';
+import { addCounts } from '../lambdas/core/counts';
 
 export { IMPORT_HELP };
 
@@ -75,7 +76,7 @@ export async function runImport(target: Target, options: ImportOptions, out: Nod
       const label = `day ${d + 1}/${days.length} (${day.toISOString().slice(0, 10)})`;
       const r = await importArchiveDay(objects, { source, bucket: archive.bucket, prefix: archive.prefix, day, rawBucket: target.buckets.raw, dryRun: Boolean(options.dryRun), suppressed, preview }, (i, n, m) => progress(`${label}, object ${i}/${n}: ${fmt(m)} messages`));
       for (const h of r.hours) hours.add(h);
-      for (const [reason, n] of Object.entries(r.invalidReasons)) reasons[reason] = (reasons[reason] ?? 0) + n;
+      addCounts(reasons, r.invalidReasons);
       written += r.rawObjectsWritten;
       suppressedMessages += r.suppressed;
       summaryDays.push({ day: r.day, objects: r.objects, skipped: r.skipped, messages: r.messages, invalid: r.invalid });
@@ -122,7 +123,7 @@ function printSummary(s: ImportSummary, out: NodeJS.WritableStream): void {
     const tables = [...new Set(s.windows.flatMap((w) => Object.keys(w.rows)))].sort();
     out.write(`\nPer hour, the rows the loads would stage:\n${table([['hour', 'events', 'discarded', ...tables], ...s.windows.map((w) => [w.from.slice(0, 13).replace('T', ' '), fmt(w.events), fmt(w.discardedEvents), ...tables.map((x) => fmt(w.rows[x] ?? 0))])])}\n`);
     const reasons: Record<string, number> = {};
-    for (const w of s.windows) for (const [r, n] of Object.entries(w.discards)) reasons[r] = (reasons[r] ?? 0) + n;
+    for (const w of s.windows) addCounts(reasons, w.discards);
     if (Object.keys(reasons).length > 0) out.write(`Discards: ${Object.entries(reasons).map(([r, n]) => `${r}: ${fmt(n)}`).join('; ')}\n`);
   }
   if (s.schemaChanges && s.schemaChanges.length > 0) out.write(`Schema changes the loads would make:\n${s.schemaChanges.map((c) => `  ${c}`).join('\n')}\n`);

@@ -3,6 +3,7 @@ import { hourOfKey, hourPrefix } from './layout';
 import { type Catalog, mergeStaged, planSchema, type StagedTable } from './schema';
 import { tagOf } from './staged';
 import { mapEvent, stageDiscard } from './transform';
+import { addCounts } from './counts';
 
 /**
  * Segment's S3 destination archives, read for an import of history: objects are
@@ -240,7 +241,7 @@ export function importReport(args: { archive: string; dryRun: boolean; skipped: 
       d.suppressed += o.suppressed;
       days.set(o.day, d);
     }
-    for (const [r, n] of Object.entries(b.invalidReasons)) invalidReasons[r] = (invalidReasons[r] ?? 0) + n;
+    addCounts(invalidReasons, b.invalidReasons);
     for (const h of Object.keys(b.hours)) hours.add(h);
   }
   const objects = args.batches.flatMap((b) => b.objects);

@@ -6,6 +6,7 @@ import { backfillLayout } from '../core/layout';
 import { loaderContext } from '../io/context';
 import { importArchiveObject } from '../io/archiveImport';
 import { SuppressionStore } from '../io/suppression';
+import { addCounts } from '../core/counts';
 
 const logger = new Logger({ serviceName: 'import-archive' });
 
@@ -32,8 +33,8 @@ export async function handler(event: ImportBatchEvent): Promise<{ objects: numbe
     if (!day) throw new InvalidInputError(`${item.key} is not under ${prefix}<received day as epoch milliseconds>/`);
     const r = await importArchiveObject(objects, { source, bucket, rawBucket: config.RAW_BUCKET, dryRun, suppressed, preview }, item.key, day);
     report.objects.push({ key: item.key, day: day.toISOString().slice(0, 10), messages: r.messages, invalid: r.invalid, suppressed: r.suppressed, rawObjectsWritten: r.rawObjectsWritten });
-    for (const [reason, n] of Object.entries(r.invalidReasons)) report.invalidReasons[reason] = (report.invalidReasons[reason] ?? 0) + n;
-    for (const [hour, n] of Object.entries(r.hours)) report.hours[hour] = (report.hours[hour] ?? 0) + n;
+    addCounts(report.invalidReasons, r.invalidReasons);
+    addCounts(report.hours, r.hours);
   }
   const batch = createHash('sha256').update(event.Items.map((i) => i.key).join('\n')).digest('hex').slice(0, 32);
   await objects.putJson(config.STAGED_BUCKET, backfillLayout.importBatch(backfillId, batch), report);

@@ -3,6 +3,7 @@ import { archiveDayOfKey, type HourPreview, isArchiveFile, previewObject, reshar
 import { hourOfKey, QUARANTINE_PREFIX } from '../core/layout';
 import type { IdentityMatcher } from '../core/privacy';
 import type { ObjectStore } from './objects';
+import { addCounts } from '../core/counts';
 
 /** What importing one archived day did (or, on a dry run, would do). */
 export interface DayImport {
@@ -118,7 +119,7 @@ export async function importArchiveDay(
     invalid += r.invalid;
     suppressed += r.suppressed;
     written += r.rawObjectsWritten;
-    for (const [reason, n] of Object.entries(r.invalidReasons)) reasons[reason] = (reasons[reason] ?? 0) + n;
+    addCounts(reasons, r.invalidReasons);
     for (const h of Object.keys(r.hours)) hours.add(h);
   }
   return { day: args.day.toISOString().slice(0, 10), objects: files.length, skipped: listed.length - files.length, messages, invalid, invalidReasons: reasons, suppressed, hours: [...hours].sort(), rawObjectsWritten: written };
