@@ -95,7 +95,7 @@ async function main(): Promise<void> {
   console.log(`
   edge (AWS APIs)   ${endpoints.edge}
   collector         ${endpoints.collector}/v1/…   sources: ${endpoints.sources.map((s) => s.name).join(', ')}
-  warehouse         ${endpoints.warehouse.workgroupName} / ${endpoints.warehouse.database}
+  warehouse         ${endpoints.warehouse.workgroupName} / ${endpoints.warehouse.database} (${values['warehouse-url'] ? `PostgreSQL server database ${cloud.warehouse.database}, concurrent` : 'embedded, one transaction at a time'})
   endpoints file    ${path.join(dataDir, 'endpoints.json')}
 
   Try:
