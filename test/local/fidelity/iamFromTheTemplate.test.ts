@@ -3,19 +3,13 @@ import { GetObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-
 import { type CfnTemplate, synthesizeTemplate } from '../../../local/template';
 import { startTestCloud, type TestCloud } from '../../support/localCloud';
 import { asFunction, functionId, runExecution, runLoad, sendBatch } from '../../support/pipeline';
+import { localTemplateWithout } from '../../support/grants';
 
 type Json = Record<string, unknown>;
 
 /** The local template as synthesized, with `action` removed from every policy of one role (a grant a construct no longer makes). */
 function withoutAction(roleOf: (template: CfnTemplate) => string, action: string): CfnTemplate {
-  const template = JSON.parse(JSON.stringify(synthesizeTemplate('local'))) as CfnTemplate;
-  const roleId = roleOf(template);
-  for (const r of Object.values(template.Resources)) {
-    if (r.Type !== 'AWS::IAM::Policy' || !JSON.stringify(r.Properties?.Roles).includes(`"${roleId}"`)) continue;
-    const doc = r.Properties?.PolicyDocument as { Statement: Array<{ Action: string | string[] }> };
-    doc.Statement = doc.Statement.map((s) => ({ ...s, Action: ([] as string[]).concat(s.Action).filter((a) => a !== action) })).filter((s) => s.Action.length > 0);
-  }
-  return template;
+  return localTemplateWithout(action, (template) => [roleOf(template)]).template;
 }
 
 /**

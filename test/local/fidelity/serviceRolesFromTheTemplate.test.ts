@@ -1,19 +1,11 @@
-import { type CfnTemplate, synthesizeTemplate } from '../../../local/template';
+import type { CfnTemplate } from '../../../local/template';
+import { localTemplateWithout } from '../../support/grants';
 import { startTestCloud, type TestCloud } from '../../support/localCloud';
 import { sendBatch } from '../../support/pipeline';
 
-type Statement = { Action: string | string[] };
-
-/** The local template with `action` removed from the policies of every role whose logical id starts with `rolePrefix`. */
-function withoutAction(rolePrefix: string, action: string): { template: CfnTemplate; roles: string[] } {
-  const template = JSON.parse(JSON.stringify(synthesizeTemplate('local'))) as CfnTemplate;
-  const roles = Object.keys(template.Resources).filter((id) => template.Resources[id].Type === 'AWS::IAM::Role' && id.startsWith(rolePrefix));
-  for (const r of Object.values(template.Resources)) {
-    if (r.Type !== 'AWS::IAM::Policy' || !roles.some((role) => JSON.stringify(r.Properties?.Roles).includes(`"${role}"`))) continue;
-    const doc = r.Properties?.PolicyDocument as { Statement: Statement[] };
-    doc.Statement = doc.Statement.map((s) => ({ ...s, Action: ([] as string[]).concat(s.Action).filter((a) => a !== action) })).filter((s) => s.Action.length > 0);
-  }
-  return { template, roles };
+/** The local template without `action` on every role whose logical id starts with `rolePrefix`. */
+function withoutAction(rolePrefix: string, action: string): { template: CfnTemplate; roles: ReadonlyArray<string> } {
+  return localTemplateWithout(action, (template) => Object.keys(template.Resources).filter((id) => template.Resources[id].Type === 'AWS::IAM::Role' && id.startsWith(rolePrefix)));
 }
 
 /**
