@@ -7,12 +7,13 @@ import { Collector } from './constructs/Collector';
 import { ForgetWorkflow } from './constructs/ForgetWorkflow';
 import { LoadWorkflow } from './constructs/LoadWorkflow';
 import { Monitoring } from './constructs/Monitoring';
-import { Schedules } from './constructs/Schedules';
-import { SourceStreams } from './constructs/SourceStreams';
+import { SourceGroups } from './constructs/SourceGroups';
 import { QUARANTINE_PREFIX, Storage } from './constructs/Storage';
 import { VerifyWorkflow } from './constructs/VerifyWorkflow';
 import { Warehouse } from './constructs/Warehouse';
 import { limitViolations } from './limits';
+import { sourceParameterPath } from '../lambdas/core/sourceDirectory';
+import { sourceFlagsEnv } from '../lambdas/core/config';
 import { STACK_OUTPUTS } from './outputs';
 
 export interface ClickstreamStackProps extends StackProps {
@@ -37,18 +38,11 @@ export class ClickstreamStack extends Stack {
       stagedRetentionDays: config.retention.stagedDays,
       removalPolicy,
     });
-    const streams = new SourceStreams(this, 'SourceStreams', {
-      sources: config.sources,
-      rawBucket: storage.rawBucket,
-      namePrefix,
-      bufferingInterval: Duration.seconds(config.firehose.bufferingIntervalSeconds),
-      bufferingSizeMiB: config.firehose.bufferingSizeMiB,
-    });
-    const collector = new Collector(this, 'Collector', { config: config.collector, sources: config.sources, streams, storage, suppressionCacheSeconds: config.privacy.suppressionCacheSeconds });
+    const collector = new Collector(this, 'Collector', { config: config.collector, sourcesParameterPath: sourceParameterPath(namePrefix), storage, suppressionCacheSeconds: config.privacy.suppressionCacheSeconds });
     const warehouse = new Warehouse(this, 'Warehouse', { config: config.warehouse, stagedBucket: storage.stagedBucket, namePrefix, removalPolicy });
 
     const environment = {
-      SOURCES: JSON.stringify(config.sources.map(({ name, collect, load, dryRun }) => ({ name, collect, load, dryRun }))),
+      SOURCES: sourceFlagsEnv(config.sources),
       RAW_BUCKET: storage.rawBucket.bucketName,
       STAGED_BUCKET: storage.stagedBucket.bucketName,
       QUARANTINE_PREFIX,
@@ -82,16 +76,26 @@ export class ClickstreamStack extends Stack {
     storage.grantSuppressionRead(load.functions.transform);
     const forget = new ForgetWorkflow(this, 'ForgetWorkflow', { storage, warehouse, environment, stateMachineName: `${namePrefix}-forget` });
     const verify = new VerifyWorkflow(this, 'VerifyWorkflow', { storage, warehouse, environment, stateMachineName: `${namePrefix}-verify` });
-    new Schedules(this, 'Schedules', { sources: config.sources, loadStateMachine: load.stateMachine, verifyStateMachine: verify.stateMachine, namePrefix });
     const monitoring = new Monitoring(this, 'Monitoring', {
-      sources: config.sources,
       loadStateMachine: load.stateMachine,
       backfillStateMachine: backfill.stateMachine,
       verifyStateMachine: verify.stateMachine,
-      streams,
       collector5xx: collector.metric5xx,
       alarmEmail: config.alarmEmail,
     });
+    // Per-source resources in nested stacks: the parent does not grow with the number of sources.
+    const sources = new SourceGroups(this, 'SourceGroups', {
+      sources: config.sources,
+      rawBucket: storage.rawBucket,
+      namePrefix,
+      bufferingInterval: Duration.seconds(config.firehose.bufferingIntervalSeconds),
+      bufferingSizeMiB: config.firehose.bufferingSizeMiB,
+      loadStateMachine: load.stateMachine,
+      verifyStateMachine: verify.stateMachine,
+      topic: monitoring.topic,
+    });
+    sources.grantPutRecords(collector.function);
+    sources.grantReadSources(collector.function);
 
     const out = (key: string, value: string, description: string) => new CfnOutput(this, key, { value, description });
     out(STACK_OUTPUTS.collectorUrl, collector.url, 'Collector base URL: the Segment HTTP API is under /v1 (Segment libraries: host)');

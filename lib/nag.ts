@@ -1,4 +1,4 @@
-import { type CfnElement, Stack, Token, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Names, Stack, Token, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 
 /**
@@ -10,8 +10,14 @@ export function acknowledge(scope: IConstruct, findings: ReadonlyArray<string>, 
   Validations.of(scope).acknowledge(...findings.map((id) => ({ id, reason })));
 }
 
-/** How cdk-nag spells `Fn::GetAtt` of an element in a finding: `<LogicalId.Attr>`. */
-export function nagAtt(element: IConstruct, attribute = 'Arn'): string {
+/**
+ * How cdk-nag spells `Fn::GetAtt` of an element in a finding: `<LogicalId.Attr>`; seen from a
+ * nested stack (`from`), the attribute arrives as the parameter CDK makes for it,
+ * `<referenceto<unique id><Attr>>`.
+ */
+export function nagAtt(element: IConstruct, attribute = 'Arn', from?: IConstruct): string {
+  const cfn = (element.node.defaultChild ?? element) as CfnElement;
+  if (from && Stack.of(from) !== Stack.of(cfn)) return `<referenceto${Names.uniqueId(cfn)}${attribute}>`;
   return `<${logicalId(element)}.${attribute}>`;
 }
 

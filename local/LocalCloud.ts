@@ -2,6 +2,7 @@ import './polyfills';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { STACK_OUTPUTS } from '../lib/ClickstreamStack';
+import { parseSourceFlags } from '../lambdas/core/config';
 import { HANDLER_METADATA_KEY } from '../lib/constructs/ClickstreamFunction';
 import { CollectorServer, type CorsConfig } from './collector/CollectorServer';
 import { EdgeServer } from './edge/EdgeServer';
@@ -10,11 +11,12 @@ import { ObjectStore } from './edge/objectStore';
 import { RedshiftDataService } from './edge/redshiftData';
 import { Countdown, type FaultPlan } from './faults';
 import { S3Service } from './edge/s3';
+import { SsmService } from './edge/ssm';
 import { type LocalFunction, LambdaRuntime } from './lambda/LambdaRuntime';
 import { Scheduler, type ScheduleSpec } from './scheduler';
 import type { MachineDef } from './stepfunctions/prepare';
 import { type LocalStateMachine, StepFunctionsService } from './stepfunctions/StepFunctionsService';
-import { LOCAL_REGION, LocalTemplate, synthesizeTemplate, type CfnTemplate } from './template';
+import { LOCAL_REGION, LocalTemplate, localEnvironmentConfig, synthesizeTemplate, type CfnTemplate } from './template';
 import { lockDataDir } from './dataDirLock';
 import { createCustomResources } from './customResources';
 import { captureMetrics } from './metrics';
@@ -189,9 +191,15 @@ async function start(dataDir: string, options: LocalCloudOptions, lock: { releas
   });
 
   const s3 = new S3Service(store, path.join(dataDir, 's3-work'));
+  const ssm = new SsmService(
+    t.resourcesOfType('AWS::SSM::Parameter').map(([, res]) => {
+      const p = t.resolve(res.Properties) as { Name: string; Value: string; Type: string; Tier?: string };
+      return { name: p.Name, value: p.Value, type: p.Type, tier: p.Tier };
+    }),
+  );
   // IAM from the synthesized template, for every call a function makes (local/iam).
   const iam = new IamAuthorizer(new TemplateIam(t), (id) => redshiftData.ownerOf(id));
-  const edge = new EdgeServer({ s3, firehose, stepFunctions, redshiftData, iam: strict ? iam : undefined });
+  const edge = new EdgeServer({ s3, firehose, stepFunctions, redshiftData, ssm, iam: strict ? iam : undefined });
   // The state machines act with their own roles too.
   if (strict) stepFunctions.authorizeRole = (roleArn, action, resource) => iam.authorizeRole(roleArn, action, resource);
   // So do Firehose's delivery roles and the Scheduler's roles.
@@ -232,16 +240,14 @@ async function start(dataDir: string, options: LocalCloudOptions, lock: { releas
   firehose.start();
   scheduler.start();
 
-  const collectorSources = JSON.parse(collectFn.environment.COLLECTOR_SOURCES ?? '[]') as Array<{ name: string; writeKeys: string[] }>;
-  const flags = JSON.parse(envOf('SOURCES') ?? '[]') as Array<{ name: string; collect: boolean; load: boolean; dryRun: boolean }>;
+  // The template holds only the keys' digests; the keys themselves are the local environment's configuration.
+  const writeKeys = new Map(localEnvironmentConfig().sources.map((s) => [s.name, s.writeKeys]));
+  const flags = parseSourceFlags(envOf('SOURCES') ?? '[]');
   const endpoints: Endpoints = {
     edge: edgeUrl,
     collector: `http://127.0.0.1:${collectorPort}`,
     region: LOCAL_REGION,
-    sources: collectorSources.map(({ name, writeKeys }) => {
-      const f = flags.find((x) => x.name === name);
-      return { name, writeKeys, collect: f?.collect ?? true, load: f?.load ?? true, dryRun: f?.dryRun ?? false };
-    }),
+    sources: flags.map(({ name, collect, load, dryRun }) => ({ name, writeKeys: writeKeys.get(name) ?? [], collect, load, dryRun })),
     warehouse: { workgroupName, database },
     buckets: { raw: output(STACK_OUTPUTS.rawBucket), staged: output(STACK_OUTPUTS.stagedBucket), control: output(STACK_OUTPUTS.controlBucket) },
     stateMachines: { load: output(STACK_OUTPUTS.loadStateMachineArn), backfill: output(STACK_OUTPUTS.backfillStateMachineArn), verify: output(STACK_OUTPUTS.verifyStateMachineArn), forget: output(STACK_OUTPUTS.forgetStateMachineArn) },

@@ -1,15 +1,16 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import * as zlib from 'node:zlib';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { type CollectorConfig, collectorConfig } from '../core/config';
+import { collectorConfig } from '../core/config';
 import { TransientError } from '../core/errors';
 import { METRIC_NAMES, METRIC_SERVICES, METRICS_NAMESPACE } from '../core/metrics';
 import { BUNDLE_PREAMBLE, CACHE_SECONDS, type CdnRequest, parseCdnPath, settingsFor } from '../core/analyticsCdn';
 import { COLLECTOR_ROUTES, type CollectorRoute } from '../core/routes';
 import { enrichMessage, LIMITS, type SegmentMessage, validateMessage } from '../core/segment';
-import { firehoseClient, s3Client } from '../io/clients';
+import { firehoseClient, s3Client, ssmClient } from '../io/clients';
+import { sourceDirectory } from '../io/sourceParameters';
+import type { SourceDirectory, SourceEntry } from '../core/sourceDirectory';
 import { analyticsAsset } from '../io/analyticsAssets';
 import { packRecords, putAll } from '../io/firehoseSink';
 import { ObjectStore } from '../io/objects';
@@ -18,22 +19,12 @@ import { SuppressionStore } from '../io/suppression';
 const logger = new Logger({ serviceName: METRIC_SERVICES.collector });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRIC_SERVICES.collector });
 
-interface KeyEntry {
-  readonly digest: Buffer;
-  readonly source: CollectorConfig['COLLECTOR_SOURCES'][number];
-}
+type Source = SourceEntry;
 
-let keys: { sources: unknown; entries: KeyEntry[] } | undefined;
-const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
-
-/** The source a write key belongs to, compared in constant time against every key. */
-function sourceForKey(writeKey: string): KeyEntry['source'] | undefined {
-  const sources = collectorConfig().COLLECTOR_SOURCES;
-  if (keys?.sources !== sources) keys = { sources, entries: sources.flatMap((s) => s.writeKeys.map((k) => ({ digest: digest(k), source: s }))) };
-  const d = digest(writeKey);
-  let found: KeyEntry['source'] | undefined;
-  for (const entry of keys.entries) if (timingSafeEqual(d, entry.digest)) found = entry.source;
-  return found;
+/** The environment's sources (from Parameter Store, cached). */
+async function sources(): Promise<SourceDirectory> {
+  const config = collectorConfig();
+  return sourceDirectory(ssmClient(), config.SOURCES_PARAMETER_PATH, config.SOURCES_CACHE_SECONDS, (error) => logger.warn('sources could not be re-read; serving the copy read before', { error }));
 }
 
 /** An answer to the client: `success` plus, on errors, a machine code and a reason a person can act on. */
@@ -90,16 +81,16 @@ const bodyWriteKey = (body: Record<string, unknown>) => (typeof body.writeKey ==
  * escaped key) is checked after parsing, as before. Returns the source of a header key (decided
  * once: the hot path does not hash the key twice).
  */
-function checkKeyEarly(event: APIGatewayProxyEventV2): KeyEntry['source'] | undefined {
+function checkKeyEarly(event: APIGatewayProxyEventV2, directory: SourceDirectory): Source | undefined {
   const header = headerWriteKey(event);
   if (header !== undefined) {
-    const source = sourceForKey(header);
+    const source = directory.sourceForKey(header);
     if (!source) throw new RequestError(401, 'invalid_write_key', 'Unknown write key');
     return source;
   }
   if (!event.body || event.isBase64Encoded || (event.headers['content-encoding'] ?? '').toLowerCase().includes('gzip')) return;
   const named = [...event.body.matchAll(/"writeKey"\s*:\s*"([^"\\]*)(["\\])/g)];
-  if (named.length === 0 || named.some((m) => m[2] === '\\' || sourceForKey(m[1]) !== undefined)) return undefined;
+  if (named.length === 0 || named.some((m) => m[2] === '\\' || directory.sourceForKey(m[1]) !== undefined)) return undefined;
   throw new RequestError(401, 'invalid_write_key', 'Unknown write key');
 }
 
@@ -119,8 +110,8 @@ function checkMessageSize(message: unknown, storedLine: string, index: number): 
  * Answers a GET that Segment's CDN would answer (analytics.js, its chunks, a write key's
  * settings), gzipped when the client accepts it, with cache headers. Unknown keys get 404.
  */
-function serveCdn(event: APIGatewayProxyEventV2, request: CdnRequest): APIGatewayProxyStructuredResultV2 {
-  if (request.kind !== 'chunk' && !sourceForKey(request.writeKey)) throw new RequestError(404, 'unknown_write_key', 'No source has this write key');
+async function serveCdn(event: APIGatewayProxyEventV2, request: CdnRequest): Promise<APIGatewayProxyStructuredResultV2> {
+  if (request.kind !== 'chunk' && !(await sources()).sourceForKey(request.writeKey)) throw new RequestError(404, 'unknown_write_key', 'No source has this write key');
   const cache = { 'cache-control': `public, max-age=${CACHE_SECONDS[request.kind]}` };
   if (request.kind === 'settings') {
     const host = event.headers.host ?? event.requestContext?.domainName ?? '';
@@ -154,12 +145,13 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
   try {
     if (method === 'OPTIONS') return { statusCode: 204 };
     const cdn = method === 'GET' ? parseCdnPath(path) : undefined;
-    if (cdn) return serveCdn(event, cdn);
+    if (cdn) return await serveCdn(event, cdn);
     const route = /^\/v1\/([a-z]+)\/?$/.exec(path)?.[1] as CollectorRoute | undefined;
     if (!route || !Object.prototype.hasOwnProperty.call(COLLECTOR_ROUTES, route)) throw new RequestError(404, 'not_found', `Unknown path ${path.slice(0, 100)}: use /v1/batch, /v1/track, /v1/page, /v1/screen, /v1/identify, /v1/group, /v1/alias or their short forms`);
     if (method !== 'POST') throw new RequestError(405, 'method_not_allowed', `${method} is not allowed: send POST`);
     const call = COLLECTOR_ROUTES[route];
-    const headerSource = checkKeyEarly(event);
+    const directory = await sources();
+    const headerSource = checkKeyEarly(event, directory);
     const raw = decodeBody(event);
     let body: unknown;
     try {
@@ -171,7 +163,7 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
     const request = body as Record<string, unknown>;
     const writeKey = headerSource ? undefined : bodyWriteKey(request);
     if (!headerSource && !writeKey) throw new RequestError(401, 'missing_write_key', 'No write key: send it as the Basic auth user name or as "writeKey" in the body');
-    const source = headerSource ?? sourceForKey(writeKey as string);
+    const source = headerSource ?? directory.sourceForKey(writeKey as string);
     if (!source) throw new RequestError(401, 'invalid_write_key', 'Unknown write key');
     if (!source.collect) throw new RequestError(403, 'source_disabled', `Collection is turned off for source "${source.name}" (its collect flag); nothing was stored`);
 

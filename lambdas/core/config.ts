@@ -15,12 +15,23 @@ const json = <T extends z.ZodType>(schema: T) =>
     }
   }).pipe(schema);
 
-const SourceFlags = z.object({ name: z.string(), collect: z.boolean(), load: z.boolean(), dryRun: z.boolean() });
-const CollectorSource = z.object({ name: z.string(), writeKeys: z.array(z.string()), collect: z.boolean(), stream: z.string(), ip: z.enum(['keep', 'truncate', 'drop']).default('keep') });
+/** A source's flags; only those that differ from the default are written (`sourceFlagsEnv`), so 50+ sources fit in 4 KB. */
+const SourceFlags = z.object({ name: z.string(), collect: z.boolean().default(true), load: z.boolean().default(true), dryRun: z.boolean().default(false) });
+
+/** The `SOURCES` variable of the loaders: each source's name and the flags that are not the default. */
+export function sourceFlagsEnv(sources: ReadonlyArray<{ name: string; collect: boolean; load: boolean; dryRun: boolean }>): string {
+  return JSON.stringify(sources.map(({ name, collect, load, dryRun }) => ({ name, ...(collect ? {} : { collect }), ...(load ? {} : { load }), ...(dryRun ? { dryRun } : {}) })));
+}
+
+/** Reads a `SOURCES` value back with every flag. */
+export const parseSourceFlags = (value: string) => z.array(SourceFlags).parse(JSON.parse(value));
 const int = z.coerce.number().int();
 
 const CollectorEnv = z.object({
-  COLLECTOR_SOURCES: json(z.array(CollectorSource)),
+  /** Parameter Store path of the sources (one parameter each: key digests, stream, flags; see core/sourceDirectory). */
+  SOURCES_PARAMETER_PATH: z.string().regex(/^\/[A-Za-z0-9_.\-/]+$/),
+  /** How long a collector keeps the sources before reading them again (a new write key takes effect within it). */
+  SOURCES_CACHE_SECONDS: int.min(0).default(60),
   RAW_BUCKET: z.string().min(1),
   QUARANTINE_PREFIX: z.string().default('_quarantine/'),
   /** Bucket of the suppression lists (erased identities). */

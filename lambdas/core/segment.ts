@@ -78,7 +78,8 @@ export function mergeUnder(base: unknown, own: unknown): unknown {
   if (own === undefined) return base;
   if (!isPlainObject(base) || !isPlainObject(own)) return own;
   const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(own)) out[k] = mergeUnder(base[k], v);
+  // Defined, not assigned: a key named "__proto__" (JSON.parse makes it an own key) is data too.
+  for (const [k, v] of Object.entries(own)) Object.defineProperty(out, k, { value: mergeUnder(Object.hasOwn(base, k) ? base[k] : undefined, v), enumerable: true, writable: true, configurable: true });
   return out;
 }
 

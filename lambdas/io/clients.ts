@@ -2,6 +2,7 @@ import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SSMClient } from '@aws-sdk/client-ssm';
 
 /**
  * SDK clients, created once per execution environment (module scope, reused while warm). They
@@ -37,4 +38,8 @@ export function dataApiClient(): RedshiftDataClient {
 
 export function sfnClient(): SFNClient {
   return memo('sfn', () => new SFNClient({ maxAttempts }));
+}
+
+export function ssmClient(): SSMClient {
+  return memo('ssm', () => new SSMClient({ maxAttempts }));
 }

@@ -11,26 +11,21 @@ import { CDN_ROUTE_PATHS } from '../../lambdas/core/analyticsCdn';
 import { COLLECTOR_PATHS } from '../../lambdas/core/routes';
 import type { CollectorConfig } from '../config/schema';
 import { ClickstreamFunction } from './ClickstreamFunction';
-import type { SourceStreams } from './SourceStreams';
 import { QUARANTINE_PREFIX, type Storage } from './Storage';
-
-export interface CollectorSource {
-  readonly name: string;
-  readonly writeKeys: ReadonlyArray<string>;
-  readonly collect: boolean;
-  /** What is stored of `context.ip`. @default 'keep' */
-  readonly ip?: 'keep' | 'truncate' | 'drop';
-}
 
 export interface CollectorProps {
   /** Endpoint kind, CORS, throttling and domain. */
   readonly config: CollectorConfig;
   /** Seconds the collector keeps a source's suppression list. @default 30 */
   readonly suppressionCacheSeconds?: number;
-  /** Sources with their write keys and `collect` flag. */
-  readonly sources: ReadonlyArray<CollectorSource>;
-  /** Firehose streams the collector writes to (one per source). */
-  readonly streams: SourceStreams;
+  /**
+   * Parameter Store path of the sources (their write key digests, streams and flags): read at run
+   * time, so the number of sources does not grow the function's environment. Grant the read with
+   * `SourceGroups.grantReadSources`, the writes with `SourceGroups.grantPutRecords`.
+   */
+  readonly sourcesParameterPath: string;
+  /** Seconds the collector keeps the sources before reading them again. @default 60 */
+  readonly sourcesCacheSeconds?: number;
   /** Buckets: invalid messages go to the raw bucket's quarantine prefix. */
   readonly storage: Storage;
 }
@@ -52,7 +47,6 @@ export class Collector extends Construct {
   constructor(scope: Construct, id: string, props: CollectorProps) {
     super(scope, id);
     const config = props.config;
-    if (props.sources.length === 0) throw new Error('Collector: at least one source is required');
 
     this.function = new ClickstreamFunction(this, 'Function', {
       functionDir: 'collect',
@@ -67,15 +61,8 @@ export class Collector extends Construct {
       // browser bundles with the function.
       assetFiles: [{ from: 'node_modules/@segment/analytics-next/dist/umd/*.js', to: 'analytics-next' }],
       environment: {
-        COLLECTOR_SOURCES: JSON.stringify(
-          props.sources.map((s) => ({
-            name: s.name,
-            writeKeys: s.writeKeys,
-            collect: s.collect,
-            ip: s.ip ?? 'keep',
-            stream: props.streams.streams.get(s.name)?.deliveryStreamName,
-          })),
-        ),
+        SOURCES_PARAMETER_PATH: props.sourcesParameterPath,
+        SOURCES_CACHE_SECONDS: String(props.sourcesCacheSeconds ?? 60),
         RAW_BUCKET: props.storage.rawBucket.bucketName,
         QUARANTINE_PREFIX,
         CONTROL_BUCKET: props.storage.controlBucket.bucketName,
@@ -83,7 +70,6 @@ export class Collector extends Construct {
         ALLOWED_ORIGINS: JSON.stringify(config.allowedOrigins),
       },
     });
-    props.streams.grantPutRecords(this.function);
     props.storage.grantSuppressionRead(this.function);
     props.storage.grantQuarantineWrite(this.function);
 

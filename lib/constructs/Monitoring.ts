@@ -19,12 +19,10 @@ export interface MonitoredSource {
 }
 
 export interface MonitoringProps {
-  readonly sources: ReadonlyArray<MonitoredSource>;
   readonly loadStateMachine: sfn.IStateMachine;
   readonly backfillStateMachine: sfn.IStateMachine;
   /** The daily verification: a failed execution means some hour does not add up. */
   readonly verifyStateMachine?: sfn.IStateMachine;
-  readonly streams: SourceStreams;
   /** Server errors answered by the collector. */
   readonly collector5xx: cloudwatch.IMetric;
   /** Receives every alarm. @default no subscription */
@@ -54,14 +52,7 @@ export class Monitoring extends Construct {
     key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
     this.topic = new sns.Topic(this, 'AlarmTopic', { masterKey: key, enforceSSL: true, displayName: 'Clickstream alarms' });
     if (props.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
-    const action = new actions.SnsAction(this.topic);
-    const alarm = (alarmId: string, alarmProps: cloudwatch.AlarmProps) => {
-      const a = new cloudwatch.Alarm(this, alarmId, alarmProps);
-      a.addAlarmAction(action);
-      a.addOkAction(action);
-      this.alarms.push(a);
-      return a;
-    };
+    const alarm = alarmTo(this, this.topic, this.alarms);
     const fiveMinutes = Duration.minutes(5);
 
     alarm('LoadExecutionsFailed', {
@@ -99,6 +90,39 @@ export class Monitoring extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+  }
+}
+
+/** Makes alarms in `scope` that notify `topic` when raised and when cleared. */
+function alarmTo(scope: Construct, topic: sns.ITopic, made: cloudwatch.Alarm[]) {
+  const action = new actions.SnsAction(topic);
+  return (alarmId: string, alarmProps: cloudwatch.AlarmProps) => {
+    const a = new cloudwatch.Alarm(scope, alarmId, alarmProps);
+    a.addAlarmAction(action);
+    a.addOkAction(action);
+    made.push(a);
+    return a;
+  };
+}
+
+export interface SourceAlarmsProps {
+  readonly sources: ReadonlyArray<MonitoredSource>;
+  readonly streams: SourceStreams;
+  /** The environment's alarm topic (the Monitoring construct's). */
+  readonly topic: sns.ITopic;
+}
+
+/**
+ * Alarms of each source: Firehose delivery errors, objects set aside, and the age of the oldest
+ * unloaded raw object. They live beside the source's other resources (its source group).
+ */
+export class SourceAlarms extends Construct {
+  public readonly alarms: cloudwatch.Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: SourceAlarmsProps) {
+    super(scope, id);
+    const alarm = alarmTo(this, props.topic, this.alarms);
+    const fiveMinutes = Duration.minutes(5);
     for (const source of props.sources) {
       alarm(`DeliveryErrors-${source.name}`, {
         alarmDescription: `Firehose failed to deliver records of source ${source.name} to S3. It retries for up to 24 hours, then drops them: fix the cause (bucket policy, KMS, S3 errors) within that time.`,

@@ -101,8 +101,8 @@ export class SourceStreams extends Construct {
       });
       stream.node.addDependency(policy);
       acknowledge(policy, [
-        `AwsSolutions-IAM5[Resource::${nagAtt(props.rawBucket)}/${rawPrefix(source.name)}*]`,
-        `AwsSolutions-IAM5[Resource::${nagAtt(props.rawBucket)}/${FIREHOSE_ERROR_PREFIX}${source.name}/*]`,
+        `AwsSolutions-IAM5[Resource::${nagAtt(props.rawBucket, 'Arn', this)}/${rawPrefix(source.name)}*]`,
+        `AwsSolutions-IAM5[Resource::${nagAtt(props.rawBucket, 'Arn', this)}/${FIREHOSE_ERROR_PREFIX}${source.name}/*]`,
       ], `Firehose names objects by hour and a random suffix at delivery time; this stream may write only its own source's prefixes.`);
       streams.set(source.name, stream);
     }

@@ -5,6 +5,7 @@ import type { FirehoseService } from './firehose';
 import { AwsError, type EdgeRequest, type EdgeResponse, jsonError, LocalHttpServer, readBody, send, signedService } from './http';
 import type { RedshiftDataService } from './redshiftData';
 import type { S3Service } from './s3';
+import type { SsmService } from './ssm';
 import type { IamAuthorizer } from '../iam/IamAuthorizer';
 
 /** S3's REST error: XML with the code and message. */
@@ -22,13 +23,14 @@ export interface EdgeServices {
   readonly firehose: FirehoseService;
   readonly stepFunctions: StepFunctionsService;
   readonly redshiftData: RedshiftDataService;
+  readonly ssm: SsmService;
   /** IAM, evaluated for every request a function of the stack makes. @default none (everything allowed) */
   readonly iam?: IamAuthorizer;
 }
 
 /**
  * One AWS-compatible endpoint for every service of the stack. JSON-protocol calls are routed by
- * `X-Amz-Target` (Firehose_20150804.*, AWSStepFunctions.*, RedshiftData.*); everything else is
+ * `X-Amz-Target` (Firehose_20150804.*, AWSStepFunctions.*, RedshiftData.*, AmazonSSM.*); everything else is
  * S3 (path-style), also recognized by the SigV4 credential scope. A request a function of the
  * stack makes carries its identity, and IAM is evaluated for it (see {@link IamAuthorizer}).
  */
@@ -69,6 +71,7 @@ export class EdgeServer extends LocalHttpServer {
       if (prefix.startsWith('Firehose_')) return this.services.firehose.handle(req);
       if (prefix === 'AWSStepFunctions') return this.services.stepFunctions.handle(req);
       if (prefix === 'RedshiftData') return this.services.redshiftData.handle(req);
+      if (prefix === 'AmazonSSM') return this.services.ssm.handle(req);
       return jsonError(new AwsError('UnknownOperationException', `The local edge does not serve ${target}`));
     }
     const service = signedService(req.headers) ?? 's3';

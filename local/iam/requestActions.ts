@@ -14,7 +14,7 @@ const ARN = (service: string, resource: string) => `arn:aws:${service}:${LOCAL_R
 /**
  * What IAM checks for a request to the edge, per the Service Authorization Reference of each
  * service ("Actions, resources, and condition keys for Amazon S3 / Firehose / Step Functions /
- * Redshift Data API"). `statementOwner` gives the user id that submitted a Data API statement.
+ * Redshift Data API / Systems Manager"). `statementOwner` gives the user id that submitted a Data API statement.
  */
 export function requiredPermissions(req: EdgeRequest, statementOwner: (id: string) => string | undefined): RequiredPermission[] {
   const target = req.headers['x-amz-target'];
@@ -43,6 +43,12 @@ export function requiredPermissions(req: EdgeRequest, statementOwner: (id: strin
       }
       const owner = input.Id ? statementOwner(String(input.Id).split(':')[0]) : undefined;
       return [{ action: `redshift-data:${op}`, resource: '*', keys: owner ? { 'redshift-data:statement-owner-iam-userid': owner } : {} }];
+    }
+    if (target.startsWith('AmazonSSM.')) {
+      // GetParametersByPath is authorized against the path asked for, not the parameters returned
+      // ("How Parameter Store authorizes parameter retrieval").
+      const name = String((op === 'GetParametersByPath' ? input.Path : input.Name) ?? '').replace(/^\//, '').replace(/\/$/, '');
+      return [{ action: `ssm:${op}`, resource: ARN('ssm', `parameter/${name}`) }];
     }
     return [];
   }

@@ -29,7 +29,8 @@ describe('bin/app.ts through the cdk CLI', () => {
       expect(functions.length).toBeGreaterThanOrEqual(11);
       const bundles = fs.readdirSync(outdir).filter((f) => f.startsWith('asset.') && fs.existsSync(path.join(outdir, f, 'index.js')));
       expect(bundles.length).toBeGreaterThanOrEqual(11);
-      expect(fs.readdirSync(outdir).filter((f) => f.endsWith('.template.json'))).toEqual([`Clickstream-${envName}.template.json`]);
+      // The stack and one nested stack per 40 sources (lib/constructs/SourceGroups.ts).
+      expect(fs.readdirSync(outdir).filter((f) => f.endsWith('.template.json'))).toEqual([`Clickstream-${envName}.template.json`, expect.stringMatching(new RegExp(`^Clickstream${envName}SourceGroupsGroup1[0-9A-F]{8}\\.nested\\.template\\.json$`))]);
     } finally {
       fs.rmSync(outdir, { recursive: true, force: true });
     }

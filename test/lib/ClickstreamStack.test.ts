@@ -90,7 +90,7 @@ describe('ClickstreamStack', () => {
     });
 
     it('lets each stream write only its own source prefixes', () => {
-      const delivery = statementsOf(prod.template).filter(({ policy }) => policy.startsWith('SourceStreamsSourceweb'));
+      const delivery = statementsOf(prod.template).filter(({ policy }) => policy.includes('SourceStreamsSourceweb'));
       const put = delivery.find(({ statement }) => asArray(statement.Action).includes('s3:PutObject'));
       expect(JSON.stringify(put?.statement.Resource)).toContain('/web/*');
       expect(JSON.stringify(put?.statement.Resource)).toContain('/_errors/web/*');

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { App, CfnWaitConditionHandle, NestedStack } from 'aws-cdk-lib';
 import { buildApp } from '../../lib/buildApp';
 import { limitViolations } from '../../lib/limits';
 import { cdkJsonContext, exampleEnvironments, synthEnvironment } from '../support/synth';
@@ -56,14 +56,17 @@ function substituted(definitionString: unknown, resources: Record<string, { Type
 }
 
 describe.each(Object.keys(exampleEnvironments()))('static validation of the %s template', (envName) => {
-  const { template } = synthEnvironment(envName);
+  const { template, templates } = synthEnvironment(envName);
   const json = template.toJSON() as { Resources: Record<string, { Type: string; Properties: Json }> };
 
-  it('passes cfn-lint: no error, and only the warnings listed with their reason', () => {
-    const findings = cfnLint(json);
-    const unexplained = findings.filter((f) => f.Level !== 'Warning' || !(f.Rule.Id in KEPT_WARNINGS));
-    expect(unexplained.map((f) => `${f.Level} ${f.Rule.Id} ${f.Message} at ${f.Location.Path.join('/')}`)).toEqual([]);
-  }, 60_000);
+  it('passes cfn-lint, the stack and each nested stack: no error, and only the warnings listed with their reason', () => {
+    expect(Object.keys(templates).length).toBeGreaterThan(1);
+    for (const [name, t] of Object.entries(templates)) {
+      const findings = cfnLint(t as unknown as Json);
+      const unexplained = findings.filter((f) => f.Level !== 'Warning' || !(f.Rule.Id in KEPT_WARNINGS));
+      expect(unexplained.map((f) => `${name}: ${f.Level} ${f.Rule.Id} ${f.Message} at ${f.Location.Path.join('/')}`)).toEqual([]);
+    }
+  }, 120_000);
 
   it('has state machine definitions that asl-validator accepts', () => {
     const machines = Object.entries(json.Resources).filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine');
@@ -116,32 +119,33 @@ describe('limits checked at synth', () => {
     expect(limitViolations(stack)).toEqual([expect.stringMatching(/DeliveryStreamName "clickstream-x-w+" has 74 characters; the limit is 64/)]);
   });
 
-  it('fails synth when the sources outgrow the collector\'s 4 KB environment or the 500 resources of a stack — and says which binds first', () => {
-    const count = (n: number) => {
-      const app = new App({ context: { ...cdkJsonContext(), environments: { x: { ...base, sources: Array.from({ length: n }, (_, i) => source(`src${i}`)) } }, env: 'x', 'aws:cdk:bundling-stacks': [] } });
-      const stack = buildApp(app);
-      const resources = Object.keys((app.synth().getStackByName(stack.stackName).template as { Resources: Json }).Resources).length;
-      return resources;
-    };
-    const perSource = count(3) - count(2);
-    const fixed = count(2) - 2 * perSource;
-    const byResources = Math.floor((500 - fixed) / perSource);
-    // One source with one 32-character write key adds ~110 bytes to COLLECTOR_SOURCES.
-    const errorsAt = (n: number) => {
-      try {
-        synthSources(Array.from({ length: n }, (_, i) => source(`src${i}`)))();
-        return '';
-      } catch (e) {
-        return (e as Error).message;
-      }
-    };
-    let firstFailing = 2;
-    while (errorsAt(firstFailing) === '') firstFailing += 4;
-    const message = errorsAt(firstFailing);
-    const binding = /environment variables/.test(message) ? 'the collector environment (4 KB)' : 'resources per stack (500)';
-    // The figure the deploy guide quotes (docs/deploy.md, "Limits").
-    console.log(`limits: ${perSource} resources per source + ${fixed} fixed → ${byResources} sources by the 500-resource limit; synth first fails at ${firstFailing} sources on ${binding}`);
-    expect(message).toMatch(/Lambda allows 4096|CloudFormation allows 500 per stack/);
-    expect(firstFailing).toBeLessThanOrEqual(byResources + 4);
+  it('synthesizes 50 sources with every template under 500 resources and 200 outputs, every function environment under 4 KB', () => {
+    const sources = Array.from({ length: 50 }, (_, i) => source(`source${String(i).padStart(2, '0')}`, 2));
+    const { templates } = synthEnvironment('x', { x: { ...base, sources } });
+    const counts = Object.entries(templates).map(([name, t]) => ({ name, resources: Object.keys(t.Resources).length, outputs: Object.keys(t.Outputs ?? {}).length, parameters: Object.keys(t.Parameters ?? {}).length }));
+    // Counted from the templates as written, not by the synth check under test: a reference counts 100 bytes.
+    const bytes = (v: unknown): number => (typeof v === 'string' ? Buffer.byteLength(v) : Array.isArray(v) ? v.reduce((n: number, x) => n + bytes(x), 0) : v && typeof v === 'object' ? ('Fn::Join' in v ? bytes((v as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1]) : 100) : String(v).length);
+    const environments = Object.values(templates).flatMap((t) => Object.entries(t.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function').map(([id, r]) => {
+      const variables = ((r.Properties?.Environment ?? {}) as { Variables?: Record<string, unknown> }).Variables ?? {};
+      return { id, bytes: Object.entries(variables).reduce((n, [k, v]) => n + k.length + bytes(v), 0) };
+    }));
+    const largest = environments.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+    const parameters = Object.values(templates).flatMap((t) => Object.values(t.Resources).filter((r) => r.Type === 'AWS::SSM::Parameter'));
+    // The figures the deploy guide quotes (docs/deploy.md, "Limits").
+    console.log(`limits at 50 sources: ${counts.map((c) => `${c.name} ${c.resources} resources / ${c.outputs} outputs / ${c.parameters} parameters`).join('; ')}; largest function environment ${largest.bytes} bytes (${largest.id})`);
+    expect(counts.length).toBe(3); // the stack and 2 source groups of 40 and 10
+    for (const c of counts) expect(c.resources <= 500 && c.outputs <= 200 && c.parameters <= 200).toBe(true);
+    expect(largest.bytes).toBeLessThanOrEqual(4096);
+    expect(parameters.length).toBe(50);
+    for (const p of parameters) expect(String(p.Properties?.Value)).not.toMatch(/wk_/); // digests only, never a key
   }, 120_000);
+
+  it('counts resources per template: a nested stack over 500 fails synth naming it', () => {
+    const app = new App({ context: { ...cdkJsonContext(), environments: { x: { ...base, sources: [source('web')] } }, env: 'x', 'aws:cdk:bundling-stacks': [] } });
+    const stack = buildApp(app);
+    expect(limitViolations(stack)).toEqual([]);
+    const group = stack.node.findAll().find((c) => NestedStack.isNestedStack(c)) as NestedStack;
+    for (let i = 0; i < 500; i++) new CfnWaitConditionHandle(group, `Filler${i}`);
+    expect(limitViolations(stack)).toEqual([expect.stringMatching(/^The nested stack Clickstream-x\/SourceGroups\/Group1 has 5\d\d resources; CloudFormation allows 500 per template/)]);
+  });
 });

@@ -1,5 +1,6 @@
 import * as zlib from 'node:zlib';
 import { Analytics } from '@segment/analytics-node';
+import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { startTestCloud, type TestCloud } from '../../support/localCloud';
 
 let seenKeys = new Set<string>();
@@ -31,6 +32,27 @@ async function post(t: TestCloud, path: string, body: unknown, headers: Record<s
     body: (raw ?? JSON.stringify(body)) as BodyInit,
   });
   return { status: res.status, body: await res.json().catch(() => undefined), headers: res.headers };
+}
+
+/**
+ * Runs `fn` with a source's Parameter Store entry changed as an operator would (PutParameter
+ * through the SDK), the collector re-reading the sources on every request meanwhile; restores both.
+ */
+async function withSourceEntry(t: TestCloud, source: string, patch: Record<string, unknown>, fn: () => Promise<void>): Promise<void> {
+  const ssm = new SSMClient({ endpoint: t.cloud.endpoints.edge, region: t.cloud.endpoints.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const collector = t.cloud.lambdas.functionList.find((f) => f.module.includes('/lambdas/collect/')) as { name: string; environment: Record<string, string> };
+  const Name = `${collector.environment.SOURCES_PARAMETER_PATH}/${source}`;
+  const original = (await ssm.send(new GetParameterCommand({ Name }))).Parameter?.Value as string;
+  await ssm.send(new PutParameterCommand({ Name, Value: JSON.stringify({ ...JSON.parse(original), ...patch }), Overwrite: true }));
+  const cacheSeconds = collector.environment.SOURCES_CACHE_SECONDS;
+  t.cloud.lambdas.setEnvironment(collector.name, 'SOURCES_CACHE_SECONDS', '0');
+  try {
+    await fn();
+  } finally {
+    await ssm.send(new PutParameterCommand({ Name, Value: original, Overwrite: true }));
+    await post(t, '/v1/track', {}, basic('restore')); // a request that makes the collector read the restored entry
+    t.cloud.lambdas.setEnvironment(collector.name, 'SOURCES_CACHE_SECONDS', cacheSeconds);
+  }
 }
 
 const basic = (key: string) => ({ authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` });
@@ -188,18 +210,11 @@ describe('Collector', () => {
     });
 
     it('answers 403 and stores nothing when the source collect flag is off', async () => {
-      // The collector function's configuration with web's collect flag off (UpdateFunctionConfiguration).
-      const collector = t.cloud.lambdas.functionList.find((f) => f.module.includes('/lambdas/collect/')) as { name: string; environment: Record<string, string> };
-      const original = collector.environment.COLLECTOR_SOURCES;
-      const sources = (JSON.parse(original) as Array<{ name: string; collect: boolean }>).map((x) => (x.name === 'web' ? { ...x, collect: false } : x));
-      t.cloud.lambdas.setEnvironment(collector.name, 'COLLECTOR_SOURCES', JSON.stringify(sources));
-      try {
+      await withSourceEntry(t, 'web', { collect: false }, async () => {
         const res = await fetch(`${t.cloud.endpoints.collector}/v1/track`, { method: 'POST', headers: { ...basic(webKey), 'content-type': 'application/json' }, body: JSON.stringify({ event: 'E', userId: 'u' }) });
         expect(res.status).toBe(403);
         expect(await res.json()).toEqual({ success: false, code: 'source_disabled', message: 'Collection is turned off for source "web" (its collect flag); nothing was stored' });
-      } finally {
-        t.cloud.lambdas.setEnvironment(collector.name, 'COLLECTOR_SOURCES', original);
-      }
+      });
       expect((await stored(t)).events).toEqual([]);
     });
   });
@@ -207,21 +222,15 @@ describe('Collector', () => {
   describe('IP policy of a source (cdk.json "ip")', () => {
     /** Sends three messages to web with its `ip` policy set: an IPv4, an IPv6 and none (the caller's address fills it). */
     async function storedIps(policy: string): Promise<unknown[]> {
-      const collector = t.cloud.lambdas.functionList.find((f) => f.module.includes('/lambdas/collect/')) as { name: string; environment: Record<string, string> };
-      const original = collector.environment.COLLECTOR_SOURCES;
-      const sources = (JSON.parse(original) as Array<{ name: string }>).map((x) => (x.name === 'web' ? { ...x, ip: policy } : x));
-      t.cloud.lambdas.setEnvironment(collector.name, 'COLLECTOR_SOURCES', JSON.stringify(sources));
       markStored(t);
-      try {
+      await withSourceEntry(t, 'web', { ip: policy }, async () => {
         const batch = [
           { type: 'track', event: 'V4', userId: 'u', messageId: `ip-${policy}-1`, context: { ip: '203.0.113.77' } },
           { type: 'track', event: 'V6', userId: 'u', messageId: `ip-${policy}-2`, context: { ip: '2001:db8:85a3:8d3:1319:8a2e:370:7348' } },
           { type: 'track', event: 'None', userId: 'u', messageId: `ip-${policy}-3`, context: { page: { path: '/' } } },
         ];
         expect((await post(t, '/v1/batch', { batch }, basic(webKey))).status).toBe(200);
-      } finally {
-        t.cloud.lambdas.setEnvironment(collector.name, 'COLLECTOR_SOURCES', original);
-      }
+      });
       const events = (await stored(t)).events as Array<{ messageId: string; context: Record<string, unknown> }>;
       return events.sort((a, b) => a.messageId.localeCompare(b.messageId)).map((e) => ('ip' in e.context ? e.context.ip : 'absent'));
     }

@@ -50,6 +50,11 @@ describe('mergeUnder', () => {
       }),
     );
   });
+  it('keeps a key named __proto__ as data (found by the property above)', () => {
+    const merged = mergeUnder(JSON.parse('{"a":1}'), JSON.parse('{"__proto__":"x","b":{"__proto__":{"c":2}}}')) as Record<string, unknown>;
+    expect(JSON.parse(JSON.stringify(merged))).toEqual(JSON.parse('{"a":1,"__proto__":"x","b":{"__proto__":{"c":2}}}'));
+    expect(Object.getPrototypeOf(merged)).toBe(Object.prototype);
+  });
   it('keeps batch keys the message does not have', () => {
     fc.assert(
       fc.property(fc.dictionary(fc.string(), json), fc.dictionary(fc.string(), json), (batch, own) => {

@@ -1,5 +1,6 @@
 import { ExecuteStatementCommand, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { GetObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { type CfnTemplate, synthesizeTemplate } from '../../../local/template';
 import { startTestCloud, type TestCloud } from '../../support/localCloud';
 import { asFunction, functionId, runExecution, runLoad, sendBatch } from '../../support/pipeline';
@@ -28,7 +29,7 @@ describe('IAM from the synthesized template', () => {
       await sendBatch(t, [{ type: 'track', event: 'Iam Check', userId: 'u', messageId: 'iam-1' }, { type: 'identify', userId: 'u', messageId: 'iam-2', traits: { a: 1 } }]);
       await runLoad(t);
       expect(t.cloud.iam.denials).toEqual([]);
-      for (const action of ['lambda:InvokeFunction', 'firehose:PutRecordBatch', 's3:GetObject', 's3:PutObject', 's3:ListBucket', 'redshift-data:BatchExecuteStatement', 'redshift-data:DescribeStatement', 'redshift-serverless:GetCredentials']) {
+      for (const action of ['ssm:GetParametersByPath', 'lambda:InvokeFunction', 'firehose:PutRecordBatch', 's3:GetObject', 's3:PutObject', 's3:ListBucket', 'redshift-data:BatchExecuteStatement', 'redshift-data:DescribeStatement', 'redshift-serverless:GetCredentials']) {
         expect({ action, allowed: (t.cloud.iam.allowed.get(action) ?? 0) > 0 }).toEqual({ action, allowed: true });
       }
     }, 60_000);
@@ -63,12 +64,42 @@ describe('IAM from the synthesized template', () => {
       planner.destroy();
     });
 
+    it('authorizes GetParametersByPath against the path asked for: the collector reads its sources\' path, not the one above it', async () => {
+      const collector = functionId(synthesizeTemplate('local'), 'collect');
+      const ssm = asFunction(new SSMClient({ endpoint: t.cloud.endpoints.edge, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }), collector);
+      const page = await ssm.send(new GetParametersByPathCommand({ Path: '/clickstream-local/sources', MaxResults: 10 }));
+      expect(page.Parameters?.map((p) => p.Name).sort()).toEqual(['/clickstream-local/sources/app', '/clickstream-local/sources/web']);
+      const above = await ssm.send(new GetParametersByPathCommand({ Path: '/clickstream-local', Recursive: true })).catch((e: unknown) => e);
+      expect(above).toMatchObject({ name: 'AccessDeniedException', message: expect.stringContaining('is not authorized to perform: ssm:GetParametersByPath on resource: arn:aws:ssm:us-east-1:000000000000:parameter/clickstream-local') });
+      const tooMany = await ssm.send(new GetParametersByPathCommand({ Path: '/clickstream-local/sources', MaxResults: 11 })).catch((e: unknown) => e);
+      expect(tooMany).toMatchObject({ name: 'ValidationException' });
+      ssm.destroy();
+    });
+
     it('answers AccessDeniedException to a function running SQL without the Data API grant', async () => {
       const transform = functionId(synthesizeTemplate('local'), 'transform');
       const data = asFunction(new RedshiftDataClient({ endpoint: t.cloud.endpoints.edge, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }), transform);
       const error = await data.send(new ExecuteStatementCommand({ WorkgroupName: t.cloud.endpoints.warehouse.workgroupName, Database: t.cloud.endpoints.warehouse.database, Sql: 'SELECT 1' })).catch((e: unknown) => e);
       expect(error).toMatchObject({ name: 'AccessDeniedException', message: expect.stringContaining('is not authorized to perform: redshift-data:ExecuteStatement on resource: arn:aws:redshift-serverless:us-east-1:000000000000:workgroup/clickstream-local-wg') });
       data.destroy();
+    });
+  });
+
+  describe('the collector without its grant on the sources\' path', () => {
+    let t: TestCloud;
+    beforeAll(async () => {
+      const template = withoutAction((tpl) => ((tpl.Resources[functionId(tpl, 'collect')].Properties?.Role as Json)['Fn::GetAtt'] as string[])[0], 'ssm:GetParametersByPath');
+      t = await startTestCloud({ bufferIntervalSeconds: 3600, template });
+    });
+    afterAll(() => t.stop());
+
+    it('cannot tell a write key from another: answers 503 (retry later), stores nothing, and the denial is AWS\'s', async () => {
+      const key = t.cloud.endpoints.sources[0].writeKeys[0];
+      const res = await fetch(`${t.cloud.endpoints.collector}/v1/track`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` }, body: JSON.stringify({ event: 'E', userId: 'u' }) });
+      expect(res.status).toBe(503);
+      expect(t.cloud.iam.denials.map((d) => d.action)).toContain('ssm:GetParametersByPath');
+      t.cloud.firehose.flushAll();
+      expect([...t.cloud.store.keys(t.cloud.endpoints.buckets.raw, '')]).toEqual([]);
     });
   });
 

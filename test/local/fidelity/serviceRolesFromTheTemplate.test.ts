@@ -3,9 +3,9 @@ import { localTemplateWithout } from '../../support/grants';
 import { startTestCloud, type TestCloud } from '../../support/localCloud';
 import { sendBatch } from '../../support/pipeline';
 
-/** The local template without `action` on every role whose logical id starts with `rolePrefix`. */
-function withoutAction(rolePrefix: string, action: string): { template: CfnTemplate; roles: ReadonlyArray<string> } {
-  return localTemplateWithout(action, (template) => Object.keys(template.Resources).filter((id) => template.Resources[id].Type === 'AWS::IAM::Role' && id.startsWith(rolePrefix)));
+/** The local template without `action` on every role whose logical id contains `rolePart` (nested stacks prefix theirs). */
+function withoutAction(rolePart: string, action: string): { template: CfnTemplate; roles: ReadonlyArray<string> } {
+  return localTemplateWithout(action, (template) => Object.keys(template.Resources).filter((id) => template.Resources[id].Type === 'AWS::IAM::Role' && id.includes(rolePart)));
 }
 
 /**
