@@ -51,6 +51,7 @@ export class ClickstreamStack extends Stack {
       BACKFILL_CEILING: String(config.concurrency.backfillCeiling),
       BACKFILL_DEFAULT_CONCURRENCY: String(config.concurrency.backfillDefault),
       TOLERATED_FAILURE_PERCENTAGE: String(config.load.toleratedFailurePercentage),
+      MERGE_WINDOW_DAYS: String(config.load.mergeWindowDays),
       CONTROL_BUCKET: storage.controlBucket.bucketName,
       SUPPRESSION_CACHE_SECONDS: String(config.privacy.suppressionCacheSeconds),
       // A forget waits until every collector has re-read the list and every Firehose buffer it fed has been delivered.

@@ -50,6 +50,8 @@ const LoaderEnv = z.object({
   BACKFILL_CEILING: int.positive().default(8),
   BACKFILL_DEFAULT_CONCURRENCY: int.positive().default(4),
   TOLERATED_FAILURE_PERCENTAGE: z.coerce.number().min(0).max(100).default(10),
+  /** Days a merge looks back from a load's oldest event (0: the whole table). */
+  MERGE_WINDOW_DAYS: int.min(0).default(7),
   WAREHOUSE_WORKGROUP: z.string().optional(),
   WAREHOUSE_CLUSTER: z.string().optional(),
   WAREHOUSE_DATABASE: z.string().min(1),

@@ -69,6 +69,8 @@ export interface ObjectStats {
 
 export interface TableFileStats {
   rows: number;
+  /** The oldest `received_at` staged (warehouse time, `YYYY-MM-DD HH:MM:SS.mmm`): where a bounded merge starts looking back from. */
+  minReceivedAt?: string;
   columns: Record<string, Partial<Record<Tag, number>>>;
   files: Array<{ key: string; bytes: number }>;
 }
@@ -88,6 +90,8 @@ export interface ChunkStats {
 export interface TableLoad {
   readonly plan: TablePlan;
   readonly manifestKey: string;
+  /** The merge compares with rows received since then only (the merge window before the oldest staged row); absent: the whole table. */
+  readonly mergeSince?: string;
   readonly derive?: DerivedTable;
 }
 

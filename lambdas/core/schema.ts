@@ -1,3 +1,4 @@
+import { warehouseTime } from './staged';
 import { addColumn, createSchema, createTable, ledgerTables } from './sql';
 import { CALL_COLUMNS, type ColumnType, DISCARD_COLUMNS, STANDARD_COLUMNS, type Tag, acceptedTags, typeOfTag, widen } from './transform';
 
@@ -159,3 +160,22 @@ export function ddlFor(schema: string, plans: TablePlan[], catalog: Catalog): st
   return ddl;
 }
 
+
+/**
+ * Where a table load's merge starts looking for earlier copies of its messages: `windowDays` before
+ * the oldest `received_at` any chunk staged for the table. Undefined — compare with the whole table —
+ * when the window is 0 or a chunk with rows did not record its oldest time.
+ */
+export function mergeSince(chunks: ReadonlyArray<{ rows: number; minReceivedAt?: string } | undefined>, windowDays: number): string | undefined {
+  if (windowDays <= 0) return undefined;
+  let oldest: string | undefined;
+  for (const c of chunks) {
+    if (!c || c.rows === 0) continue;
+    if (c.minReceivedAt === undefined) return undefined;
+    if (oldest === undefined || c.minReceivedAt < oldest) oldest = c.minReceivedAt;
+  }
+  if (oldest === undefined) return undefined;
+  const at = Date.parse(`${oldest.replace(' ', 'T')}Z`);
+  if (Number.isNaN(at)) return undefined;
+  return warehouseTime(new Date(at - windowDays * 86_400_000));
+}

@@ -28,6 +28,7 @@ const PATTERNS = {
   s3Uri: /^s3:\/\/[a-z0-9][a-z0-9.-]{1,62}\/[A-Za-z0-9_./=-]+$/,
   roleArn: /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/,
   reason: /^[A-Za-z0-9 ,.;:()_'-]{1,300}$/,
+  timestamp: /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?$/,
 } as const;
 
 /** A string literal of a value we generated, after checking it against `kind`'s pattern. */
@@ -187,6 +188,12 @@ export interface TableLoadInput {
   readonly copyRoleArn: string;
   /** For identifies / groups: rebuild `users` / `accounts` for the ids this load touched. */
   readonly derive?: { readonly table: 'users' | 'accounts'; readonly keyColumn: 'user_id' | 'group_id'; readonly traits: Record<string, ColumnType> };
+  /**
+   * The merge compares with rows received since this time only (`YYYY-MM-DD HH:MM:SS.mmm`): a
+   * constant on the sort key, so Redshift reads only the blocks of that window (zone maps).
+   * @default the whole table
+   */
+  readonly mergeSince?: string;
 }
 
 /** Column groups whose cast expressions fit one statement; `id` and `received_at` stay in the first. */
@@ -293,8 +300,10 @@ export function tableLoadStatements(input: TableLoadInput): string[] {
     stmts.push(`INSERT INTO ${pendingDiscards} (${first.list}, ${q('uuid_ts')}) SELECT ${first.select}, GETDATE() FROM ${TYPED} n`);
   } else {
     // A row already loaded in the same or a newer version stays as it is: reloads change nothing.
-    stmts.push(`DELETE FROM ${TYPED} USING ${target} t WHERE ${TYPED}.${q('id')} = t.${q('id')} AND t.${q('received_at')} >= ${TYPED}.${q('received_at')}`);
-    stmts.push(`DELETE FROM ${target} USING ${TYPED} WHERE ${target}.${q('id')} = ${TYPED}.${q('id')}`);
+    // Within the merge window only, when there is one: the cost of a merge does not grow with history.
+    const since = input.mergeSince === undefined ? '' : ` AND %T.${q('received_at')} >= CAST(${literal(input.mergeSince, 'timestamp')} AS TIMESTAMP)`;
+    stmts.push(`DELETE FROM ${TYPED} USING ${target} t WHERE ${TYPED}.${q('id')} = t.${q('id')} AND t.${q('received_at')} >= ${TYPED}.${q('received_at')}${since.replace('%T', 't')}`);
+    stmts.push(`DELETE FROM ${target} USING ${TYPED} WHERE ${target}.${q('id')} = ${TYPED}.${q('id')}${since.replace('%T', target)}`);
     stmts.push(`INSERT INTO ${target} (${first.list}, ${q('uuid_ts')}) SELECT ${first.list}, GETDATE() FROM ${TYPED}`);
     groups.slice(1).forEach((g, i) => {
       const sets = g.columns.map((c) => `${q(c)} = g.${q(c)}`).join(', ');

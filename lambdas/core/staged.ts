@@ -38,6 +38,9 @@ export function stagedTime(time: Date | string, original: string): string {
  */
 export const stagedOrder = (receivedAt: string, objectKey: string, line: number): string => `${receivedAt}|${objectKey}|${String(line).padStart(9, '0')}`;
 
+/** A `t:` value's warehouse time (`YYYY-MM-DD HH:MM:SS.mmm`). */
+export const stagedTimeOf = (value: string): string => value.slice(TAG_LENGTH, TAG_LENGTH + TIME_LENGTH);
+
 /** The tag of a staged value. */
 export const tagOf = (value: string): Tag => value[0] as Tag;
 

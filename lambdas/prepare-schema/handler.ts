@@ -3,7 +3,7 @@ import { SerializationConflictError, StatementFailedError } from '../core/errors
 import { layout, manifestOf } from '../core/layout';
 import type { TableLoad, TablesFile } from '../core/loadTypes';
 import { schemaName } from '../core/naming';
-import { ddlFor, mergeStaged, planSchema, type StagedTable } from '../core/schema';
+import { ddlFor, mergeSince, mergeStaged, planSchema, type StagedTable } from '../core/schema';
 import { batches, ledgerTables } from '../core/sql';
 import { loaderContext } from '../io/context';
 import { readCatalog, readChunkStats } from '../io/catalog';
@@ -88,7 +88,8 @@ export async function handler(event: PrepareSchemaEvent): Promise<PrepareSchemaO
     const files = chunks.flatMap((c) => c.tables[plan.table]?.files ?? []);
     const manifestKey = layout.manifest(event.source, event.loadId, plan.table);
     await objects.putJson(config.STAGED_BUCKET, manifestKey, manifestOf(config.STAGED_BUCKET, files));
-    tables.push({ plan, manifestKey, derive: planned.derive.get(plan.table) });
+    const since = mergeSince(chunks.map((c) => c.tables[plan.table]), config.MERGE_WINDOW_DAYS);
+    tables.push({ plan, manifestKey, derive: planned.derive.get(plan.table), ...(since ? { mergeSince: since } : {}) });
   }
   // The report leaves out the schema and ledger statements every load runs (no-ops once created).
   const file: TablesFile = { loadId: event.loadId, source: event.source, tables, ddl: changed };

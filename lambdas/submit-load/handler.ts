@@ -32,6 +32,7 @@ export async function handler(event: SubmitLoadEvent): Promise<StatementState> {
     manifestUri: `s3://${config.STAGED_BUCKET}/${load.manifestKey}`,
     copyRoleArn: config.COPY_ROLE_ARN,
     derive: load.derive,
+    mergeSince: load.mergeSince,
   });
   if (statements.length > 40) throw new InvalidInputError(`Loading ${load.plan.table} takes ${statements.length} statements; one transaction holds at most 40`);
   const statementId = await warehouse.submit(statements, `load ${event.source}.${load.plan.table} (${event.loadId})`);

@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { InvalidInputError } from '../core/errors';
 import { layout } from '../core/layout';
 import type { ChunkStats, LoadPlan, ObjectStats, TableFileStats } from '../core/loadTypes';
-import { stagedOrder, tagOf } from '../core/staged';
+import { stagedOrder, stagedTimeOf, tagOf } from '../core/staged';
 import { mapEvent, stageDiscard } from '../core/transform';
 import { loaderContext } from '../io/context';
 import { SuppressionStore } from '../io/suppression';
@@ -40,6 +40,11 @@ class TableWriter {
     this.lines.push(line);
     this.bytes += line.length + 1;
     this.stats.rows++;
+    const received = values.received_at;
+    if (received !== undefined && tagOf(received) === 't') {
+      const time = stagedTimeOf(received);
+      if (this.stats.minReceivedAt === undefined || time < this.stats.minReceivedAt) this.stats.minReceivedAt = time;
+    }
     const columns = this.stats.columns;
     for (const column in values) {
       const counts = (columns[column] ??= {});

@@ -157,6 +157,13 @@ export const LoadConfigSchema = z
     maxBackfillDays: z.number().int().min(1).max(3660).default(400),
     /** Share of backfill windows that may fail before the backfill itself fails, in percent. */
     toleratedFailurePercentage: z.number().min(0).max(100).default(10),
+    /**
+     * Days before a load's oldest event that its merge looks back for an earlier copy of a message
+     * (by `received_at`, the sort key): the merge reads that window of a table, not all of it, so
+     * its cost does not grow with history. A copy received more than this much earlier stays as a
+     * second row (docs/reliability.md, "Duplicates"). 0 compares with the whole table.
+     */
+    mergeWindowDays: z.number().int().min(0).max(3660).default(7),
   })
   .strict();
 

@@ -207,7 +207,10 @@ export class RedshiftDataService {
         const known = this.aliases.entries().length;
         const t = translate(bound.sql, this.aliases, { ...this.options, database: this.target.database, localDatabase: this.warehouse.database });
         if (this.aliasFile && this.aliases.entries().length !== known) fs.writeFileSync(this.aliasFile, JSON.stringify(this.aliases.entries()));
-        if (t.kind === 'sql') plan.push({ statement: { sql: t.sql, params: bound.params }, sub: current });
+        if (t.kind === 'sql') {
+          plan.push({ statement: { sql: t.sql, params: bound.params }, sub: current });
+          for (const sql of t.after ?? []) plan.push({ statement: { sql, internal: true }, sub: current });
+        }
         else for (const statement of this.expandCopy(t.copy, current, user)) plan.push({ statement, sub: current, copyTable: t.copy.table });
       }
     } catch (e) {

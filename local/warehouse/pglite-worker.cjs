@@ -19,6 +19,16 @@ async function open() {
 
 const ready = open();
 
+/**
+ * Redshift keeps a block's zone map as it writes it and analyzes tables automatically; a BRIN index
+ * (translate.ts: a sort key's stand-in) leaves new page ranges unsummarized until a vacuum, and the
+ * planner uses it only with statistics. Nothing vacuums or analyzes here (no autovacuum), so every
+ * few batches the new ranges are summarized and the tables analyzed, as autovacuum would.
+ */
+const SUMMARIZE_EVERY = 50;
+let batchesSinceSummary = 0;
+const SUMMARIZE = `SELECT brin_summarize_new_values(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'brin'`;
+
 async function runBatch(statements) {
   const results = [];
   let index = 0;
@@ -43,6 +53,11 @@ async function runBatch(statements) {
   } finally {
     // Each Data API call is its own session on Redshift: temporary tables do not outlive it.
     await db.exec('DISCARD TEMP').catch(() => undefined);
+    if (++batchesSinceSummary >= SUMMARIZE_EVERY) {
+      batchesSinceSummary = 0;
+      await db.exec(SUMMARIZE).catch(() => undefined);
+      await db.exec('ANALYZE').catch(() => undefined);
+    }
   }
 }
 

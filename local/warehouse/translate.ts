@@ -32,7 +32,8 @@ export interface CopyCommand {
   readonly gzip: boolean;
 }
 
-export type Translated = { readonly kind: 'sql'; readonly sql: string } | { readonly kind: 'copy'; readonly copy: CopyCommand };
+/** `after`: statements that run right after `sql`, in the same transaction (a sort key's index). */
+export type Translated = { readonly kind: 'sql'; readonly sql: string; readonly after?: ReadonlyArray<string> } | { readonly kind: 'copy'; readonly copy: CopyCommand };
 
 /** Postgres keeps 63 bytes of an identifier; Redshift keeps 127. */
 const PG_MAX_IDENTIFIER = 63;
@@ -172,7 +173,25 @@ export function translate(sql: string, aliases: IdentifierAliases = new Identifi
     .map((s) => (s.code ? REWRITES.reduce((acc, [re, to]) => acc.replace(re, to), s.text) : s.text))
     .join('');
   const inDatabase = onDatabase(text, options.database, options.localDatabase ?? 'postgres');
-  return { kind: 'sql', sql: options.varcharBytes === false ? inDatabase : varcharInBytes(inDatabase) };
+  const after = sortKeyIndex(stripComments(aliased));
+  return { kind: 'sql', sql: options.varcharBytes === false ? inDatabase : varcharInBytes(inDatabase), ...(after ? { after: [after] } : {}) };
+}
+
+const IDENT = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
+
+/**
+ * Redshift skips the blocks of a table whose sort key range a predicate excludes (zone maps): a
+ * merge bounded by `received_at` reads only its window. Postgres's nearest is a BRIN index (the
+ * min and max of each range of pages): a permanent table created with a one-column `SORTKEY` gets
+ * one (16 pages of 8 KB per range, about Redshift's 1 MB block), so a bounded query reads about
+ * what it would on Redshift.
+ */
+function sortKeyIndex(sql: string): string | undefined {
+  const table = new RegExp(String.raw`^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(${IDENT}(?:\.${IDENT})?)\s*\(`, 'i').exec(sql);
+  const key = new RegExp(String.raw`\bSORTKEY\s*\(\s*(${IDENT})\s*\)\s*;?\s*$`, 'i').exec(sql);
+  if (!table || !key) return undefined;
+  const name = `rs_sk_${createHash('sha1').update(table[1]).digest('hex').slice(0, 16)}`;
+  return `CREATE INDEX IF NOT EXISTS "${name}" ON ${table[1]} USING brin (${key[1]}) WITH (pages_per_range = 16, autosummarize = on)`;
 }
 
 function stripComments(sql: string): string {

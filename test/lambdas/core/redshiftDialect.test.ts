@@ -23,7 +23,7 @@ function generatedVariants(): string[] {
   const wide = Object.fromEntries(Array.from({ length: 1500 }, (_, i) => [`p_${i}`, { s: 1, i: 1 }]));
   const widePlan = planTable('wide_event', { rows: 2, columns: { id: { s: 2 }, received_at: { t: 2 }, ...wide } }, undefined);
   const load = (plan: ReturnType<typeof planTable>, derive?: Parameters<typeof tableLoadStatements>[0]['derive']) =>
-    tableLoadStatements({ schema: 'web', plan, loadId: 'exec-1', manifestUri: 's3://staged-bucket/m.json', copyRoleArn: ROLE, derive });
+    tableLoadStatements({ schema: 'web', plan, loadId: 'exec-1', manifestUri: 's3://staged-bucket/m.json', copyRoleArn: ROLE, derive, mergeSince: '2026-11-28 10:00:00.000' });
   const identifies = planTable('identifies', { rows: 1, columns: { id: { s: 1 }, received_at: { t: 1 }, user_id: { s: 1 }, email: { s: 1 }, logins: { i: 1 } } }, undefined);
   const groupCalls = planTable('groups', { rows: 1, columns: { id: { s: 1 }, received_at: { t: 1 }, group_id: { s: 1 }, name: { s: 1 } } }, undefined);
   return [

@@ -1,4 +1,4 @@
-import { columnTypeOf, ddlFor, fixedColumnsOf, kindOf, MAX_COLUMNS_PER_TABLE, mergeStaged, planSchema, planTable, type StagedTable } from '../../../lambdas/core/schema';
+import { columnTypeOf, ddlFor, fixedColumnsOf, kindOf, MAX_COLUMNS_PER_TABLE, mergeSince, mergeStaged, planSchema, planTable, type StagedTable } from '../../../lambdas/core/schema';
 import { ledgerTables } from '../../../lambdas/core/sql';
 
 /** Schema evolution, pure: staged value tags in, table plans and DDL out. */
@@ -56,5 +56,16 @@ describe('schema evolution', () => {
     expect(['_discards', 'tracks', 'identifies', 'order_completed'].map(kindOf)).toEqual(['discards', 'call', 'call', 'event']);
     const merged = mergeStaged({ t: staged(1, { a: { i: 1 } }) }, { t: staged(2, { a: { i: 1, s: 1 }, b: { b: 2 } }), u: staged(1, {}) });
     expect(merged).toEqual({ t: staged(3, { a: { i: 2, s: 1 }, b: { b: 2 } }), u: staged(1, {}) });
+  });
+});
+
+describe('mergeSince', () => {
+  it('is the window before the oldest received_at any chunk staged', () => {
+    expect(mergeSince([{ rows: 2, minReceivedAt: '2026-12-05 10:00:00.000' }, undefined, { rows: 1, minReceivedAt: '2026-12-04 23:59:59.999' }], 7)).toBe('2026-11-27 23:59:59.999');
+  });
+  it('compares with the whole table when the window is 0 or a chunk with rows did not record its oldest time', () => {
+    expect(mergeSince([{ rows: 2, minReceivedAt: '2026-12-05 10:00:00.000' }], 0)).toBeUndefined();
+    expect(mergeSince([{ rows: 2, minReceivedAt: '2026-12-05 10:00:00.000' }, { rows: 1 }], 7)).toBeUndefined();
+    expect(mergeSince([{ rows: 0 }, undefined], 7)).toBeUndefined();
   });
 });

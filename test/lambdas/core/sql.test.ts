@@ -38,7 +38,19 @@ describe('SQL module (Redshift dialect)', () => {
     expect(plan.expected).toEqual({ rows: 3, discardedValues: 1, conflicts: { total: 1 } });
     expectGolden('table-load', [`${REF}/r_CREATE_TABLE_NEW.html (TEMP)`, `${REF}/r_COPY.html (MANIFEST, FORMAT AS JSON 'auto', GZIP)`, `${REF}/r_WF_ROW_NUMBER.html`, `${REF}/r_CREATE_TABLE_AS.html`, `${REF}/r_DELETE.html (USING)`, `${REF}/r_INSERT_30.html`, `${REF}/r_MD5.html`, `${REF}/r_SUBSTRING.html`, `${REF}/r_LEFT.html`], tableLoadStatements({
       schema: 'web', plan, loadId: 'exec-1234', manifestUri: 's3://staged-bucket/loads/web/exec-1234/manifests/order_completed.json', copyRoleArn: ROLE,
+      mergeSince: '2026-11-28 09:59:58.123',
     }));
+  });
+
+  it('merges within the window when there is one, against the whole table when there is none', () => {
+    const plan = planTable('order_completed', { rows: 1, columns: { id: { s: 1 }, received_at: { t: 1 } } }, undefined);
+    const merge = (mergeSince?: string) => tableLoadStatements({ schema: 'web', plan, loadId: 'x', manifestUri: 's3://staged-bucket/k.json', copyRoleArn: ROLE, mergeSince }).filter((s) => s.startsWith('DELETE'));
+    expect(merge('2026-11-28 10:00:00.000')).toEqual([
+      `DELETE FROM "__typed" USING "web"."order_completed" t WHERE "__typed"."id" = t."id" AND t."received_at" >= "__typed"."received_at" AND t."received_at" >= CAST('2026-11-28 10:00:00.000' AS TIMESTAMP)`,
+      `DELETE FROM "web"."order_completed" USING "__typed" WHERE "web"."order_completed"."id" = "__typed"."id" AND "web"."order_completed"."received_at" >= CAST('2026-11-28 10:00:00.000' AS TIMESTAMP)`,
+    ]);
+    expect(merge().every((s) => !s.includes('CAST('))).toBe(true);
+    expect(() => merge("2026-11-28' OR 1=1 --")).toThrow('as a timestamp');
   });
 
   it('an identifies load rebuilds users: per trait the latest non-null value by timestamp', () => {

@@ -104,4 +104,34 @@ describe('Loader: exactly once, idempotent, out-of-order safe', () => {
       t.cloud.lambdas.setEnvironment(planLoad.name, 'MAX_OBJECTS_PER_LOAD', configured);
     }
   });
+
+  it('merges with copies received up to the merge window (7 days) before a load\'s oldest event, and keeps an older copy as a second row', async () => {
+    const day = 86_400_000;
+    const hourOf = (ms: number) => new Date(Math.floor(ms / 3_600_000) * 3_600_000).toISOString();
+    const at = (ms: number) => new Date(ms).toISOString();
+    const copy = (id: string, receivedMs: number) => ({ ...track(id), receivedAt: at(receivedMs), timestamp: at(receivedMs) });
+    const start = Date.now() - 20 * day;
+    // Objects of past hours, loaded as a backfill loads them: a pending load of their hour's window.
+    const loadHour = (ms: number) => runLoad(t, { source: 'web', window: { from: hourOf(ms), to: new Date(Date.parse(hourOf(ms)) + 3_600_000).toISOString() }, mode: 'pending' });
+    await putRawEvents(t, 'web', hourOf(start), 'window-first', [copy('win-in', start), copy('win-out', start), copy('win-all', start)]);
+    await loadHour(start);
+    // 6 days later: inside the window of its load; 10 days later: outside (the load compares with 7 days back only).
+    await putRawEvents(t, 'web', hourOf(start + 6 * day), 'window-in', [copy('win-in', start + 6 * day)]);
+    await loadHour(start + 6 * day);
+    await putRawEvents(t, 'web', hourOf(start + 10 * day), 'window-out', [copy('win-out', start + 10 * day)]);
+    await loadHour(start + 10 * day);
+    expect(await sql(t, "SELECT id, COUNT(*) FROM web.tracks WHERE id LIKE 'win-%' GROUP BY id ORDER BY id")).toEqual([['win-all', 1], ['win-in', 1], ['win-out', 2]]);
+    // A window of 0 compares with the whole table.
+    const prepare = t.cloud.lambdas.functionList.find((f) => f.module.includes('/lambdas/prepare-schema/')) as { name: string; environment: Record<string, string> };
+    const configured = prepare.environment.MERGE_WINDOW_DAYS;
+    expect(configured).toBe('7');
+    t.cloud.lambdas.setEnvironment(prepare.name, 'MERGE_WINDOW_DAYS', '0');
+    try {
+      await putRawEvents(t, 'web', hourOf(start + 12 * day), 'window-all', [copy('win-all', start + 12 * day)]);
+      await loadHour(start + 12 * day);
+    } finally {
+      t.cloud.lambdas.setEnvironment(prepare.name, 'MERGE_WINDOW_DAYS', configured);
+    }
+    expect(await sql(t, "SELECT id, COUNT(*), MAX(received_at) FROM web.tracks WHERE id = 'win-all' GROUP BY id")).toEqual([['win-all', 1, expect.stringMatching(new RegExp(`^${at(start + 12 * day).slice(0, 10)}`))]]);
+  });
 });
