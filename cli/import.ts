@@ -4,7 +4,7 @@ import { schemaName } from '../lambdas/core/naming';
 import { mergeStaged, type StagedTable } from '../lambdas/core/schema';
 import { readCatalog } from '../lambdas/io/catalog';
 import { QUARANTINE_PREFIX } from '../lambdas/core/layout';
-import { archiveDays, importArchiveDay } from '../lambdas/io/archiveImport';
+import { archiveDays, type DayImport, importArchiveDay } from '../lambdas/io/archiveImport';
 import { SuppressionStore } from '../lambdas/io/suppression';
 import { runBackfill } from './backfill';
 import { fmt, progressLine, table } from './format';
@@ -24,21 +24,14 @@ export interface ImportOptions {
   readonly json?: boolean;
 }
 
-export interface ImportSummary {
+/** The totals of every day imported (hours: the windows the backfill loads), and per day its counts. */
+export interface ImportSummary extends Pick<DayImport, 'messages' | 'invalid' | 'invalidReasons' | 'suppressed' | 'hours' | 'rawObjectsWritten'> {
   readonly source: string;
   readonly archive: string;
   readonly from: string;
   readonly to: string;
   readonly dryRun: boolean;
-  readonly days: ReadonlyArray<{ readonly day: string; readonly objects: number; readonly skipped: number; readonly messages: number; readonly invalid: number }>;
-  readonly messages: number;
-  readonly invalid: number;
-  readonly invalidReasons: Readonly<Record<string, number>>;
-  /** Messages of identities erased by `forget`: not imported. */
-  readonly suppressed: number;
-  /** Hours (UTC) the imported messages were received in: the windows the backfill loads. */
-  readonly hours: ReadonlyArray<string>;
-  readonly rawObjectsWritten: number;
+  readonly days: ReadonlyArray<Pick<DayImport, 'day' | 'objects' | 'skipped' | 'messages' | 'invalid'>>;
   /** The backfill's exit code (not run on a dry run, or when nothing was imported). */
   readonly backfillCode?: number;
   /** The backfill's summary (with --json). */
