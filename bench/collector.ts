@@ -44,10 +44,16 @@ export async function benchCollector(): Promise<Record<string, number | string>>
   const port = await new Promise<number>((resolve) => responder.stdout?.once('data', (d) => resolve(Number(String(d).trim()))));
   Object.assign(process.env, {
     AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`,
-    AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench',
-    POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'WARN',
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_LOG_LEVEL: 'WARN',
     COLLECTOR_SOURCES: JSON.stringify([{ name: 'web', writeKeys: ['bench-write-key'], collect: true, stream: 'bench-web' }]),
-    RAW_BUCKET: 'bench-raw', QUARANTINE_PREFIX: '_quarantine/', CONTROL_BUCKET: 'bench-control', SUPPRESSION_CACHE_SECONDS: '3600',
+    RAW_BUCKET: 'bench-raw',
+    QUARANTINE_PREFIX: '_quarantine/',
+    CONTROL_BUCKET: 'bench-control',
+    SUPPRESSION_CACHE_SECONDS: '3600',
   });
   const { handler } = await import('../lambdas/collect/handler');
 
@@ -56,7 +62,10 @@ export async function benchCollector(): Promise<Record<string, number | string>>
   for (let b = 0; b < BATCHES; b++) bodies.push(JSON.stringify({ batch: events.slice(b * PER_BATCH, (b + 1) * PER_BATCH), sentAt: new Date().toISOString() }));
   const auth = `Basic ${Buffer.from('bench-write-key:').toString('base64')}`;
   const event = (body: string) => ({
-    rawPath: '/v1/batch', headers: { authorization: auth, 'content-type': 'application/json' }, body, isBase64Encoded: false,
+    rawPath: '/v1/batch',
+    headers: { authorization: auth, 'content-type': 'application/json' },
+    body,
+    isBase64Encoded: false,
     requestContext: { http: { method: 'POST', sourceIp: '198.51.100.7' }, requestId: 'bench' },
   });
 
@@ -91,7 +100,10 @@ export async function benchCollector(): Promise<Record<string, number | string>>
   // Unknown write keys: a near miss of the real key (one character off) beside an unrelated key of
   // another length, interleaved, so that any dependence of the 401 path on the key would show.
   const reject = (key: string) => ({
-    rawPath: '/v1/track', headers: { authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}`, 'content-type': 'application/json' }, body: '{"type":"track","event":"E","userId":"u"}', isBase64Encoded: false,
+    rawPath: '/v1/track',
+    headers: { authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}`, 'content-type': 'application/json' },
+    body: '{"type":"track","event":"E","userId":"u"}',
+    isBase64Encoded: false,
     requestContext: { http: { method: 'POST', sourceIp: '198.51.100.7' }, requestId: 'bench' },
   });
   const nearMiss = reject('bench-write-kex');
@@ -112,8 +124,24 @@ export async function benchCollector(): Promise<Record<string, number | string>>
   // the body (analytics.js), beside what deciding only after decompressing and parsing costs.
   const junk = bodies[0].replace('{"batch"', '{"writeKey":"wrong-key-0123456789","batch"');
   const zipped = zlib.gzipSync(junk);
-  const wrongHeader = { rawPath: '/v1/batch', headers: { authorization: `Basic ${Buffer.from('wrong-key-0123456789:').toString('base64')}`, 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: zipped.toString('base64'), isBase64Encoded: true, requestContext: { http: { method: 'POST', sourceIp: '198.51.100.7' }, requestId: 'bench' } };
-  const wrongBody = { rawPath: '/v1/batch', headers: { 'content-type': 'text/plain' }, body: junk, isBase64Encoded: false, requestContext: { http: { method: 'POST', sourceIp: '198.51.100.7' }, requestId: 'bench' } };
+  const wrongHeader = {
+    rawPath: '/v1/batch',
+    headers: {
+      authorization: `Basic ${Buffer.from('wrong-key-0123456789:').toString('base64')}`,
+      'content-type': 'application/json',
+      'content-encoding': 'gzip',
+    },
+    body: zipped.toString('base64'),
+    isBase64Encoded: true,
+    requestContext: { http: { method: 'POST', sourceIp: '198.51.100.7' }, requestId: 'bench' },
+  };
+  const wrongBody = {
+    rawPath: '/v1/batch',
+    headers: { 'content-type': 'text/plain' },
+    body: junk,
+    isBase64Encoded: false,
+    requestContext: { http: { method: 'POST', sourceIp: '198.51.100.7' }, requestId: 'bench' },
+  };
   const cpuUs = async (n: number, f: () => unknown) => {
     const c = process.cpuUsage();
     for (let i = 0; i < n; i++) await f();
@@ -122,11 +150,11 @@ export async function benchCollector(): Promise<Record<string, number | string>>
   };
   const ROUNDS = 2000;
   const rejectHeaderUs = await cpuUs(ROUNDS, async () => {
-    if ((await handler(wrongHeader as never) as { statusCode: number }).statusCode !== 401) throw new Error('a wrong header key was not answered 401');
+    if (((await handler(wrongHeader as never)) as { statusCode: number }).statusCode !== 401) throw new Error('a wrong header key was not answered 401');
   });
   const decodeFirstUs = await cpuUs(ROUNDS, () => JSON.parse(zlib.gunzipSync(Buffer.from(wrongHeader.body, 'base64')).toString('utf8')));
   const rejectBodyUs = await cpuUs(ROUNDS, async () => {
-    if ((await handler(wrongBody as never) as { statusCode: number }).statusCode !== 401) throw new Error('a wrong body key was not answered 401');
+    if (((await handler(wrongBody as never)) as { statusCode: number }).statusCode !== 401) throw new Error('a wrong body key was not answered 401');
   });
   const parseFirstUs = await cpuUs(ROUNDS, () => JSON.parse(junk));
   responder.kill();

@@ -55,7 +55,11 @@ function lambdaDelta(a: Snapshot, b: Snapshot, only: (fn: string) => boolean): {
  * A load's counts between two snapshots, without its statement checks (each: Wait, CheckStatement
  * and Choice transitions, one invocation, one DescribeStatement), which the model adds for AWS.
  */
-function loadDelta(a: Snapshot, b: Snapshot, fns: { loader: (fn: string) => boolean; submit: (fn: string) => boolean; check: (fn: string) => boolean }): { counts: Counts; checks: number; checkGbSeconds: number } {
+function loadDelta(
+  a: Snapshot,
+  b: Snapshot,
+  fns: { loader: (fn: string) => boolean; submit: (fn: string) => boolean; check: (fn: string) => boolean },
+): { counts: Counts; checks: number; checkGbSeconds: number } {
   const all = lambdaDelta(a, b, fns.loader);
   const check = lambdaDelta(a, b, fns.check);
   const checks = check.invocations;
@@ -103,7 +107,11 @@ export async function measureProfile(cloud: LocalCloud, options: ProfileOptions 
   const sfn = new SFNClient({ endpoint: cloud.endpoints.edge, region: cloud.endpoints.region, credentials: { accessKeyId: 'p', secretAccessKey: 'p' } });
   let seed = 1;
   const post = async (body: string, route: string) => {
-    const res = await fetch(`${cloud.endpoints.collector}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body });
+    const res = await fetch(`${cloud.endpoints.collector}${route}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: auth },
+      body,
+    });
     if (res.status !== 200) throw new Error(`collector answered ${res.status}: ${await res.text()}`);
   };
   const send = async (events: number, r: number): Promise<number> => {
@@ -156,7 +164,11 @@ export async function measureProfile(cloud: LocalCloud, options: ProfileOptions 
     // Load everything sent so far (it is not measured), then loads of two sizes.
     await runLoad(cloud, sfn);
     const moduleOf = (dir: string) => cloud.lambdas.functionList.find((f) => f.module.endsWith(path.join(dir, 'handler.ts')))?.name;
-    const fns = { loader: (fn: string) => !isCollector(fn), submit: (fn: string) => fn === moduleOf('submit-load'), check: (fn: string) => fn === moduleOf('check-statement') };
+    const fns = {
+      loader: (fn: string) => !isCollector(fn),
+      submit: (fn: string) => fn === moduleOf('submit-load'),
+      check: (fn: string) => fn === moduleOf('check-statement'),
+    };
     const measured: Array<{ events: number; counts: Counts }> = [];
     let checks = 0;
     let checkGbSeconds = 0;
@@ -184,7 +196,9 @@ export async function measureProfile(cloud: LocalCloud, options: ProfileOptions 
     const [a, b] = measured;
     const slope = (k: keyof Counts) => Math.max(0, (b.counts[k] - a.counts[k]) / (b.events - a.events));
     const perEvent = Object.fromEntries((Object.keys(a.counts) as Array<keyof Counts>).map((k) => [k, slope(k)])) as unknown as Counts;
-    const fixed = Object.fromEntries((Object.keys(a.counts) as Array<keyof Counts>).map((k) => [k, Math.max(0, a.counts[k] - perEvent[k] * a.events)])) as unknown as Counts;
+    const fixed = Object.fromEntries(
+      (Object.keys(a.counts) as Array<keyof Counts>).map((k) => [k, Math.max(0, a.counts[k] - perEvent[k] * a.events)]),
+    ) as unknown as Counts;
     return {
       measuredAt: new Date().toISOString().slice(0, 10),
       how: `local mode: collector at ${sizes.join(', ')} events per request (${perSample} events each), loads of ${small} and ${large} events (straight line through them), one empty load`,
@@ -223,7 +237,10 @@ export async function benchCostProfile(): Promise<Record<string, number | string
       // The figures docs/performance.md quotes: 100 M events/day, loads every 5 minutes.
       ...Object.fromEntries(
         (['function-url', 'http-api'] as const).flatMap((endpoint) =>
-          [10, 1].map((perRequest) => [`usdPerMillion@100M/day,${perRequest}/request,${endpoint}`, r(estimateCost(profile, costInput({ eventsPerDay: '100000000', eventsPerRequest: String(perRequest), endpoint })).usdPerMillionEvents)]),
+          [10, 1].map((perRequest) => [
+            `usdPerMillion@100M/day,${perRequest}/request,${endpoint}`,
+            r(estimateCost(profile, costInput({ eventsPerDay: '100000000', eventsPerRequest: String(perRequest), endpoint })).usdPerMillionEvents),
+          ]),
         ),
       ),
     };

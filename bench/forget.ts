@@ -29,7 +29,15 @@ const HOURS = 48;
 export async function benchForget(): Promise<Record<string, number | string>> {
   const template = synthesizeTemplate('local');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-forget-'));
-  const cloud = await startLocalCloud({ dataDir, edgePort: 0, collectorPort: 0, loadIntervalSeconds: 0, bufferIntervalSeconds: 3600, timeScale: 0.001, template });
+  const cloud = await startLocalCloud({
+    dataDir,
+    edgePort: 0,
+    collectorPort: 0,
+    loadIntervalSeconds: 0,
+    bufferIntervalSeconds: 3600,
+    timeScale: 0.001,
+    template,
+  });
   try {
     const files = new Map<string, string[]>();
     const users = new Map<string, number>();
@@ -56,25 +64,35 @@ export async function benchForget(): Promise<Record<string, number | string>> {
     const target = localTarget(dataDir);
     const range = { from: new Date(DAY0).toISOString(), to: new Date(DAY0 + HOURS * 3_600_000).toISOString() };
     const t0 = performance.now();
-    if ((await runBackfill(target, { source: 'web', ...range, mode: 'missing', json: true }, nullStream(), nullStream())) !== 0) throw new Error('the load failed');
+    if ((await runBackfill(target, { source: 'web', ...range, mode: 'missing', json: true }, nullStream(), nullStream())) !== 0)
+      throw new Error('the load failed');
     const loadSeconds = (performance.now() - t0) / 1000;
 
     const out: string[] = [];
     const capture = new Writable({ write: (chunk, _enc, cb) => (out.push(String(chunk)), cb()) });
     const t1 = performance.now();
-    if ((await runForget(target, { source: 'web', userIds: [user], anonymousIds: [], dryRun: true, json: true }, nullStream(), nullStream())) !== 0) throw new Error('the dry run failed');
+    if ((await runForget(target, { source: 'web', userIds: [user], anonymousIds: [], dryRun: true, json: true }, nullStream(), nullStream())) !== 0)
+      throw new Error('the dry run failed');
     const drySeconds = (performance.now() - t1) / 1000;
     const t2 = performance.now();
-    if ((await runForget(target, { source: 'web', userIds: [user], anonymousIds: [], json: true }, capture, nullStream())) !== 0) throw new Error('the erasure failed');
+    if ((await runForget(target, { source: 'web', userIds: [user], anonymousIds: [], json: true }, capture, nullStream())) !== 0)
+      throw new Error('the erasure failed');
     const forgetSeconds = (performance.now() - t2) / 1000;
-    const receipt = (JSON.parse(out.join('')) as { receipts: Array<{ rowsDeleted: Record<string, number>; objects: { objects: number; rewritten: number; linesRemoved: number } }> }).receipts[0];
+    const receipt = (
+      JSON.parse(out.join('')) as {
+        receipts: Array<{ rowsDeleted: Record<string, number>; objects: { objects: number; rewritten: number; linesRemoved: number } }>;
+      }
+    ).receipts[0];
     const settle = settleSeconds(template);
     return {
       events: EVENTS,
       'raw objects': objects,
       'user erased: events sent': userEvents,
       'rows deleted': Object.values(receipt.rowsDeleted).reduce((a, b) => a + b, 0),
-      'rows deleted per table': Object.entries(receipt.rowsDeleted).filter(([, n]) => n > 0).map(([t, n]) => `${t} ${n}`).join(', '),
+      'rows deleted per table': Object.entries(receipt.rowsDeleted)
+        .filter(([, n]) => n > 0)
+        .map(([t, n]) => `${t} ${n}`)
+        .join(', '),
       'objects read / rewritten': `${receipt.objects.objects} / ${receipt.objects.rewritten}`,
       'lines removed': receipt.objects.linesRemoved,
       'load (missing backfill): seconds': Number(loadSeconds.toFixed(1)),
@@ -91,7 +109,9 @@ export async function benchForget(): Promise<Record<string, number | string>> {
 
 /** The Settle wait the synthesized stack gives PlanForget (its SUPPRESSION_SETTLE_SECONDS). */
 function settleSeconds(template: ReturnType<typeof synthesizeTemplate>): number {
-  for (const r of Object.values(template.Resources as Record<string, { Type: string; Properties?: { Environment?: { Variables?: Record<string, string> } } }>)) {
+  for (const r of Object.values(
+    template.Resources as Record<string, { Type: string; Properties?: { Environment?: { Variables?: Record<string, string> } } }>,
+  )) {
     const v = r.Properties?.Environment?.Variables?.SUPPRESSION_SETTLE_SECONDS;
     if (r.Type === 'AWS::Lambda::Function' && v) return Number(v);
   }

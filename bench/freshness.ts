@@ -38,8 +38,19 @@ export function modelledPercentile(p: number, bufferSeconds: number, intervalSec
 
 async function runCase(intervalSeconds: number, bufferSeconds: number, cycles: number): Promise<Record<string, number | string>> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-fresh-'));
-  const cloud = await startLocalCloud({ dataDir, edgePort: 0, collectorPort: 0, loadIntervalSeconds: intervalSeconds, bufferIntervalSeconds: bufferSeconds, timeScale: 0.01 });
-  const data = new RedshiftDataClient({ endpoint: cloud.endpoints.edge, region: cloud.endpoints.region, credentials: { accessKeyId: 'f', secretAccessKey: 'f' } });
+  const cloud = await startLocalCloud({
+    dataDir,
+    edgePort: 0,
+    collectorPort: 0,
+    loadIntervalSeconds: intervalSeconds,
+    bufferIntervalSeconds: bufferSeconds,
+    timeScale: 0.01,
+  });
+  const data = new RedshiftDataClient({
+    endpoint: cloud.endpoints.edge,
+    region: cloud.endpoints.region,
+    credentials: { accessKeyId: 'f', secretAccessKey: 'f' },
+  });
   const warehouse = new Warehouse(data, { workgroup: cloud.endpoints.warehouse.workgroupName, database: cloud.endpoints.warehouse.database });
   const key = cloud.endpoints.sources.find((s) => s.name === 'web')?.writeKeys[0] as string;
   const sentAt = new Map<string, number>();
@@ -53,7 +64,11 @@ async function runCase(intervalSeconds: number, bufferSeconds: number, cycles: n
       while (Date.now() < sendUntil) {
         const batch = Array.from({ length: BATCH }, () => ({ type: 'track', event: 'Fresh', userId: 'u', messageId: `fresh-${n++}`, properties: { n } }));
         const t = Date.now();
-        const res = await fetch(`${cloud.endpoints.collector}/v1/batch`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` }, body: JSON.stringify({ batch }) });
+        const res = await fetch(`${cloud.endpoints.collector}/v1/batch`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` },
+          body: JSON.stringify({ batch }),
+        });
         if (res.status !== 200) throw new Error(`collector answered ${res.status}`);
         for (const e of batch) sentAt.set(e.messageId, t);
         await new Promise((r) => setTimeout(r, Math.max(0, t + (1000 * BATCH) / RATE - Date.now())));
@@ -64,7 +79,11 @@ async function runCase(intervalSeconds: number, bufferSeconds: number, cycles: n
     const deadline = sendUntil + (3 * intervalSeconds + bufferSeconds + 120) * 1000;
     while (Date.now() < deadline && (sending || seenAt.size < sentAt.size)) {
       await new Promise((r) => setTimeout(r, 1000));
-      const exists = await warehouse.query("SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = 'web' AND table_name = 'tracks'", {}, 'tracks?');
+      const exists = await warehouse.query(
+        "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = 'web' AND table_name = 'tracks'",
+        {},
+        'tracks?',
+      );
       if (Number(exists[0]?.n ?? 0) === 0) continue;
       const rows = await warehouse.query('SELECT id, uuid_ts FROM web.tracks WHERE uuid_ts > CAST(:since AS TIMESTAMP)', { since }, 'new rows');
       const now = Date.now();
@@ -74,8 +93,19 @@ async function runCase(intervalSeconds: number, bufferSeconds: number, cycles: n
       }
     }
     await sender;
-    const latencies = [...sentAt].filter(([id]) => seenAt.has(id)).map(([id, t]) => ((seenAt.get(id) as number) - t) / 1000).sort((a, b) => a - b);
-    const loads = cloud.stepFunctions.allExecutions().filter((e) => e.stateMachineArn === cloud.endpoints.stateMachines.load && e.status === 'SUCCEEDED' && e.stopDate && JSON.parse(e.output ?? '{}').status === 'SUCCEEDED');
+    const latencies = [...sentAt]
+      .filter(([id]) => seenAt.has(id))
+      .map(([id, t]) => ((seenAt.get(id) as number) - t) / 1000)
+      .sort((a, b) => a - b);
+    const loads = cloud.stepFunctions
+      .allExecutions()
+      .filter(
+        (e) =>
+          e.stateMachineArn === cloud.endpoints.stateMachines.load &&
+          e.status === 'SUCCEEDED' &&
+          e.stopDate &&
+          JSON.parse(e.output ?? '{}').status === 'SUCCEEDED',
+      );
     const loadSeconds = loads.map((e) => ((e.stopDate as Date).getTime() - e.startDate.getTime()) / 1000);
     const p50 = percentile(latencies, 50);
     const p95 = percentile(latencies, 95);
@@ -85,7 +115,12 @@ async function runCase(intervalSeconds: number, bufferSeconds: number, cycles: n
       events: sentAt.size,
       seen: seenAt.size,
       loads: loads.length,
-      loadSecondsMedian: r(percentile([...loadSeconds].sort((a, b) => a - b), 50)),
+      loadSecondsMedian: r(
+        percentile(
+          [...loadSeconds].sort((a, b) => a - b),
+          50,
+        ),
+      ),
       localP50Seconds: r(p50),
       localP95Seconds: r(p95),
       localMaxSeconds: r(latencies[latencies.length - 1] ?? NaN),

@@ -40,7 +40,15 @@ function* archived(): Generator<{ hour: number; line: string }> {
 
 async function once(kind: 'import' | 'console' | 'raw', template: ReturnType<typeof synthesizeTemplate>): Promise<{ seconds: number; rows: number }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `bench-import-${kind}-`));
-  const cloud = await startLocalCloud({ dataDir, edgePort: 0, collectorPort: 0, loadIntervalSeconds: 0, bufferIntervalSeconds: 3600, timeScale: 0.001, template });
+  const cloud = await startLocalCloud({
+    dataDir,
+    edgePort: 0,
+    collectorPort: 0,
+    loadIntervalSeconds: 0,
+    bufferIntervalSeconds: 3600,
+    timeScale: 0.001,
+    template,
+  });
   try {
     // Files as each side has them before the clock starts: the archive's day folders, or raw hours.
     const files = new Map<string, string[]>();
@@ -54,7 +62,8 @@ async function once(kind: 'import' | 'console' | 'raw', template: ReturnType<typ
     const bucket = kind !== 'raw' ? 'clickstream-local-segment-archive' : cloud.endpoints.buckets.raw;
     if (kind !== 'raw') cloud.store.createBucket(bucket);
     for (const [folder, lines] of files) {
-      for (let i = 0; i < lines.length; i += PER_FILE) cloud.store.put(bucket, `${folder}part-${i / PER_FILE}.gz`, zlib.gzipSync(`${lines.slice(i, i + PER_FILE).join('\n')}\n`));
+      for (let i = 0; i < lines.length; i += PER_FILE)
+        cloud.store.put(bucket, `${folder}part-${i / PER_FILE}.gz`, zlib.gzipSync(`${lines.slice(i, i + PER_FILE).join('\n')}\n`));
     }
     files.clear();
     const target = localTarget(dataDir);
@@ -68,13 +77,18 @@ async function once(kind: 'import' | 'console' | 'raw', template: ReturnType<typ
       code = d.status === 'SUCCEEDED' ? 0 : 3;
       if (code !== 0) throw new Error(`console import ${d.status}: ${failureMessage(d)}`);
     } else {
-      code = kind === 'import'
-        ? await runImport(target, { source: 'web', archive: `s3://${bucket}/segment-logs/src/`, ...range, json: true }, nullStream(), nullStream())
-        : await runBackfill(target, { source: 'web', ...range, mode: 'missing', json: true }, nullStream(), nullStream());
+      code =
+        kind === 'import'
+          ? await runImport(target, { source: 'web', archive: `s3://${bucket}/segment-logs/src/`, ...range, json: true }, nullStream(), nullStream())
+          : await runBackfill(target, { source: 'web', ...range, mode: 'missing', json: true }, nullStream(), nullStream());
     }
     const seconds = (performance.now() - t0) / 1000;
     if (code !== 0) throw new Error(`${kind} exited ${code}`);
-    const counted = await cloud.warehouse.runBatch([{ sql: "SELECT (SELECT COUNT(*) FROM web.tracks) + (SELECT COUNT(*) FROM web.pages) + (SELECT COUNT(*) FROM web.screens) + (SELECT COUNT(*) FROM web.identifies) + (SELECT COUNT(*) FROM web.groups) + (SELECT COUNT(*) FROM web.aliases)" }]);
+    const counted = await cloud.warehouse.runBatch([
+      {
+        sql: 'SELECT (SELECT COUNT(*) FROM web.tracks) + (SELECT COUNT(*) FROM web.pages) + (SELECT COUNT(*) FROM web.screens) + (SELECT COUNT(*) FROM web.identifies) + (SELECT COUNT(*) FROM web.groups) + (SELECT COUNT(*) FROM web.aliases)',
+      },
+    ]);
     if (!counted.ok) throw new Error(counted.error.message);
     return { seconds, rows: Number(counted.results[0].rows[0][0]) };
   } finally {
@@ -88,7 +102,8 @@ export async function benchImport(): Promise<Record<string, number | string>> {
   const raw = await once('raw', template);
   const imported = await once('import', template);
   const console = await once('console', template);
-  if (raw.rows !== imported.rows || raw.rows !== console.rows) throw new Error(`the runs loaded different row counts: ${raw.rows} (raw), ${imported.rows} (CLI import), ${console.rows} (console import)`);
+  if (raw.rows !== imported.rows || raw.rows !== console.rows)
+    throw new Error(`the runs loaded different row counts: ${raw.rows} (raw), ${imported.rows} (CLI import), ${console.rows} (console import)`);
   return {
     events: EVENTS,
     'call-table rows (each run)': imported.rows,

@@ -114,7 +114,9 @@ export async function benchLoad(): Promise<Record<string, number | string>> {
         const entered = new Map<string, number>();
         const spent = new Map<string, number>();
         for (const e of record?.history ?? []) {
-          const name = (e.details.stateEnteredEventDetails as { name?: string } | undefined)?.name ?? (e.details.stateExitedEventDetails as { name?: string } | undefined)?.name;
+          const name =
+            (e.details.stateEnteredEventDetails as { name?: string } | undefined)?.name ??
+            (e.details.stateExitedEventDetails as { name?: string } | undefined)?.name;
           if (!name) continue;
           if (e.type === 'StateEntered') entered.set(name, e.timestamp);
           else if (e.type === 'StateExited' && entered.has(name)) spent.set(name, (spent.get(name) ?? 0) + e.timestamp - (entered.get(name) as number));
@@ -131,15 +133,25 @@ export async function benchLoad(): Promise<Record<string, number | string>> {
     const tables = [...baselineFiles.keys()];
     const ddl = ['CREATE SCHEMA IF NOT EXISTS bench_copy', ...tables.map((t) => `CREATE TABLE bench_copy."${t}" (LIKE web."${t}")`)];
     await runSql(cloud, ddl);
-    for (const t of tables) cloud.store.put(staged, `bench/baseline/${t}.manifest`, Buffer.from(JSON.stringify({ entries: (baselineFiles.get(t) ?? []).map((f) => ({ url: `s3://${staged}/${f.key}`, mandatory: true })) })));
+    for (const t of tables)
+      cloud.store.put(
+        staged,
+        `bench/baseline/${t}.manifest`,
+        Buffer.from(JSON.stringify({ entries: (baselineFiles.get(t) ?? []).map((f) => ({ url: `s3://${staged}/${f.key}`, mandatory: true })) })),
+      );
     const copyStart = performance.now();
     for (const t of tables) {
-      await runSql(cloud, [`COPY bench_copy."${t}" FROM 's3://${staged}/bench/baseline/${t}.manifest' IAM_ROLE 'arn:aws:iam::000000000000:role/bench' MANIFEST FORMAT AS JSON 'auto' GZIP`]);
+      await runSql(cloud, [
+        `COPY bench_copy."${t}" FROM 's3://${staged}/bench/baseline/${t}.manifest' IAM_ROLE 'arn:aws:iam::000000000000:role/bench' MANIFEST FORMAT AS JSON 'auto' GZIP`,
+      ]);
     }
     const copyMs = performance.now() - copyStart;
 
     // Verification of the day: verify's counts beside re-reading every raw event.
-    const io = { objects: new ObjectStore(s3), warehouse: new Warehouse(data, { workgroup: cloud.endpoints.warehouse.workgroupName, database: cloud.endpoints.warehouse.database }) };
+    const io = {
+      objects: new ObjectStore(s3),
+      warehouse: new Warehouse(data, { workgroup: cloud.endpoints.warehouse.workgroupName, database: cloud.endpoints.warehouse.database }),
+    };
     const verifyStart = performance.now();
     const report = await verifySource({ ...io, rawBucket: raw, quarantinePrefix: QUARANTINE_PREFIX }, 'web', day, new Date(day.getTime() + 86_400_000));
     const verifyMs = performance.now() - verifyStart;
@@ -182,7 +194,10 @@ async function runSql(cloud: Awaited<ReturnType<typeof startLocalCloud>>, statem
   const { RedshiftDataClient } = await import('@aws-sdk/client-redshift-data');
   const client = new RedshiftDataClient({ endpoint: cloud.endpoints.edge, region: 'us-east-1', credentials: { accessKeyId: 'b', secretAccessKey: 'b' } });
   try {
-    await new Warehouse(client, { workgroup: cloud.endpoints.warehouse.workgroupName, database: cloud.endpoints.warehouse.database }).run(statements, 'bench setup');
+    await new Warehouse(client, { workgroup: cloud.endpoints.warehouse.workgroupName, database: cloud.endpoints.warehouse.database }).run(
+      statements,
+      'bench setup',
+    );
   } finally {
     client.destroy();
   }

@@ -33,7 +33,10 @@ function usage(pids: number[]): { cpuSeconds: number; rssMb: number } {
   let rss = 0;
   for (const p of pids) {
     try {
-      const f = fs.readFileSync(`/proc/${p}/stat`, 'utf8').slice(fs.readFileSync(`/proc/${p}/stat`, 'utf8').lastIndexOf(')') + 2).split(' ');
+      const f = fs
+        .readFileSync(`/proc/${p}/stat`, 'utf8')
+        .slice(fs.readFileSync(`/proc/${p}/stat`, 'utf8').lastIndexOf(')') + 2)
+        .split(' ');
       cpu += (Number(f[11]) + Number(f[12])) / TICKS;
       rss += (Number(f[21]) * 4096) / 1024 / 1024;
     } catch {

@@ -39,9 +39,24 @@ async function loadOnce(cloud: Cloud, clients: { sfn: SFNClient; data: RedshiftD
   for (let i = 0; i < EVENTS; i++) {
     // 5 % are copies of rows received a day ago (inside the window): the merge has work to do.
     const id = i % 20 === 0 ? `recent-${i}` : `${round}-${i}`;
-    lines.push(JSON.stringify({ type: 'track', event: 'Bench Merge', userId: `u${i % 500}`, anonymousId: `a${i}`, messageId: id, receivedAt, timestamp: receivedAt, properties: { n: i, plan: 'pro' } }));
+    lines.push(
+      JSON.stringify({
+        type: 'track',
+        event: 'Bench Merge',
+        userId: `u${i % 500}`,
+        anonymousId: `a${i}`,
+        messageId: id,
+        receivedAt,
+        timestamp: receivedAt,
+        properties: { n: i, plan: 'pro' },
+      }),
+    );
   }
-  cloud.store.put(cloud.endpoints.buckets.raw, `web/${hour.toISOString().slice(0, 13).replace(/-/g, '/').replace('T', '/')}/merge-${round}.gz`, zlib.gzipSync(`${lines.join('\n')}\n`));
+  cloud.store.put(
+    cloud.endpoints.buckets.raw,
+    `web/${hour.toISOString().slice(0, 13).replace(/-/g, '/').replace('T', '/')}/merge-${round}.gz`,
+    zlib.gzipSync(`${lines.join('\n')}\n`),
+  );
   const d = await runExecution(clients.sfn, cloud.endpoints.stateMachines.load, { source: 'web' }, { maxIntervalMs: 50 });
   if (d.status !== 'SUCCEEDED') throw new Error(`load ${d.status}: ${d.error} ${d.cause}`);
   const loadId = String(JSON.parse(d.output as string).loadId ?? d.executionArn.split(':').pop());
@@ -65,15 +80,23 @@ async function measure(rows: number): Promise<{ windowed: number; unbounded: num
     // plus a day-old copy of each "recent" id. Setup SQL, run as the admin (not the stack's SQL).
     for (const table of ['tracks', 'bench_merge']) {
       const extra = table === 'bench_merge' ? ', "n", "plan"' : '';
-      const extraValues = table === 'bench_merge' ? ', g, \'free\'' : '';
-      await warehouse.run([
-        `INSERT INTO web."${table}" ("id", "received_at", "timestamp", "user_id", "anonymous_id", "event", "event_text", "uuid_ts"${extra}) SELECT 'old-' || g, TIMESTAMP '${new Date(Date.now() - 372 * DAY).toISOString().slice(0, 19).replace('T', ' ')}' + (g * (365.0 * 86400 / ${rows})) * INTERVAL '1 second', TIMESTAMP '2025-01-01', 'u' || (g % 500), 'a' || g, 'bench_merge', 'Bench Merge', now()${extraValues} FROM generate_series(1, ${rows}) g`,
-        `INSERT INTO web."${table}" ("id", "received_at", "timestamp", "event", "event_text", "uuid_ts"${extra}) SELECT 'recent-' || g, now() - INTERVAL '1 day', now() - INTERVAL '1 day', 'bench_merge', 'Bench Merge', now()${extraValues} FROM generate_series(0, ${EVENTS}, 20) g`,
-        `ANALYZE web."${table}"`,
-      ], 'bench setup');
+      const extraValues = table === 'bench_merge' ? ", g, 'free'" : '';
+      await warehouse.run(
+        [
+          `INSERT INTO web."${table}" ("id", "received_at", "timestamp", "user_id", "anonymous_id", "event", "event_text", "uuid_ts"${extra}) SELECT 'old-' || g, TIMESTAMP '${new Date(Date.now() - 372 * DAY).toISOString().slice(0, 19).replace('T', ' ')}' + (g * (365.0 * 86400 / ${rows})) * INTERVAL '1 second', TIMESTAMP '2025-01-01', 'u' || (g % 500), 'a' || g, 'bench_merge', 'Bench Merge', now()${extraValues} FROM generate_series(1, ${rows}) g`,
+          `INSERT INTO web."${table}" ("id", "received_at", "timestamp", "event", "event_text", "uuid_ts"${extra}) SELECT 'recent-' || g, now() - INTERVAL '1 day', now() - INTERVAL '1 day', 'bench_merge', 'Bench Merge', now()${extraValues} FROM generate_series(0, ${EVENTS}, 20) g`,
+          `ANALYZE web."${table}"`,
+        ],
+        'bench setup',
+      );
     }
     // Zone maps of the history (the local warehouse summarizes its BRIN ranges every 20 batches anyway).
-    await warehouse.run([`SELECT brin_summarize_new_values(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'brin'`], 'bench setup');
+    await warehouse.run(
+      [
+        `SELECT brin_summarize_new_values(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'brin'`,
+      ],
+      'bench setup',
+    );
     // Alternated, so neither mode profits from a warmer cache.
     const windowed: number[] = [];
     const unbounded: number[] = [];

@@ -21,7 +21,16 @@ const PER_OBJECT = 5000;
 async function once(strict: boolean, template: ReturnType<typeof synthesizeTemplate>): Promise<{ startMs: number; loadMs: number; allowed: number }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-strict-'));
   const t0 = performance.now();
-  const cloud = await startLocalCloud({ dataDir, edgePort: 0, collectorPort: 0, loadIntervalSeconds: 0, bufferIntervalSeconds: 3600, timeScale: 0.001, template, strict });
+  const cloud = await startLocalCloud({
+    dataDir,
+    edgePort: 0,
+    collectorPort: 0,
+    loadIntervalSeconds: 0,
+    bufferIntervalSeconds: 3600,
+    timeScale: 0.001,
+    template,
+    strict,
+  });
   const startMs = performance.now() - t0;
   const sfn = new SFNClient({ endpoint: cloud.endpoints.edge, region: 'us-east-1', credentials: { accessKeyId: 'b', secretAccessKey: 'b' } });
   try {
@@ -71,4 +80,8 @@ export async function benchStrictness(): Promise<Record<string, number | string>
   };
 }
 
-if (require.main === module) void benchStrictness().then((r) => { console.table(r); process.exit(0); });
+if (require.main === module)
+  void benchStrictness().then((r) => {
+    console.table(r);
+    process.exit(0);
+  });

@@ -10,7 +10,6 @@ import { BACKFILL_HELP } from './help';
 
 export { BACKFILL_HELP };
 
-
 export interface BackfillOptions {
   readonly source?: string;
   readonly from?: string;
@@ -23,8 +22,18 @@ export interface BackfillOptions {
   readonly json?: boolean;
 }
 
-export async function runBackfill(target: Target, options: BackfillOptions, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
-  const source = options.source === undefined || options.source === '*' ? options.source : options.source.includes(',') ? options.source.split(',').map((s) => s.trim()) : options.source;
+export async function runBackfill(
+  target: Target,
+  options: BackfillOptions,
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
+  const source =
+    options.source === undefined || options.source === '*'
+      ? options.source
+      : options.source.includes(',')
+        ? options.source.split(',').map((s) => s.trim())
+        : options.source;
   let windows: unknown;
   if (options.windows !== undefined) {
     try {
@@ -69,7 +78,9 @@ export async function runBackfill(target: Target, options: BackfillOptions, out:
       maxIntervalMs: 500,
       onPoll: async (poll, elapsedMs) => {
         planned ??= (await readJson<unknown[]>(backfillLayout.windows(backfillId)))?.length;
-        const listed = await s3.send(new ListObjectsV2Command({ Bucket: target.buckets.staged, Prefix: backfillLayout.results(backfillId) })).catch(() => undefined);
+        const listed = await s3
+          .send(new ListObjectsV2Command({ Bucket: target.buckets.staged, Prefix: backfillLayout.results(backfillId) }))
+          .catch(() => undefined);
         for (const o of listed?.Contents ?? []) {
           if (!seen.has(o.Key as string)) {
             const results = await readJson<WindowResult[]>(o.Key as string);
@@ -82,7 +93,10 @@ export async function runBackfill(target: Target, options: BackfillOptions, out:
         const seconds = elapsedMs / 1000;
         const rate = results.length / Math.max(seconds, 0.001);
         const eta = planned && rate > 0 ? Math.max(0, (planned - results.length) / rate) : undefined;
-        progress(`${bar(results.length, planned ?? 0)} ${results.length}/${planned ?? '?'} windows, ${failed} failed, ${fmt(Math.round(events / Math.max(seconds, 0.001)))} events/s${eta !== undefined ? `, ETA ${Math.ceil(eta)} s` : ''}`, poll.status !== 'RUNNING');
+        progress(
+          `${bar(results.length, planned ?? 0)} ${results.length}/${planned ?? '?'} windows, ${failed} failed, ${fmt(Math.round(events / Math.max(seconds, 0.001)))} events/s${eta !== undefined ? `, ETA ${Math.ceil(eta)} s` : ''}`,
+          poll.status !== 'RUNNING',
+        );
       },
     });
     return finish(d, await readJson<BackfillSummary>(backfillLayout.summary(backfillId)), options, out, err);
@@ -92,7 +106,13 @@ export async function runBackfill(target: Target, options: BackfillOptions, out:
   }
 }
 
-function finish(d: { status?: string; error?: string; cause?: string; output?: string }, stored: BackfillSummary | undefined, options: BackfillOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream): number {
+function finish(
+  d: { status?: string; error?: string; cause?: string; output?: string },
+  stored: BackfillSummary | undefined,
+  options: BackfillOptions,
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+): number {
   const summary = stored ?? (d.output ? (JSON.parse(d.output) as BackfillSummary) : undefined);
   if (!summary) {
     // Rejected before it planned anything: the error says what to change.
@@ -109,14 +129,20 @@ function finish(d: { status?: string; error?: string; cause?: string; output?: s
   else {
     const t = summary.totals;
     out.write(`\nBackfill ${summary.backfillId}: ${summary.status}${summary.dryRun ? ' (test run: nothing was written)' : ''}\n`);
-    out.write(`${table([
-      ['windows', 'succeeded', 'failed', 'not run', 'objects', 'events', 'rows loaded', 'rows discarded', 'seconds'],
-      [t.windows, t.succeeded, t.failed, t.notRun, t.objects, t.events, t.rowsLoaded, t.rowsDiscarded, Math.round(t.durationMs / 1000)],
-    ])}\n`);
+    out.write(
+      `${table([
+        ['windows', 'succeeded', 'failed', 'not run', 'objects', 'events', 'rows loaded', 'rows discarded', 'seconds'],
+        [t.windows, t.succeeded, t.failed, t.notRun, t.objects, t.events, t.rowsLoaded, t.rowsDiscarded, Math.round(t.durationMs / 1000)],
+      ])}\n`,
+    );
     const bad = summary.windows.filter((w) => w.status !== 'SUCCEEDED');
     if (bad.length) {
-      out.write(`\nWindows that did not load:\n${table([['source', 'from', 'status', 'cause'], ...bad.map((w) => [w.source, w.from, w.status, (w.cause ?? '').slice(0, 120)])])}\n`);
-      out.write(`\nRe-run only them:\n  npx clickstream backfill --windows '${JSON.stringify(summary.rerunInput?.windows ?? [])}'${summary.dryRun ? ' --dry-run' : ''}\n  (console input: ${JSON.stringify(summary.rerunInput)})\n`);
+      out.write(
+        `\nWindows that did not load:\n${table([['source', 'from', 'status', 'cause'], ...bad.map((w) => [w.source, w.from, w.status, (w.cause ?? '').slice(0, 120)])])}\n`,
+      );
+      out.write(
+        `\nRe-run only them:\n  npx clickstream backfill --windows '${JSON.stringify(summary.rerunInput?.windows ?? [])}'${summary.dryRun ? ' --dry-run' : ''}\n  (console input: ${JSON.stringify(summary.rerunInput)})\n`,
+      );
     }
   }
   return summary.status === 'SUCCEEDED' || summary.status === 'EMPTY' ? 0 : 3;
@@ -124,7 +150,12 @@ function finish(d: { status?: string; error?: string; cause?: string; output?: s
 
 /** Throws a UsageError naming what is missing. */
 export function checkBackfillOptions(o: BackfillOptions): void {
-  if (o.mode === 'import') throw new UsageError('To import a Segment archive use npx clickstream import --source NAME --archive s3://BUCKET/PREFIX/ --from ISO --to ISO (or the backfill workflow\'s "mode": "import" from the console)');
-  if (o.windows === undefined) for (const k of ['source', 'from', 'to'] as const) if (!o[k]) throw new UsageError(`--${k} is required (or --windows)\n\n${BACKFILL_HELP}`);
-  if (o.maxConcurrency !== undefined && (!Number.isInteger(o.maxConcurrency) || o.maxConcurrency < 1)) throw new UsageError('--max-concurrency must be a whole number of at least 1');
+  if (o.mode === 'import')
+    throw new UsageError(
+      'To import a Segment archive use npx clickstream import --source NAME --archive s3://BUCKET/PREFIX/ --from ISO --to ISO (or the backfill workflow\'s "mode": "import" from the console)',
+    );
+  if (o.windows === undefined)
+    for (const k of ['source', 'from', 'to'] as const) if (!o[k]) throw new UsageError(`--${k} is required (or --windows)\n\n${BACKFILL_HELP}`);
+  if (o.maxConcurrency !== undefined && (!Number.isInteger(o.maxConcurrency) || o.maxConcurrency < 1))
+    throw new UsageError('--max-concurrency must be a whole number of at least 1');
 }

@@ -8,7 +8,6 @@ import { COST_HELP } from './help';
 
 export { COST_HELP };
 
-
 export const PROFILE_PATH = path.join(__dirname, 'cost-profile.json');
 
 export interface CostOptions {
@@ -46,7 +45,10 @@ export function costInput(o: CostOptions): CostInput {
     loadIntervalSeconds: positive('load-interval', o.loadInterval, 300),
     endpoint,
     // As the stack sets it: 60 s, but at most a quarter of the load interval.
-    firehoseBufferSeconds: o.firehoseBuffer === undefined ? bufferSecondsFor(FIREHOSE_DEFAULTS.intervalSeconds, positive('load-interval', o.loadInterval, 300)) : Number(o.firehoseBuffer),
+    firehoseBufferSeconds:
+      o.firehoseBuffer === undefined
+        ? bufferSecondsFor(FIREHOSE_DEFAULTS.intervalSeconds, positive('load-interval', o.loadInterval, 300))
+        : Number(o.firehoseBuffer),
     firehoseBufferMiB: 64,
     rawRetentionDays: positive('raw-retention-days', o.rawRetentionDays, 400),
     stagedRetentionDays: 7,
@@ -78,18 +80,26 @@ export function runCost(options: CostOptions, out: NodeJS.WritableStream = proce
   }
   printEstimate(estimate, out);
   out.write(`\nThe same traffic with another collector endpoint or batching (AWS spend outside the warehouse, per million events):\n`);
-  out.write(`${table([['endpoint', 'events per request', '$ per million events'], ...variants.map((v) => [v.endpoint, v.eventsPerRequest, usd(v.usdPerMillionEvents)])])}\n`);
+  out.write(
+    `${table([['endpoint', 'events per request', '$ per million events'], ...variants.map((v) => [v.endpoint, v.eventsPerRequest, usd(v.usdPerMillionEvents)])])}\n`,
+  );
   return 0;
 }
 
 function printEstimate(e: CostEstimate, out: NodeJS.WritableStream): void {
   const a = e.assumptions;
-  out.write(`${Number(a.eventsPerDay).toLocaleString('en-US')} events/day, ${a.eventsPerRequest} per request, ${a.avgEventBytes} bytes each, ${a.sources} source(s), loads every ${a.loadIntervalSeconds} s, collector: ${a.collectorEndpoint}\n\n`);
-  out.write(`${table([
-    ['component', '$ per day', '$ per million events', 'basis'],
-    ...e.breakdown.map((l) => [l.component, usd(l.usdPerDay), usd(l.usdPerMillionEvents), l.basis]),
-    ['total outside the warehouse', usd(e.usdPerDay), usd(e.usdPerMillionEvents), ''],
-    [e.warehouse.component, usd(e.warehouse.usdPerDay), usd(e.warehouse.usdPerMillionEvents), e.warehouse.basis],
-  ])}\n`);
-  out.write(`\nList prices ${a.region} as of ${a.pricesAsOf} (cli/prices.ts), free tiers not deducted; counts measured locally on ${a.profileMeasuredAt} (cli/cost-profile.json).\n`);
+  out.write(
+    `${Number(a.eventsPerDay).toLocaleString('en-US')} events/day, ${a.eventsPerRequest} per request, ${a.avgEventBytes} bytes each, ${a.sources} source(s), loads every ${a.loadIntervalSeconds} s, collector: ${a.collectorEndpoint}\n\n`,
+  );
+  out.write(
+    `${table([
+      ['component', '$ per day', '$ per million events', 'basis'],
+      ...e.breakdown.map((l) => [l.component, usd(l.usdPerDay), usd(l.usdPerMillionEvents), l.basis]),
+      ['total outside the warehouse', usd(e.usdPerDay), usd(e.usdPerMillionEvents), ''],
+      [e.warehouse.component, usd(e.warehouse.usdPerDay), usd(e.warehouse.usdPerMillionEvents), e.warehouse.basis],
+    ])}\n`,
+  );
+  out.write(
+    `\nList prices ${a.region} as of ${a.pricesAsOf} (cli/prices.ts), free tiers not deducted; counts measured locally on ${a.profileMeasuredAt} (cli/cost-profile.json).\n`,
+  );
 }

@@ -149,11 +149,19 @@ export function estimateCost(profile: CostProfile, input: CostInput): CostEstima
   // Collector
   if (input.endpoint === 'http-api') {
     const metered = Math.max(1, Math.ceil((c.requestBytes * sizeFactor) / PRICES.apiGatewayHttpApi.meteredRequestBytes));
-    line('API Gateway HTTP API requests', (requests * metered * PRICES.apiGatewayHttpApi.perMillionRequests) / 1e6, `${fmt(requests)} requests/day × ${metered} metered`);
+    line(
+      'API Gateway HTTP API requests',
+      (requests * metered * PRICES.apiGatewayHttpApi.perMillionRequests) / 1e6,
+      `${fmt(requests)} requests/day × ${metered} metered`,
+    );
   }
   const collectorGbS = requests * (c.msPerRequest / 1000) * (profile.collector.memoryMb / 1024);
   line('Lambda: collector requests', (requests * PRICES.lambda.perMillionRequests) / 1e6, `${fmt(requests)} invocations/day`);
-  line('Lambda: collector duration', collectorGbS * PRICES.lambda.perGbSecondArm, `${fmt(c.msPerRequest)} ms × ${profile.collector.memoryMb} MB per request (measured), ${fmt(collectorGbS)} GB-s/day`);
+  line(
+    'Lambda: collector duration',
+    collectorGbS * PRICES.lambda.perGbSecondArm,
+    `${fmt(c.msPerRequest)} ms × ${profile.collector.memoryMb} MB per request (measured), ${fmt(collectorGbS)} GB-s/day`,
+  );
   if (input.collectorTracing) {
     const traces = Math.min(requests, 86_400 * XRAY_RESERVOIR_PER_SECOND + Math.max(0, requests - 86_400 * XRAY_RESERVOIR_PER_SECOND) * XRAY_RATE);
     line('X-Ray: collector traces', (traces * PRICES.xray.perMillionTraces) / 1e6, `${fmt(traces)} sampled traces/day (1/s + 5 %)`);
@@ -163,7 +171,11 @@ export function estimateCost(profile: CostProfile, input: CostInput): CostEstima
   const recordBytes = (c.firehoseRecordBytesPerRequest * sizeFactor) / c.firehoseRecordsPerRequest;
   const billedPerRecord = Math.ceil(recordBytes / PRICES.firehose.recordRoundingBytes) * PRICES.firehose.recordRoundingBytes;
   const billedGb = (requests * c.firehoseRecordsPerRequest * billedPerRecord) / 1024 ** 3;
-  line('Firehose ingestion', billedGb * PRICES.firehose.perGbIngested, `${fmt(requests * c.firehoseRecordsPerRequest)} records/day of ${fmt(recordBytes)} B billed as ${fmt(billedPerRecord)} B: ${fmt(billedGb)} GB/day`);
+  line(
+    'Firehose ingestion',
+    billedGb * PRICES.firehose.perGbIngested,
+    `${fmt(requests * c.firehoseRecordsPerRequest)} records/day of ${fmt(recordBytes)} B billed as ${fmt(billedPerRecord)} B: ${fmt(billedGb)} GB/day`,
+  );
 
   // Raw objects Firehose writes: per source, one per buffer interval or buffer size.
   const rawBytesPerSource = (N * profile.rawGzBytesPerEvent * sizeFactor) / input.sources;
@@ -174,18 +186,42 @@ export function estimateCost(profile: CostProfile, input: CostInput): CostEstima
   const eventsPerLoad = N / loadsPerDay;
   const perLoad = loadCounts(profile, eventsPerLoad);
   const day = add(ZERO, perLoad, loadsPerDay);
-  line('Lambda: loader requests', (day.lambdaInvocations * PRICES.lambda.perMillionRequests) / 1e6, `${fmt(day.lambdaInvocations)} invocations/day (${fmt(loadsPerDay)} loads of ${fmt(eventsPerLoad)} events)`);
+  line(
+    'Lambda: loader requests',
+    (day.lambdaInvocations * PRICES.lambda.perMillionRequests) / 1e6,
+    `${fmt(day.lambdaInvocations)} invocations/day (${fmt(loadsPerDay)} loads of ${fmt(eventsPerLoad)} events)`,
+  );
   line('Lambda: loader duration', day.lambdaGbSeconds * PRICES.lambda.perGbSecondArm, `${fmt(day.lambdaGbSeconds)} GB-s/day (measured per load + per event)`);
-  line('Step Functions transitions', (day.transitions * PRICES.stepFunctions.perThousandTransitions) / 1000, `${fmt(day.transitions)} transitions/day (${fmt(perLoad.transitions)} per load, ${fmt(perLoad.checks)} statement checks)`);
-  line('EventBridge Scheduler', ((loadsPerDay + input.sources) * PRICES.scheduler.perMillionInvocations) / 1e6, `${fmt(loadsPerDay + input.sources)} invocations/day (loads + daily verification)`);
-  line('S3 requests', ((rawObjects + day.s3Tier1) * PRICES.s3.perThousandTier1) / 1000 + (day.s3Tier2 * PRICES.s3.perThousandTier2) / 1000, `${fmt(rawObjects)} Firehose PUTs + ${fmt(day.s3Tier1)} PUT/LIST + ${fmt(day.s3Tier2)} GET per day`);
+  line(
+    'Step Functions transitions',
+    (day.transitions * PRICES.stepFunctions.perThousandTransitions) / 1000,
+    `${fmt(day.transitions)} transitions/day (${fmt(perLoad.transitions)} per load, ${fmt(perLoad.checks)} statement checks)`,
+  );
+  line(
+    'EventBridge Scheduler',
+    ((loadsPerDay + input.sources) * PRICES.scheduler.perMillionInvocations) / 1e6,
+    `${fmt(loadsPerDay + input.sources)} invocations/day (loads + daily verification)`,
+  );
+  line(
+    'S3 requests',
+    ((rawObjects + day.s3Tier1) * PRICES.s3.perThousandTier1) / 1000 + (day.s3Tier2 * PRICES.s3.perThousandTier2) / 1000,
+    `${fmt(rawObjects)} Firehose PUTs + ${fmt(day.s3Tier1)} PUT/LIST + ${fmt(day.s3Tier2)} GET per day`,
+  );
   const rawGb = (N * profile.rawGzBytesPerEvent * sizeFactor) / 1024 ** 3;
   const stagedGb = (N * profile.stagedGzBytesPerEvent * sizeFactor) / 1024 ** 3;
   // Steady state: each day's data is kept for its retention, so the stored volume is day × retention.
-  line('S3 storage: raw events', ((rawGb * input.rawRetentionDays) * PRICES.s3.perGbMonth) / 30, `${fmt(rawGb)} GB/day kept ${input.rawRetentionDays} days`);
-  line('S3 storage: staged files', ((stagedGb * input.stagedRetentionDays) * PRICES.s3.perGbMonth) / 30, `${fmt(stagedGb)} GB/day kept ${input.stagedRetentionDays} days`);
+  line('S3 storage: raw events', (rawGb * input.rawRetentionDays * PRICES.s3.perGbMonth) / 30, `${fmt(rawGb)} GB/day kept ${input.rawRetentionDays} days`);
+  line(
+    'S3 storage: staged files',
+    (stagedGb * input.stagedRetentionDays * PRICES.s3.perGbMonth) / 30,
+    `${fmt(stagedGb)} GB/day kept ${input.stagedRetentionDays} days`,
+  );
   line('Redshift Data API', day.dataApiCalls * PRICES.redshiftDataApi.perCall, `${fmt(day.dataApiCalls)} calls/day (no charge)`);
-  line('CloudWatch Logs', ((day.lambdaInvocations * LOADER_LOG_BYTES_PER_INVOCATION) / 1024 ** 3) * PRICES.cloudWatchLogs.perGbIngested, `${LOADER_LOG_BYTES_PER_INVOCATION} B per loader invocation; the collector logs at WARN (application and platform)`);
+  line(
+    'CloudWatch Logs',
+    ((day.lambdaInvocations * LOADER_LOG_BYTES_PER_INVOCATION) / 1024 ** 3) * PRICES.cloudWatchLogs.perGbIngested,
+    `${LOADER_LOG_BYTES_PER_INVOCATION} B per loader invocation; the collector logs at WARN (application and platform)`,
+  );
 
   const warehouseSecondsPerLoad = Math.max(PRICES.redshiftServerless.minimumSeconds, perLoad.warehouseSeconds);
   const warehouseUsd = (loadsPerDay * warehouseSecondsPerLoad * input.warehouseRpu * PRICES.redshiftServerless.perRpuHour) / 3600;

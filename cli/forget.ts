@@ -37,7 +37,12 @@ export function idsFromFile(text: string): { userIds: string[]; anonymousIds: st
   return out;
 }
 
-export async function runForget(target: Target, options: ForgetOptions, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+export async function runForget(
+  target: Target,
+  options: ForgetOptions,
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
   if (!options.source) throw new UsageError(`--source is required (a source name or "*")\n\n${FORGET_HELP}`);
   const sources = options.source === '*' ? target.sources.map((s) => s.name) : options.source.split(',').map((s) => s.trim());
   let userIds = [...options.userIds];
@@ -67,7 +72,10 @@ export async function runForget(target: Target, options: ForgetOptions, out: Nod
   const input = { source: options.source === '*' ? '*' : sources.length === 1 ? sources[0] : sources, userIds, anonymousIds, dryRun: Boolean(options.dryRun) };
   // Bad input never starts an execution: the same check PlanForget makes.
   try {
-    checkForgetRequest(input, target.sources.map((s) => s.name));
+    checkForgetRequest(
+      input,
+      target.sources.map((s) => s.name),
+    );
   } catch (e) {
     if (e instanceof InvalidInputError) throw new UsageError(e.message);
     throw e;
@@ -75,7 +83,9 @@ export async function runForget(target: Target, options: ForgetOptions, out: Nod
   if (!target.stateMachines.forget) throw new UsageError('This stack has no forget workflow output: deploy the current version of the stack.');
   const sfn = new SFNClient(config);
   try {
-    err.write(`forget: ${fmt(userIds.length)} user id(s), ${fmt(anonymousIds.length)} anonymous id(s) in ${sources.join(', ')}${options.dryRun ? ' (dry run)' : ''}…\n`);
+    err.write(
+      `forget: ${fmt(userIds.length)} user id(s), ${fmt(anonymousIds.length)} anonymous id(s) in ${sources.join(', ')}${options.dryRun ? ' (dry run)' : ''}…\n`,
+    );
     const d = await runExecution(sfn, target.stateMachines.forget, input);
     if (d.status !== 'SUCCEEDED') {
       err.write(`forget ${d.status}: ${failureMessage(d)}\n`);
@@ -86,9 +96,15 @@ export async function runForget(target: Target, options: ForgetOptions, out: Nod
     else {
       out.write(`\nRequest ${result.requestId}: ${result.dryRun ? 'dry run, nothing was changed — this is what it would erase' : 'erased and suppressed'}\n`);
       for (const r of result.receipts) {
-        out.write(`\n${r.source}: ${fmt(r.identities)} identities (with linked anonymous ids), ${fmt(r.objects.rewritten)} of ${fmt(r.objects.objects)} objects ${result.dryRun ? 'to rewrite' : 'rewritten'}, ${fmt(r.objects.linesRemoved)} lines ${result.dryRun ? 'to remove' : 'removed'}\n`);
-        const rows = Object.entries(r.rowsDeleted).filter(([, n]) => n > 0).sort();
-        out.write(rows.length > 0 ? `${table([['table', result.dryRun ? 'rows to delete' : 'rows deleted'], ...rows.map(([t, n]) => [t, n])])}\n` : '  no rows\n');
+        out.write(
+          `\n${r.source}: ${fmt(r.identities)} identities (with linked anonymous ids), ${fmt(r.objects.rewritten)} of ${fmt(r.objects.objects)} objects ${result.dryRun ? 'to rewrite' : 'rewritten'}, ${fmt(r.objects.linesRemoved)} lines ${result.dryRun ? 'to remove' : 'removed'}\n`,
+        );
+        const rows = Object.entries(r.rowsDeleted)
+          .filter(([, n]) => n > 0)
+          .sort();
+        out.write(
+          rows.length > 0 ? `${table([['table', result.dryRun ? 'rows to delete' : 'rows deleted'], ...rows.map(([t, n]) => [t, n])])}\n` : '  no rows\n',
+        );
       }
       if (!result.dryRun) out.write(`\nReceipts: npx clickstream sql "SELECT * FROM <source>._erasures WHERE request_id = '${result.requestId}'"\n`);
     }
@@ -103,12 +119,21 @@ async function listSuppressed(store: SuppressionStore, sources: string[], option
   if (options.json) out.write(`${JSON.stringify(lists, null, 2)}\n`);
   else {
     out.write('Suppressed identities (ids are kept only as SHA-256 digests):\n');
-    out.write(`${table([['source', 'kind', 'sha256', 'request', 'since'], ...lists.flatMap((l) => l.entries.map((e) => [l.source, e.kind, e.hash.slice(0, 16), e.requestId, e.at]))])}\n`);
+    out.write(
+      `${table([['source', 'kind', 'sha256', 'request', 'since'], ...lists.flatMap((l) => l.entries.map((e) => [l.source, e.kind, e.hash.slice(0, 16), e.requestId, e.at]))])}\n`,
+    );
   }
   return 0;
 }
 
-async function unsuppressIds(store: SuppressionStore, sources: string[], userIds: string[], anonymousIds: string[], options: ForgetOptions, out: NodeJS.WritableStream): Promise<number> {
+async function unsuppressIds(
+  store: SuppressionStore,
+  sources: string[],
+  userIds: string[],
+  anonymousIds: string[],
+  options: ForgetOptions,
+  out: NodeJS.WritableStream,
+): Promise<number> {
   if (userIds.length + anonymousIds.length === 0) throw new UsageError('--unsuppress needs the ids: --user-id ID and/or --anonymous-id ID (or --file)');
   const ids = [...userIds.map((id) => ({ kind: 'userId' as IdentityKind, id })), ...anonymousIds.map((id) => ({ kind: 'anonymousId' as IdentityKind, id }))];
   const results: Array<{ source: string; removed: number }> = [];
@@ -118,6 +143,10 @@ async function unsuppressIds(store: SuppressionStore, sources: string[], userIds
     results.push({ source, removed });
   }
   if (options.json) out.write(`${JSON.stringify(results, null, 2)}\n`);
-  else for (const r of results) out.write(`${r.source}: ${r.removed} entr${r.removed === 1 ? 'y' : 'ies'} removed; new events of these ids are collected again (erased data does not come back)\n`);
+  else
+    for (const r of results)
+      out.write(
+        `${r.source}: ${r.removed} entr${r.removed === 1 ? 'y' : 'ies'} removed; new events of these ids are collected again (erased data does not come back)\n`,
+      );
   return 0;
 }

@@ -16,7 +16,14 @@ export function table(rows: Array<Array<string | number>>): string {
     const body = cells.slice(1).map((r) => r[i] ?? '');
     return body.some((c) => /^-?[\d,]+(\.\d+)?$/.test(c)) && body.every((c) => /^-?[\d,]+(\.\d+)?$/.test(c) || c === 'NULL');
   });
-  return cells.map((r) => r.map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd()).join('\n');
+  return cells
+    .map((r) =>
+      r
+        .map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /**

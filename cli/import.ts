@@ -42,8 +42,12 @@ export interface ImportSummary extends Pick<DayImport, 'messages' | 'invalid' | 
   readonly windows?: ReadonlyArray<WindowPreview>;
 }
 
-
-export async function runImport(target: Target, options: ImportOptions, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+export async function runImport(
+  target: Target,
+  options: ImportOptions,
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
   const source = sourceOf(target, options.source, IMPORT_HELP).name;
   if (!options.archive) throw new UsageError(`--archive is required: s3://BUCKET/PREFIX/ of the Segment archive\n\n${IMPORT_HELP}`);
   const archive = parseArchiveUri(options.archive);
@@ -51,7 +55,8 @@ export async function runImport(target: Target, options: ImportOptions, out: Nod
   const from = dateOption('from', options.from);
   const to = dateOption('to', options.to);
   if (from >= to) throw new UsageError(`--from (${from.toISOString()}) must be before --to (${to.toISOString()})`);
-  if (options.maxConcurrency !== undefined && !(Number.isInteger(options.maxConcurrency) && options.maxConcurrency > 0)) throw new UsageError('--max-concurrency must be a positive integer');
+  if (options.maxConcurrency !== undefined && !(Number.isInteger(options.maxConcurrency) && options.maxConcurrency > 0))
+    throw new UsageError('--max-concurrency must be a positive integer');
   const io = targetIo(target);
   const objects = io.objects;
   const progress = progressLine(err, Boolean(options.json));
@@ -67,7 +72,11 @@ export async function runImport(target: Target, options: ImportOptions, out: Nod
     let written = 0;
     for (const [d, day] of days.entries()) {
       const label = `day ${d + 1}/${days.length} (${day.toISOString().slice(0, 10)})`;
-      const r = await importArchiveDay(objects, { source, bucket: archive.bucket, prefix: archive.prefix, day, rawBucket: target.buckets.raw, dryRun: Boolean(options.dryRun), suppressed, preview }, (i, n, m) => progress(`${label}, object ${i}/${n}: ${fmt(m)} messages`));
+      const r = await importArchiveDay(
+        objects,
+        { source, bucket: archive.bucket, prefix: archive.prefix, day, rawBucket: target.buckets.raw, dryRun: Boolean(options.dryRun), suppressed, preview },
+        (i, n, m) => progress(`${label}, object ${i}/${n}: ${fmt(m)} messages`),
+      );
       for (const h of r.hours) hours.add(h);
       addCounts(reasons, r.invalidReasons);
       written += r.rawObjectsWritten;
@@ -83,8 +92,20 @@ export async function runImport(target: Target, options: ImportOptions, out: Nod
       if (!options.json) out.write(`Wrote ${fmt(written)} raw objects for ${fmt(sortedHours.length)} hours; loading them…\n`);
       // With --json the backfill's own JSON summary goes into ours.
       const captured: string[] = [];
-      const sink = options.json ? new Writable({ write: (chunk, _enc, cb) => { captured.push(String(chunk)); cb(); } }) : out;
-      backfillCode = await runBackfill(target, { windows: JSON.stringify(windows), mode: 'missing', maxConcurrency: options.maxConcurrency, json: options.json }, sink, err);
+      const sink = options.json
+        ? new Writable({
+            write: (chunk, _enc, cb) => {
+              captured.push(String(chunk));
+              cb();
+            },
+          })
+        : out;
+      backfillCode = await runBackfill(
+        target,
+        { windows: JSON.stringify(windows), mode: 'missing', maxConcurrency: options.maxConcurrency, json: options.json },
+        sink,
+        err,
+      );
       if (options.json && captured.length > 0) backfill = JSON.parse(captured.join(''));
     }
     let previewed: Pick<ImportSummary, 'schemaChanges' | 'windows'> = {};
@@ -96,9 +117,21 @@ export async function runImport(target: Target, options: ImportOptions, out: Nod
       previewed = { schemaChanges: schemaChanges(all, catalog), windows: windowPreviews(source, preview, catalog) };
     }
     const summary: ImportSummary = {
-      source, archive: `s3://${archive.bucket}/${archive.prefix}`, from: from.toISOString(), to: to.toISOString(), dryRun: Boolean(options.dryRun),
-      days: summaryDays, messages: summaryDays.reduce((n, x) => n + x.messages, 0), invalid: summaryDays.reduce((n, x) => n + x.invalid, 0),
-      invalidReasons: reasons, suppressed: suppressedMessages, hours: sortedHours, rawObjectsWritten: written, backfillCode, backfill, ...previewed,
+      source,
+      archive: `s3://${archive.bucket}/${archive.prefix}`,
+      from: from.toISOString(),
+      to: to.toISOString(),
+      dryRun: Boolean(options.dryRun),
+      days: summaryDays,
+      messages: summaryDays.reduce((n, x) => n + x.messages, 0),
+      invalid: summaryDays.reduce((n, x) => n + x.invalid, 0),
+      invalidReasons: reasons,
+      suppressed: suppressedMessages,
+      hours: sortedHours,
+      rawObjectsWritten: written,
+      backfillCode,
+      backfill,
+      ...previewed,
     };
     if (options.json) out.write(`${JSON.stringify(summary, null, 2)}\n`);
     else printSummary(summary, out);
@@ -109,17 +142,32 @@ export async function runImport(target: Target, options: ImportOptions, out: Nod
 }
 
 function printSummary(s: ImportSummary, out: NodeJS.WritableStream): void {
-  out.write(`${s.dryRun ? 'Dry run: would import' : 'Imported'} ${fmt(s.messages)} messages from ${s.archive} into source ${s.source} (${s.days.length} days, ${s.hours.length} hours)${s.dryRun ? '; nothing was written' : ''}.\n`);
-  out.write(`${table([['day', 'objects', 'skipped (not .gz)', 'messages', 'invalid'], ...s.days.map((d) => [d.day, fmt(d.objects), fmt(d.skipped), fmt(d.messages), fmt(d.invalid)])])}\n`);
+  out.write(
+    `${s.dryRun ? 'Dry run: would import' : 'Imported'} ${fmt(s.messages)} messages from ${s.archive} into source ${s.source} (${s.days.length} days, ${s.hours.length} hours)${s.dryRun ? '; nothing was written' : ''}.\n`,
+  );
+  out.write(
+    `${table([['day', 'objects', 'skipped (not .gz)', 'messages', 'invalid'], ...s.days.map((d) => [d.day, fmt(d.objects), fmt(d.skipped), fmt(d.messages), fmt(d.invalid)])])}\n`,
+  );
   if (s.suppressed > 0) out.write(`Messages of erased identities (suppressed by forget) ${s.dryRun ? 'would be ' : ''}left out: ${fmt(s.suppressed)}\n`);
   if (s.windows && s.windows.length > 0) {
     const tables = [...new Set(s.windows.flatMap((w) => Object.keys(w.rows)))].sort();
-    out.write(`\nPer hour, the rows the loads would stage:\n${table([['hour', 'events', 'discarded', ...tables], ...s.windows.map((w) => [w.from.slice(0, 13).replace('T', ' '), fmt(w.events), fmt(w.discardedEvents), ...tables.map((x) => fmt(w.rows[x] ?? 0))])])}\n`);
+    out.write(
+      `\nPer hour, the rows the loads would stage:\n${table([['hour', 'events', 'discarded', ...tables], ...s.windows.map((w) => [w.from.slice(0, 13).replace('T', ' '), fmt(w.events), fmt(w.discardedEvents), ...tables.map((x) => fmt(w.rows[x] ?? 0))])])}\n`,
+    );
     const reasons: Record<string, number> = {};
     for (const w of s.windows) addCounts(reasons, w.discards);
-    if (Object.keys(reasons).length > 0) out.write(`Discards: ${Object.entries(reasons).map(([r, n]) => `${r}: ${fmt(n)}`).join('; ')}\n`);
+    if (Object.keys(reasons).length > 0)
+      out.write(
+        `Discards: ${Object.entries(reasons)
+          .map(([r, n]) => `${r}: ${fmt(n)}`)
+          .join('; ')}\n`,
+      );
   }
   if (s.schemaChanges && s.schemaChanges.length > 0) out.write(`Schema changes the loads would make:\n${s.schemaChanges.map((c) => `  ${c}`).join('\n')}\n`);
-  if (s.invalid > 0) out.write(`Invalid lines (${s.dryRun ? 'would be ' : ''}quarantined under ${QUARANTINE_PREFIX}${s.source}/): ${Object.entries(s.invalidReasons).map(([r, n]) => `${r}: ${fmt(n)}`).join('; ')}\n`);
+  if (s.invalid > 0)
+    out.write(
+      `Invalid lines (${s.dryRun ? 'would be ' : ''}quarantined under ${QUARANTINE_PREFIX}${s.source}/): ${Object.entries(s.invalidReasons)
+        .map(([r, n]) => `${r}: ${fmt(n)}`)
+        .join('; ')}\n`,
+    );
 }
-

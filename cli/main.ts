@@ -78,7 +78,14 @@ const COMMANDS: Record<string, Command> = {
   smoke: {
     help: SMOKE_HELP,
     options: { source: str, 'write-key': str, origin: str, 'delivery-timeout': str },
-    run: async (target, v) => (await load.smoke()).runSmoke(await target(), { source: s(v, 'source'), writeKey: s(v, 'write-key'), origin: s(v, 'origin'), deliveryTimeout: s(v, 'delivery-timeout'), json: b(v, 'json') }),
+    run: async (target, v) =>
+      (await load.smoke()).runSmoke(await target(), {
+        source: s(v, 'source'),
+        writeKey: s(v, 'write-key'),
+        origin: s(v, 'origin'),
+        deliveryTimeout: s(v, 'delivery-timeout'),
+        json: b(v, 'json'),
+      }),
   },
   status: {
     help: STATUS_HELP,
@@ -88,12 +95,21 @@ const COMMANDS: Record<string, Command> = {
   verify: {
     help: VERIFY_HELP,
     options: { source: str, from: str, to: str, repair: bool, deep: bool },
-    run: async (target, v) => (await load.verify()).runVerify(await target(), { source: s(v, 'source'), from: s(v, 'from'), to: s(v, 'to'), repair: b(v, 'repair'), deep: b(v, 'deep'), json: b(v, 'json') }),
+    run: async (target, v) =>
+      (await load.verify()).runVerify(await target(), {
+        source: s(v, 'source'),
+        from: s(v, 'from'),
+        to: s(v, 'to'),
+        repair: b(v, 'repair'),
+        deep: b(v, 'deep'),
+        json: b(v, 'json'),
+      }),
   },
   load: {
     help: LOAD_HELP,
     options: { source: str, from: str, to: str, 'dry-run': bool },
-    run: async (target, v) => (await load.load()).runLoad(await target(), { source: s(v, 'source'), from: s(v, 'from'), to: s(v, 'to'), dryRun: b(v, 'dry-run'), json: b(v, 'json') }),
+    run: async (target, v) =>
+      (await load.load()).runLoad(await target(), { source: s(v, 'source'), from: s(v, 'from'), to: s(v, 'to'), dryRun: b(v, 'dry-run'), json: b(v, 'json') }),
   },
   backfill: {
     help: BACKFILL_HELP,
@@ -101,7 +117,13 @@ const COMMANDS: Record<string, Command> = {
     run: async (target, v) => {
       const maxConcurrency = s(v, 'max-concurrency');
       const options = {
-        source: s(v, 'source'), from: s(v, 'from'), to: s(v, 'to'), windows: s(v, 'windows'), mode: s(v, 'mode'), dryRun: b(v, 'dry-run'), json: b(v, 'json'),
+        source: s(v, 'source'),
+        from: s(v, 'from'),
+        to: s(v, 'to'),
+        windows: s(v, 'windows'),
+        mode: s(v, 'mode'),
+        dryRun: b(v, 'dry-run'),
+        json: b(v, 'json'),
         maxConcurrency: maxConcurrency === undefined ? undefined : Number(maxConcurrency),
       };
       const backfill = await load.backfill();
@@ -115,7 +137,12 @@ const COMMANDS: Record<string, Command> = {
     run: async (target, v) => {
       const maxConcurrency = s(v, 'max-concurrency');
       return (await load.import()).runImport(await target(), {
-        source: s(v, 'source'), archive: s(v, 'archive'), from: s(v, 'from'), to: s(v, 'to'), dryRun: b(v, 'dry-run'), json: b(v, 'json'),
+        source: s(v, 'source'),
+        archive: s(v, 'archive'),
+        from: s(v, 'from'),
+        to: s(v, 'to'),
+        dryRun: b(v, 'dry-run'),
+        json: b(v, 'json'),
         maxConcurrency: maxConcurrency === undefined ? undefined : Number(maxConcurrency),
       });
     },
@@ -123,16 +150,38 @@ const COMMANDS: Record<string, Command> = {
   compare: {
     help: COMPARE_HELP,
     options: { source: str, with: str, from: str, to: str, ignore: str },
-    run: async (target, v) => (await load.compare()).runCompare(await target(), { source: s(v, 'source'), with: s(v, 'with'), from: s(v, 'from'), to: s(v, 'to'), ignore: s(v, 'ignore'), json: b(v, 'json') }),
+    run: async (target, v) =>
+      (await load.compare()).runCompare(await target(), {
+        source: s(v, 'source'),
+        with: s(v, 'with'),
+        from: s(v, 'from'),
+        to: s(v, 'to'),
+        ignore: s(v, 'ignore'),
+        json: b(v, 'json'),
+      }),
   },
   forget: {
     help: FORGET_HELP,
-    options: { source: str, 'user-id': { type: 'string', multiple: true }, 'anonymous-id': { type: 'string', multiple: true }, file: str, 'dry-run': bool, list: bool, unsuppress: bool },
+    options: {
+      source: str,
+      'user-id': { type: 'string', multiple: true },
+      'anonymous-id': { type: 'string', multiple: true },
+      file: str,
+      'dry-run': bool,
+      list: bool,
+      unsuppress: bool,
+    },
     run: async (target, v) => {
       const many = (k: string) => ((v as Record<string, unknown>)[k] as string[] | undefined) ?? [];
       return (await load.forget()).runForget(await target(), {
-        source: s(v, 'source'), userIds: many('user-id'), anonymousIds: many('anonymous-id'), file: s(v, 'file'),
-        dryRun: b(v, 'dry-run'), list: b(v, 'list'), unsuppress: b(v, 'unsuppress'), json: b(v, 'json'),
+        source: s(v, 'source'),
+        userIds: many('user-id'),
+        anonymousIds: many('anonymous-id'),
+        file: s(v, 'file'),
+        dryRun: b(v, 'dry-run'),
+        list: b(v, 'list'),
+        unsuppress: b(v, 'unsuppress'),
+        json: b(v, 'json'),
       });
     },
   },
@@ -148,22 +197,47 @@ const COMMANDS: Record<string, Command> = {
   send: {
     help: SEND_HELP,
     options: { source: str, events: str, rate: str, duplicates: str, skew: str, seed: str, 'write-key': str },
-    run: async (target, v) => (await load.send()).runSend(await target(), {
-      source: s(v, 'source'), events: s(v, 'events'), rate: s(v, 'rate'), duplicates: s(v, 'duplicates'), skew: s(v, 'skew'), seed: s(v, 'seed'), writeKey: s(v, 'write-key'), json: b(v, 'json'),
-    }),
+    run: async (target, v) =>
+      (await load.send()).runSend(await target(), {
+        source: s(v, 'source'),
+        events: s(v, 'events'),
+        rate: s(v, 'rate'),
+        duplicates: s(v, 'duplicates'),
+        skew: s(v, 'skew'),
+        seed: s(v, 'seed'),
+        writeKey: s(v, 'write-key'),
+        json: b(v, 'json'),
+      }),
   },
   cost: {
     help: COST_HELP,
     options: {
-      'events-per-day': str, 'events-per-request': str, 'avg-bytes': str, sources: str, 'load-interval': str, endpoint: str,
-      'firehose-buffer': str, 'raw-retention-days': str, rpu: str, 'collector-tracing': bool,
+      'events-per-day': str,
+      'events-per-request': str,
+      'avg-bytes': str,
+      sources: str,
+      'load-interval': str,
+      endpoint: str,
+      'firehose-buffer': str,
+      'raw-retention-days': str,
+      rpu: str,
+      'collector-tracing': bool,
     },
     // A model: it needs no stack.
-    run: async (_target, v) => (await load.cost()).runCost({
-      eventsPerDay: s(v, 'events-per-day'), eventsPerRequest: s(v, 'events-per-request'), avgBytes: s(v, 'avg-bytes'), sources: s(v, 'sources'),
-      loadInterval: s(v, 'load-interval'), endpoint: s(v, 'endpoint'), firehoseBuffer: s(v, 'firehose-buffer'), rawRetentionDays: s(v, 'raw-retention-days'),
-      rpu: s(v, 'rpu'), collectorTracing: b(v, 'collector-tracing'), json: b(v, 'json'),
-    }),
+    run: async (_target, v) =>
+      (await load.cost()).runCost({
+        eventsPerDay: s(v, 'events-per-day'),
+        eventsPerRequest: s(v, 'events-per-request'),
+        avgBytes: s(v, 'avg-bytes'),
+        sources: s(v, 'sources'),
+        loadInterval: s(v, 'load-interval'),
+        endpoint: s(v, 'endpoint'),
+        firehoseBuffer: s(v, 'firehose-buffer'),
+        rawRetentionDays: s(v, 'raw-retention-days'),
+        rpu: s(v, 'rpu'),
+        collectorTracing: b(v, 'collector-tracing'),
+        json: b(v, 'json'),
+      }),
   },
 };
 
@@ -175,7 +249,12 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   if (!command) throw usageError(`Unknown command "${name}"\n\n${HELP}`);
-  const { values, positionals } = parseArgs({ args: rest, options: { ...COMMON, ...command.options }, allowPositionals: Boolean(command.positionals), strict: true });
+  const { values, positionals } = parseArgs({
+    args: rest,
+    options: { ...COMMON, ...command.options },
+    allowPositionals: Boolean(command.positionals),
+    strict: true,
+  });
   if (values.help) {
     console.log(command.help);
     return 0;

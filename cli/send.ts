@@ -6,7 +6,6 @@ import { SEND_HELP } from './help';
 
 export { SEND_HELP };
 
-
 export interface SendOptions {
   readonly source?: string;
   readonly events?: string;
@@ -27,7 +26,12 @@ function numberOption(name: string, value: string | undefined, fallback: number,
 
 type Call = 'track' | 'page' | 'screen' | 'identify' | 'group' | 'alias';
 
-export async function runSend(target: Target, options: SendOptions, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+export async function runSend(
+  target: Target,
+  options: SendOptions,
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
   const source = sourceOf(target, options.source, SEND_HELP);
   const events = numberOption('events', options.events, NaN, (n) => Number.isInteger(n) && n > 0, 'a whole number of at least 1');
   if (Number.isNaN(events)) throw new UsageError(`--events is required\n\n${SEND_HELP}`);
@@ -73,10 +77,22 @@ export async function runSend(target: Target, options: SendOptions, out: NodeJS.
   await analytics.closeAndFlush({ timeout: 120_000 });
   progress(true);
   const seconds = (Date.now() - started) / 1000;
-  const result = { source: source.name, collector: target.collector, events: sent, distinctMessages: ids.size, duplicates: repeated, failed, seconds: Math.round(seconds * 10) / 10, eventsPerSecond: Math.round(sent / Math.max(seconds, 0.001)), seed };
+  const result = {
+    source: source.name,
+    collector: target.collector,
+    events: sent,
+    distinctMessages: ids.size,
+    duplicates: repeated,
+    failed,
+    seconds: Math.round(seconds * 10) / 10,
+    eventsPerSecond: Math.round(sent / Math.max(seconds, 0.001)),
+    seed,
+  };
   if (options.json) out.write(`${JSON.stringify(result, null, 2)}\n`);
   else {
-    out.write(`Sent ${fmt(sent)} events (${fmt(ids.size)} distinct messages, ${fmt(repeated)} repeats) to ${target.collector} in ${result.seconds} s (${fmt(result.eventsPerSecond)} events/s); ${failed} not acknowledged.\n`);
+    out.write(
+      `Sent ${fmt(sent)} events (${fmt(ids.size)} distinct messages, ${fmt(repeated)} repeats) to ${target.collector} in ${result.seconds} s (${fmt(result.eventsPerSecond)} events/s); ${failed} not acknowledged.\n`,
+    );
     if (failed > 0) out.write(`Last error: ${lastError}\n`);
   }
   return failed > 0 ? 3 : 0;

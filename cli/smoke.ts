@@ -9,7 +9,6 @@ import { SMOKE_HELP } from './help';
 
 export { SMOKE_HELP };
 
-
 export interface SmokeOptions {
   readonly source?: string;
   readonly writeKey?: string;
@@ -45,10 +44,12 @@ const SMOKE_EVENT = 'Clickstream Smoke Test';
 export async function runSmoke(target: Target, options: SmokeOptions, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   const source = pickSource(target, options.source);
   const writeKey = options.writeKey ?? source.writeKeys?.[0];
-  if (!writeKey) throw new UsageError(`--write-key is required for a deployed environment (one of source "${source.name}"'s keys from cdk.json)\n\n${SMOKE_HELP}`);
+  if (!writeKey)
+    throw new UsageError(`--write-key is required for a deployed environment (one of source "${source.name}"'s keys from cdk.json)\n\n${SMOKE_HELP}`);
   if (!target.collector) throw new UsageError('This target does not name its collector URL');
   const timeoutSeconds = Number(options.deliveryTimeout ?? 180);
-  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new UsageError(`--delivery-timeout must be a number of seconds, not "${options.deliveryTimeout}"`);
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0)
+    throw new UsageError(`--delivery-timeout must be a number of seconds, not "${options.deliveryTimeout}"`);
   const origin = options.origin ?? 'https://smoke-test.invalid';
   const collector = target.collector.replace(/\/$/, '');
   const run = `${new Date().toISOString().slice(0, 16).replace(/[-:T]/g, '')}-${randomUUID().slice(0, 8)}`;
@@ -62,7 +63,11 @@ export async function runSmoke(target: Target, options: SmokeOptions, out: NodeJ
     i: { type: 'identify', userId: `smoke-user-${run}`, messageId: ids.identify, traits: { smoke_run: run }, context },
   };
   const post = (path: string, body: unknown, extra: Record<string, string> = {}) =>
-    fetch(`${collector}/v1/${path}`, { method: 'POST', headers: { origin, authorization: auth, 'content-type': 'text/plain', ...extra }, body: JSON.stringify({ ...(body as object), sentAt: new Date().toISOString() }) });
+    fetch(`${collector}/v1/${path}`, {
+      method: 'POST',
+      headers: { origin, authorization: auth, 'content-type': 'text/plain', ...extra },
+      body: JSON.stringify({ ...(body as object), sentAt: new Date().toISOString() }),
+    });
 
   const steps: SmokeStep[] = [];
   const print = (s: SmokeStep) => {
@@ -88,7 +93,10 @@ export async function runSmoke(target: Target, options: SmokeOptions, out: NodeJ
       s = { ...s, seconds: (Date.now() - t0) / 1000 };
     } catch (e) {
       failed = true;
-      const f = e instanceof StepFailure ? e : new StepFailure((e as Error).message, 'an unexpected error (see the message)', 'run the step again; if it persists, report it with this output');
+      const f =
+        e instanceof StepFailure
+          ? e
+          : new StepFailure((e as Error).message, 'an unexpected error (see the message)', 'run the step again; if it persists, report it with this output');
       s = { step: name, ok: false, seconds: (Date.now() - t0) / 1000, detail: f.message, cause: f.cause, fix: f.fix };
     }
     steps.push(s);
@@ -98,20 +106,38 @@ export async function runSmoke(target: Target, options: SmokeOptions, out: NodeJ
   if (!options.json) out.write(`Smoke test of source ${source.name} through ${collector} (run ${run})\n`);
   try {
     await step('preflight', async () => {
-      const res = await fetch(`${collector}/v1/t`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,x-retry-count' } }).catch(unreachable(collector));
+      const res = await fetch(`${collector}/v1/t`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,x-retry-count' },
+      }).catch(unreachable(collector));
       const allowOrigin = res.headers.get('access-control-allow-origin');
       const allowHeaders = (res.headers.get('access-control-allow-headers') ?? '').toLowerCase();
       if (res.status >= 300 || (allowOrigin !== '*' && allowOrigin !== origin)) {
-        throw new StepFailure(`the CORS preflight from ${origin} was answered ${res.status} without allowing that origin`, 'the origin is not in the environment\'s collector.allowedOrigins', 'pass --origin with one of collector.allowedOrigins, or add the site\'s origin there and deploy');
+        throw new StepFailure(
+          `the CORS preflight from ${origin} was answered ${res.status} without allowing that origin`,
+          "the origin is not in the environment's collector.allowedOrigins",
+          "pass --origin with one of collector.allowedOrigins, or add the site's origin there and deploy",
+        );
       }
       const missing = ['authorization', 'content-type', 'x-retry-count'].filter((h) => !allowHeaders.split(/\s*,\s*/).includes(h) && allowHeaders !== '*');
-      if (missing.length > 0) throw new StepFailure(`CORS does not allow the header${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, 'the stack predates the collector\'s CORS fix (analytics.js retries with X-Retry-Count)', 'deploy the current version of the stack');
+      if (missing.length > 0)
+        throw new StepFailure(
+          `CORS does not allow the header${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`,
+          "the stack predates the collector's CORS fix (analytics.js retries with X-Retry-Count)",
+          'deploy the current version of the stack',
+        );
       return `CORS allows ${origin} with authorization, content-type, x-retry-count`;
     });
     await step('settings', async () => {
       const res = await fetch(`${collector}/v1/projects/${encodeURIComponent(writeKey)}/settings`, { headers: { origin } });
-      if (res.status === 404) throw new StepFailure('the collector does not know this write key', 'the write key is not one of the source\'s keys in cdk.json (or not deployed yet)', 'pass --write-key with a key of this source, or add it to cdk.json and deploy');
-      if (res.status !== 200) throw new StepFailure(`settings answered ${res.status}`, 'the collector function failed', 'look at the collector function\'s log group');
+      if (res.status === 404)
+        throw new StepFailure(
+          'the collector does not know this write key',
+          "the write key is not one of the source's keys in cdk.json (or not deployed yet)",
+          'pass --write-key with a key of this source, or add it to cdk.json and deploy',
+        );
+      if (res.status !== 200)
+        throw new StepFailure(`settings answered ${res.status}`, 'the collector function failed', "look at the collector function's log group");
       const apiHost = ((await res.json()) as { integrations?: Record<string, { apiHost?: string }> }).integrations?.['Segment.io']?.apiHost;
       return `analytics.js settings point at ${apiHost}`;
     });
@@ -143,7 +169,11 @@ export async function runSmoke(target: Target, options: SmokeOptions, out: NodeJ
         }
         if (seen.size === want.size) return `all 3 events are in the raw bucket (${read.size} object${read.size === 1 ? '' : 's'} read)`;
         if (Date.now() > deadline) {
-          throw new StepFailure(`after ${timeoutSeconds} s, ${want.size - seen.size} of 3 events are not in s3://${target.buckets.raw}/${source.name}/`, 'Firehose has not flushed its buffer yet, or cannot write to the raw bucket', `wait longer (--delivery-timeout above the source's buffer interval); check the DeliveryErrors-${source.name} alarm and the stream's error log group`);
+          throw new StepFailure(
+            `after ${timeoutSeconds} s, ${want.size - seen.size} of 3 events are not in s3://${target.buckets.raw}/${source.name}/`,
+            'Firehose has not flushed its buffer yet, or cannot write to the raw bucket',
+            `wait longer (--delivery-timeout above the source's buffer interval); check the DeliveryErrors-${source.name} alarm and the stream's error log group`,
+          );
         }
         await new Promise((r) => setTimeout(r, 1000));
       }
@@ -158,30 +188,59 @@ export async function runSmoke(target: Target, options: SmokeOptions, out: NodeJ
         summary = JSON.parse(d.output ?? '{}') as typeof summary;
       }
       if (d.status !== 'SUCCEEDED') {
-        throw new StepFailure(`the load ${d.status}: ${failureMessage(d)}`, loadCause(failureMessage(d)), `open the execution in the Step Functions console (${d.executionArn}); fix the cause, then run smoke again`);
+        throw new StepFailure(
+          `the load ${d.status}: ${failureMessage(d)}`,
+          loadCause(failureMessage(d)),
+          `open the execution in the Step Functions console (${d.executionArn}); fix the cause, then run smoke again`,
+        );
       }
       return `load ${summary.status === 'EMPTY' ? 'found nothing pending (a scheduled load took the events first)' : `succeeded: ${summary.rowsLoaded ?? 0} rows`}`;
     });
     await step('rows', async () => {
       const schema = quoteIdent(schemaName(source.name));
-      const counts = await io.warehouse.query(
-        ['tracks', 'pages', 'identifies'].map((t, i) => `SELECT '${t}' AS t, COUNT(*) AS n FROM ${schema}.${quoteIdent(t)} WHERE id = :id${i}`).join(' UNION ALL '),
-        { id0: ids.track, id1: ids.page, id2: ids.identify },
-        'smoke rows',
-      ).catch((e: Error) => {
-        throw new StepFailure(`the query failed: ${e.message}`, 'your own database user cannot read the loader\'s tables (permission denied), or the schema was never created', 'grant read access as docs/deploy.md, "Warehouse identity" shows for operators; or look at the load step');
-      });
+      const counts = await io.warehouse
+        .query(
+          ['tracks', 'pages', 'identifies']
+            .map((t, i) => `SELECT '${t}' AS t, COUNT(*) AS n FROM ${schema}.${quoteIdent(t)} WHERE id = :id${i}`)
+            .join(' UNION ALL '),
+          { id0: ids.track, id1: ids.page, id2: ids.identify },
+          'smoke rows',
+        )
+        .catch((e: Error) => {
+          throw new StepFailure(
+            `the query failed: ${e.message}`,
+            "your own database user cannot read the loader's tables (permission denied), or the schema was never created",
+            'grant read access as docs/deploy.md, "Warehouse identity" shows for operators; or look at the load step',
+          );
+        });
       const bad = counts.filter((r) => Number(r.n) !== 1);
-      if (bad.length > 0) throw new StepFailure(`expected each event once, found ${counts.map((r) => `${r.t} ${r.n}`).join(', ')}`, 'the load did not take the delivered objects, or deduplication failed', `run "npx clickstream verify --source ${source.name}" and look at the load's summary`);
+      if (bad.length > 0)
+        throw new StepFailure(
+          `expected each event once, found ${counts.map((r) => `${r.t} ${r.n}`).join(', ')}`,
+          'the load did not take the delivered objects, or deduplication failed',
+          `run "npx clickstream verify --source ${source.name}" and look at the load's summary`,
+        );
       return 'each event is in the warehouse exactly once (tracks, pages, identifies)';
     });
     await step('verify', async () => {
       const from = new Date(Math.floor(started.getTime() / 3_600_000) * 3_600_000);
       const to = new Date(Math.ceil((Date.now() + 1) / 3_600_000) * 3_600_000);
-      const report = await verifySource({ objects: io.objects, warehouse: io.warehouse, rawBucket: target.buckets.raw, quarantinePrefix: QUARANTINE_PREFIX }, source.name, from, to);
+      const report = await verifySource(
+        { objects: io.objects, warehouse: io.warehouse, rawBucket: target.buckets.raw, quarantinePrefix: QUARANTINE_PREFIX },
+        source.name,
+        from,
+        to,
+      );
       if (!report.ok) {
-        const problems = report.hours.filter((h) => !h.ok).map((h) => `${h.hour}: ${h.problems.join('; ')}`).join(' | ');
-        throw new StepFailure(`accepted ≠ loaded + discarded: ${problems}`, 'objects of this hour are not loaded yet (other traffic), or a load lost messages', `npx clickstream verify --source ${source.name} --repair`);
+        const problems = report.hours
+          .filter((h) => !h.ok)
+          .map((h) => `${h.hour}: ${h.problems.join('; ')}`)
+          .join(' | ');
+        throw new StepFailure(
+          `accepted ≠ loaded + discarded: ${problems}`,
+          'objects of this hour are not loaded yet (other traffic), or a load lost messages',
+          `npx clickstream verify --source ${source.name} --repair`,
+        );
       }
       return `accepted = loaded + discarded for ${report.totals.hours} hour${report.totals.hours === 1 ? '' : 's'} (${report.totals.accepted} accepted)`;
     });
@@ -208,22 +267,29 @@ function pickSource(target: Target, name: string | undefined) {
 
 function unreachable(url: string) {
   return (e: Error): never => {
-    throw new StepFailure(`cannot reach ${url}: ${e.message}`, 'the stack is not running (local), or the URL is wrong', 'start the local stack with "npm start", or check the CollectorUrl output of the stack');
+    throw new StepFailure(
+      `cannot reach ${url}: ${e.message}`,
+      'the stack is not running (local), or the URL is wrong',
+      'start the local stack with "npm start", or check the CollectorUrl output of the stack',
+    );
   };
 }
 
 function sendFailure(path: string, status: number, body: string): StepFailure {
   const fixes: Record<number, [string, string]> = {
-    401: ['the write key is not one of this source\'s keys', 'pass --write-key with a key of the source from cdk.json'],
+    401: ["the write key is not one of this source's keys", 'pass --write-key with a key of the source from cdk.json'],
     403: ['collection is turned off for the source (its collect flag)', 'set "collect": true for the source and deploy'],
-    503: ['Firehose did not accept the events (throttling, or the stream\'s role)', 'retry in a minute; if it persists, check the stream in the Firehose console'],
+    503: [
+      "Firehose did not accept the events (throttling, or the stream's role)",
+      'retry in a minute; if it persists, check the stream in the Firehose console',
+    ],
   };
-  const [cause, fix] = fixes[status] ?? ['the collector function failed', 'look at the collector function\'s log group'];
+  const [cause, fix] = fixes[status] ?? ['the collector function failed', "look at the collector function's log group"];
   return new StepFailure(`/v1/${path} answered ${status}: ${body.slice(0, 200)}`, cause, fix);
 }
 
 function loadCause(message: string): string {
-  if (/AccessDenied|not authorized/i.test(message)) return 'a function\'s role lacks a permission (IAM), or the database user lacks a privilege';
+  if (/AccessDenied|not authorized/i.test(message)) return "a function's role lacks a permission (IAM), or the database user lacks a privilege";
   if (/permission denied|must be owner/i.test(message)) return 'the loaders\' database user lacks a privilege (see docs/deploy.md, "Warehouse identity")';
   if (/Lambda\.Unknown|timed out/i.test(message)) return 'a function timed out or crashed';
   return 'see the message: the failed step and its error are in it';

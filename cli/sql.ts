@@ -6,14 +6,21 @@ import { SQL_HELP } from './help';
 
 export { SQL_HELP };
 
-
 const value = (f: Field) => (f.isNull ? null : (f.stringValue ?? f.longValue ?? f.doubleValue ?? f.booleanValue ?? null));
 
-export async function runSql(target: Target, statement: string, json: boolean, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+export async function runSql(
+  target: Target,
+  statement: string,
+  json: boolean,
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
   if (!target.warehouse) throw new Error('This target does not name its warehouse');
   const client = new RedshiftDataClient(clientConfig(target));
   try {
-    const where = target.warehouse.workgroupName ? { WorkgroupName: target.warehouse.workgroupName } : { ClusterIdentifier: target.warehouse.clusterIdentifier };
+    const where = target.warehouse.workgroupName
+      ? { WorkgroupName: target.warehouse.workgroupName }
+      : { ClusterIdentifier: target.warehouse.clusterIdentifier };
     const { Id } = await client.send(new ExecuteStatementCommand({ ...where, Database: target.warehouse.database, Sql: statement }));
     const d = await waitForStatement(client, Id as string, { timeoutMs: 3600_000, what: 'sql' });
     if (d.Status !== 'FINISHED') {
@@ -34,7 +41,14 @@ export async function runSql(target: Target, statement: string, json: boolean, o
       for (const r of page.Records ?? []) rows.push(r.map(value));
       NextToken = page.NextToken;
     } while (NextToken);
-    if (json) out.write(`${JSON.stringify(rows.map((r) => Object.fromEntries(r.map((v, i) => [names[i], v]))), null, 2)}\n`);
+    if (json)
+      out.write(
+        `${JSON.stringify(
+          rows.map((r) => Object.fromEntries(r.map((v, i) => [names[i], v]))),
+          null,
+          2,
+        )}\n`,
+      );
     else out.write(`${table([names, ...rows.map((r) => r.map((v) => (v === null ? 'NULL' : String(v))))])}\n(${rows.length} rows)\n`);
     return 0;
   } finally {

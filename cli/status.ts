@@ -11,7 +11,6 @@ import { STATUS_HELP } from './help';
 
 export { STATUS_HELP };
 
-
 export interface SourceStatus {
   readonly source: string;
   readonly flags: { readonly collect?: boolean; readonly load?: boolean; readonly dryRun?: boolean };
@@ -57,7 +56,9 @@ export async function sourceStatuses(target: Target, sources: ReadonlyArray<Sour
       const schema = schemaName(s.name);
       const setAside = await new IsolationStore(io.objects, target.buckets.staged, s.name).setAside();
       const asideKeys = new Set(setAside.map((o) => o.key));
-      const pending = (await candidateObjects({ objects: io.objects, warehouse: io.warehouse, rawBucket: target.buckets.raw }, s.name, { mode: 'pending' })).filter((o) => !asideKeys.has(o.key));
+      const pending = (
+        await candidateObjects({ objects: io.objects, warehouse: io.warehouse, rawBucket: target.buckets.raw }, s.name, { mode: 'pending' })
+      ).filter((o) => !asideKeys.has(o.key));
       const tables = new Set((await io.warehouse.query(TABLES_QUERY, { schema }, 'tables')).map((r) => String(r.table_name)));
       const since = { hourAgo: sqlTime(new Date(now.getTime() - 3_600_000)), dayAgo: sqlTime(new Date(now.getTime() - 86_400_000)) };
       const loads = tables.has('_loads') ? (await io.warehouse.query(loadActivityQuery(schema), since, 'load activity'))[0] : undefined;
@@ -95,7 +96,8 @@ export async function runStatus(target: Target, options: { source?: string; json
   if (options.source) {
     sources = sources.filter((s) => s.name === options.source);
     if (sources.length === 0) {
-      if (target.sources.length > 0) throw new UsageError(`Unknown source "${options.source}": configured sources are ${target.sources.map((s) => s.name).join(', ')}`);
+      if (target.sources.length > 0)
+        throw new UsageError(`Unknown source "${options.source}": configured sources are ${target.sources.map((s) => s.name).join(', ')}`);
       sources = [{ name: options.source }];
     }
   }
@@ -103,16 +105,45 @@ export async function runStatus(target: Target, options: { source?: string; json
   const statuses = await sourceStatuses(target, sources);
   if (options.json) out.write(`${JSON.stringify({ sources: statuses }, null, 2)}\n`);
   else {
-    out.write(`${table([
-      ['source', 'collect', 'load', 'dry run', 'last load (UTC)', 'lag', 'waiting objects', 'events read 1 h', 'events read 24 h', 'failed loads 24 h', 'discards 24 h', 'discards total', 'set aside'],
-      ...statuses.map((s) => [
-        s.source, onOff(s.flags.collect), onOff(s.flags.load), onOff(s.flags.dryRun), s.lastLoadedAt?.replace('T', ' ').replace('Z', '') ?? 'never',
-        age(s.lagSeconds), fmt(s.pendingObjects), fmt(s.eventsRead.lastHour), fmt(s.eventsRead.lastDay), fmt(s.failedLoads.lastDay), fmt(s.discards.lastDay), fmt(s.discards.total), fmt(s.setAside.length),
-      ]),
-    ])}\n`);
+    out.write(
+      `${table([
+        [
+          'source',
+          'collect',
+          'load',
+          'dry run',
+          'last load (UTC)',
+          'lag',
+          'waiting objects',
+          'events read 1 h',
+          'events read 24 h',
+          'failed loads 24 h',
+          'discards 24 h',
+          'discards total',
+          'set aside',
+        ],
+        ...statuses.map((s) => [
+          s.source,
+          onOff(s.flags.collect),
+          onOff(s.flags.load),
+          onOff(s.flags.dryRun),
+          s.lastLoadedAt?.replace('T', ' ').replace('Z', '') ?? 'never',
+          age(s.lagSeconds),
+          fmt(s.pendingObjects),
+          fmt(s.eventsRead.lastHour),
+          fmt(s.eventsRead.lastDay),
+          fmt(s.failedLoads.lastDay),
+          fmt(s.discards.lastDay),
+          fmt(s.discards.total),
+          fmt(s.setAside.length),
+        ]),
+      ])}\n`,
+    );
     for (const s of statuses) {
       for (const o of s.setAside) {
-        out.write(`\n${s.source}: ${o.key} set aside ${o.at} after ${o.failures} failed loads on its own: ${o.error.slice(0, 300)}\n  fix the cause, then reload its hour: npx clickstream backfill --windows '${JSON.stringify([{ source: s.source, from: o.hour, to: new Date(Date.parse(o.hour) + 3_600_000).toISOString() }])}'\n`);
+        out.write(
+          `\n${s.source}: ${o.key} set aside ${o.at} after ${o.failures} failed loads on its own: ${o.error.slice(0, 300)}\n  fix the cause, then reload its hour: npx clickstream backfill --windows '${JSON.stringify([{ source: s.source, from: o.hour, to: new Date(Date.parse(o.hour) + 3_600_000).toISOString() }])}'\n`,
+        );
       }
     }
   }

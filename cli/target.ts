@@ -79,7 +79,9 @@ export async function deployedTarget(envName: string, client = new CloudFormatio
     const res = await client.send(new DescribeStacksCommand({ StackName: stackName }));
     outputs = Object.fromEntries((res.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey as string, o.OutputValue as string]));
   } catch (e) {
-    throw new UsageError(`Cannot read stack ${stackName}: ${(e as Error).message}. Is it deployed (cdk deploy -c env=${envName}) in the region your AWS credentials use?`);
+    throw new UsageError(
+      `Cannot read stack ${stackName}: ${(e as Error).message}. Is it deployed (cdk deploy -c env=${envName}) in the region your AWS credentials use?`,
+    );
   }
   const need = (key: string) => {
     if (!outputs[key]) throw new UsageError(`Stack ${stackName} has no output ${key}: deploy the current version of the stack.`);
@@ -88,7 +90,12 @@ export async function deployedTarget(envName: string, client = new CloudFormatio
   return {
     kind: 'deployed',
     region: await client.config.region(),
-    stateMachines: { load: need(STACK_OUTPUTS.loadStateMachineArn), backfill: need(STACK_OUTPUTS.backfillStateMachineArn), verify: outputs[STACK_OUTPUTS.verifyStateMachineArn], forget: outputs[STACK_OUTPUTS.forgetStateMachineArn] },
+    stateMachines: {
+      load: need(STACK_OUTPUTS.loadStateMachineArn),
+      backfill: need(STACK_OUTPUTS.backfillStateMachineArn),
+      verify: outputs[STACK_OUTPUTS.verifyStateMachineArn],
+      forget: outputs[STACK_OUTPUTS.forgetStateMachineArn],
+    },
     collector: outputs[STACK_OUTPUTS.collectorUrl],
     sources: outputs[STACK_OUTPUTS.sources] ? (JSON.parse(outputs[STACK_OUTPUTS.sources]) as SourceInfo[]) : [],
     backfillLimits: outputs[STACK_OUTPUTS.backfillLimits] ? JSON.parse(outputs[STACK_OUTPUTS.backfillLimits]) : undefined,
@@ -112,7 +119,8 @@ export function clientConfig(target: Target): Record<string, unknown> {
 export function sourceOf(target: Target, name: string | undefined, help: string): SourceInfo {
   if (!name) throw new UsageError(`--source is required\n\n${help}`);
   const source = target.sources.find((s) => s.name === name);
-  if (!source && target.sources.length > 0) throw new UsageError(`Unknown source "${name}": configured sources are ${target.sources.map((s) => s.name).join(', ')}`);
+  if (!source && target.sources.length > 0)
+    throw new UsageError(`Unknown source "${name}": configured sources are ${target.sources.map((s) => s.name).join(', ')}`);
   return source ?? { name };
 }
 
@@ -124,7 +132,11 @@ export function targetIo(target: Target): { objects: ObjectStore; warehouse: War
   const data = new RedshiftDataClient(config);
   return {
     objects: new ObjectStore(s3),
-    warehouse: new Warehouse(data, { workgroup: target.warehouse.workgroupName, cluster: target.warehouse.clusterIdentifier, database: target.warehouse.database }),
+    warehouse: new Warehouse(data, {
+      workgroup: target.warehouse.workgroupName,
+      cluster: target.warehouse.clusterIdentifier,
+      database: target.warehouse.database,
+    }),
     close() {
       s3.destroy();
       data.destroy();
@@ -139,6 +151,7 @@ export function dateOption(name: string, value: string | undefined, fallback?: D
     throw new UsageError(`--${name} is required (an ISO date-time such as 2026-11-01T00:00Z)`);
   }
   const t = Date.parse(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(t)) throw new UsageError(`--${name} must be an ISO date-time such as 2026-11-01T00:00Z, not "${value}"`);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(t))
+    throw new UsageError(`--${name} must be an ISO date-time such as 2026-11-01T00:00Z, not "${value}"`);
   return new Date(t);
 }

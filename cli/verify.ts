@@ -8,7 +8,6 @@ import { VERIFY_HELP } from './help';
 
 export { VERIFY_HELP };
 
-
 export interface VerifyOptions {
   readonly source?: string;
   readonly from?: string;
@@ -32,27 +31,53 @@ export function verifyRange(options: VerifyOptions, now = new Date()): { from: D
 
 function printReport(r: VerifyReport, out: NodeJS.WritableStream): void {
   const t = r.totals;
-  const row = (h: Pick<HourCheck, 'accepted' | 'quarantined' | 'loaded' | 'discarded' | 'erased' | 'duplicates'>) => [fmt(h.accepted), fmt(h.quarantined), fmt(h.loaded), fmt(h.discarded), fmt(h.erased), fmt(h.duplicates)];
-  out.write(`Source ${r.source}, ${shortHour(r.from)} to ${shortHour(r.to)}: ${t.hours} hour${t.hours === 1 ? '' : 's'} with data, ${t.hours - t.mismatched} add up, ${t.mismatched} do${t.mismatched === 1 ? 'es' : ''} not.\n`);
-  out.write(`${table([['', 'accepted', 'quarantined', 'loaded', 'discarded', 'erased', 'duplicates'], ['total', ...row(t)]])}\n`);
+  const row = (h: Pick<HourCheck, 'accepted' | 'quarantined' | 'loaded' | 'discarded' | 'erased' | 'duplicates'>) => [
+    fmt(h.accepted),
+    fmt(h.quarantined),
+    fmt(h.loaded),
+    fmt(h.discarded),
+    fmt(h.erased),
+    fmt(h.duplicates),
+  ];
+  out.write(
+    `Source ${r.source}, ${shortHour(r.from)} to ${shortHour(r.to)}: ${t.hours} hour${t.hours === 1 ? '' : 's'} with data, ${t.hours - t.mismatched} add up, ${t.mismatched} do${t.mismatched === 1 ? 'es' : ''} not.\n`,
+  );
+  out.write(
+    `${table([
+      ['', 'accepted', 'quarantined', 'loaded', 'discarded', 'erased', 'duplicates'],
+      ['total', ...row(t)],
+    ])}\n`,
+  );
   const bad = r.hours.filter((h) => !h.ok);
   if (bad.length > 0) {
     out.write(`\nHours that do not add up (accepted ≠ loaded + discarded + erased):\n`);
-    out.write(`${table([['hour', 'accepted', 'quarantined', 'loaded', 'discarded', 'erased', 'duplicates', 'problem'], ...bad.map((h) => [hourLabel(h.hour), ...row(h), h.problems.join('; ')])])}\n`);
+    out.write(
+      `${table([['hour', 'accepted', 'quarantined', 'loaded', 'discarded', 'erased', 'duplicates', 'problem'], ...bad.map((h) => [hourLabel(h.hour), ...row(h), h.problems.join('; ')])])}\n`,
+    );
     if (bad.some((h) => inFlight(h.hour))) out.write('Hours marked "in flight" have not ended: their objects may simply not be loaded yet.\n');
   }
 }
 
-export async function runVerify(target: Target, options: VerifyOptions, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+export async function runVerify(
+  target: Target,
+  options: VerifyOptions,
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
   const source = sourceOf(target, options.source, VERIFY_HELP).name;
   const { from, to } = verifyRange(options);
   const io = targetIo(target);
-  const verify = () => verifySource({ objects: io.objects, warehouse: io.warehouse, rawBucket: target.buckets.raw, quarantinePrefix: QUARANTINE_PREFIX }, source, from, to, { deep: options.deep });
+  const verify = () =>
+    verifySource({ objects: io.objects, warehouse: io.warehouse, rawBucket: target.buckets.raw, quarantinePrefix: QUARANTINE_PREFIX }, source, from, to, {
+      deep: options.deep,
+    });
   try {
     let report = await verify();
     let repair: { windows: number; code: number } | undefined;
     if (options.repair && !report.ok) {
-      const windows = report.hours.filter((h) => !h.ok).map((h) => ({ source: report.source, from: h.hour, to: new Date(Date.parse(h.hour) + 3_600_000).toISOString() }));
+      const windows = report.hours
+        .filter((h) => !h.ok)
+        .map((h) => ({ source: report.source, from: h.hour, to: new Date(Date.parse(h.hour) + 3_600_000).toISOString() }));
       const mode = options.deep ? 'reload' : 'missing';
       if (!options.json) out.write(`Repairing ${windows.length} hour${windows.length === 1 ? '' : 's'} with a "${mode}" backfill…\n`);
       const code = await runBackfill(target, { windows: JSON.stringify(windows), mode, json: options.json }, options.json ? nullStream() : out, err);
@@ -63,11 +88,12 @@ export async function runVerify(target: Target, options: VerifyOptions, out: Nod
     if (options.json) {
       const marked = { ...report, hours: report.hours.map((h) => (inFlight(h.hour) ? { ...h, inFlight: true } : h)) };
       out.write(`${JSON.stringify(repair ? { ...marked, repair } : marked, null, 2)}\n`);
-    }
-    else {
+    } else {
       printReport(report, out);
       if (!report.ok && !options.repair) {
-        out.write(`\nRepair them: npx clickstream verify --source ${report.source} --from ${shortHour(report.from)} --to ${shortHour(report.to)}${options.deep ? ' --deep' : ''} --repair\n`);
+        out.write(
+          `\nRepair them: npx clickstream verify --source ${report.source} --from ${shortHour(report.from)} --to ${shortHour(report.to)}${options.deep ? ' --deep' : ''} --repair\n`,
+        );
       }
     }
     return report.ok ? 0 : 3;

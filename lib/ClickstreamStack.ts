@@ -38,7 +38,12 @@ export class ClickstreamStack extends Stack {
       stagedRetentionDays: config.retention.stagedDays,
       removalPolicy,
     });
-    const collector = new Collector(this, 'Collector', { config: config.collector, sourcesParameterPath: sourceParameterPath(namePrefix), storage, suppressionCacheSeconds: config.privacy.suppressionCacheSeconds });
+    const collector = new Collector(this, 'Collector', {
+      config: config.collector,
+      sourcesParameterPath: sourceParameterPath(namePrefix),
+      storage,
+      suppressionCacheSeconds: config.privacy.suppressionCacheSeconds,
+    });
     const warehouse = new Warehouse(this, 'Warehouse', { config: config.warehouse, stagedBucket: storage.stagedBucket, namePrefix, removalPolicy });
 
     const environment = {
@@ -101,14 +106,38 @@ export class ClickstreamStack extends Stack {
     const out = (key: string, value: string, description: string) => new CfnOutput(this, key, { value, description });
     out(STACK_OUTPUTS.collectorUrl, collector.url, 'Collector base URL: the Segment HTTP API is under /v1 (Segment libraries: host)');
     out(STACK_OUTPUTS.analyticsApiHost, `${collector.host}/v1`, 'analytics.js apiHost (integrations["Segment.io"].apiHost)');
-    out(STACK_OUTPUTS.analyticsCdnUrl, `https://${collector.host}`, 'analytics.js cdnURL: the snippet loads <this>/analytics.js/v1/<writeKey>/analytics.min.js');
+    out(
+      STACK_OUTPUTS.analyticsCdnUrl,
+      `https://${collector.host}`,
+      'analytics.js cdnURL: the snippet loads <this>/analytics.js/v1/<writeKey>/analytics.min.js',
+    );
     out(STACK_OUTPUTS.loadStateMachineArn, load.stateMachine.stateMachineArn, 'Load workflow');
-    out(STACK_OUTPUTS.backfillStateMachineArn, backfill.stateMachine.stateMachineArn, 'Backfill workflow: start it from the console with {"source","from","to","mode"}, or import a Segment archive with {"source","mode":"import","archive":{"bucket","prefix"},"from","to"}');
+    out(
+      STACK_OUTPUTS.backfillStateMachineArn,
+      backfill.stateMachine.stateMachineArn,
+      'Backfill workflow: start it from the console with {"source","from","to","mode"}, or import a Segment archive with {"source","mode":"import","archive":{"bucket","prefix"},"from","to"}',
+    );
     out(STACK_OUTPUTS.verifyStateMachineArn, verify.stateMachine.stateMachineArn, 'Verification workflow (daily per source): {"source","from"?,"to"?}');
-    out(STACK_OUTPUTS.forgetStateMachineArn, forget.stateMachine.stateMachineArn, 'Forget workflow (erase and suppress identities): {"source","userIds","anonymousIds","dryRun"}');
+    out(
+      STACK_OUTPUTS.forgetStateMachineArn,
+      forget.stateMachine.stateMachineArn,
+      'Forget workflow (erase and suppress identities): {"source","userIds","anonymousIds","dryRun"}',
+    );
     out(STACK_OUTPUTS.controlBucket, storage.controlBucket.bucketName, 'Suppression lists of erased identities');
-    out(STACK_OUTPUTS.sources, JSON.stringify(config.sources.map(({ name, collect, load, dryRun }) => ({ name, collect, load, dryRun }))), 'Sources and their flags (no write keys)');
-    out(STACK_OUTPUTS.backfillLimits, JSON.stringify({ maxBackfillDays: config.load.maxBackfillDays, ceiling: config.concurrency.backfillCeiling, defaultConcurrency: config.concurrency.backfillDefault }), 'What a backfill may ask for (the CLI checks a request before starting it)');
+    out(
+      STACK_OUTPUTS.sources,
+      JSON.stringify(config.sources.map(({ name, collect, load, dryRun }) => ({ name, collect, load, dryRun }))),
+      'Sources and their flags (no write keys)',
+    );
+    out(
+      STACK_OUTPUTS.backfillLimits,
+      JSON.stringify({
+        maxBackfillDays: config.load.maxBackfillDays,
+        ceiling: config.concurrency.backfillCeiling,
+        defaultConcurrency: config.concurrency.backfillDefault,
+      }),
+      'What a backfill may ask for (the CLI checks a request before starting it)',
+    );
     out(STACK_OUTPUTS.rawBucket, storage.rawBucket.bucketName, 'Raw events');
     out(STACK_OUTPUTS.stagedBucket, storage.stagedBucket.bucketName, 'Staged COPY files and plans');
     out(STACK_OUTPUTS.warehouse, warehouse.target, 'Redshift Serverless workgroup (name or ARN) or cluster identifier');
@@ -116,7 +145,11 @@ export class ClickstreamStack extends Stack {
     out(STACK_OUTPUTS.database, warehouse.database, 'Warehouse database');
     out(STACK_OUTPUTS.copyRoleArn, warehouse.copyRole.roleArn, 'Role COPY uses; associate it with an imported workgroup or cluster');
     out(STACK_OUTPUTS.alarmTopicArn, monitoring.topic.topicArn, 'Alarm topic');
-    out(STACK_OUTPUTS.archiveReaderRoleArns, Fn.join(',', backfill.archiveReaderRoleArns), 'Roles that read a Segment archive in an import (list and get): name them in the archive bucket\'s policy when it is in another account');
+    out(
+      STACK_OUTPUTS.archiveReaderRoleArns,
+      Fn.join(',', backfill.archiveReaderRoleArns),
+      "Roles that read a Segment archive in an import (list and get): name them in the archive bucket's policy when it is in another account",
+    );
 
     // What would fail CloudFormation or Lambda half-way through a deploy fails synth instead.
     this.node.addValidation({ validate: () => limitViolations(this) });

@@ -64,48 +64,74 @@ export function limitViolations(stack: Stack): string[] {
   for (const s of stacks) {
     const counts = {
       resources: of(s, cfnResources).length,
-      outputs: of(s, all.filter((c) => c instanceof CfnOutput)).length,
-      parameters: of(s, all.filter((c) => c instanceof CfnParameter)).length,
+      outputs: of(
+        s,
+        all.filter((c) => c instanceof CfnOutput),
+      ).length,
+      parameters: of(
+        s,
+        all.filter((c) => c instanceof CfnParameter),
+      ).length,
     };
     const name = s === stack ? 'The stack' : `The nested stack ${s.node.path}`;
     if (counts.resources > LIMITS.resourcesPerStack) {
-      errors.push(`${name} has ${counts.resources} resources; CloudFormation allows ${LIMITS.resourcesPerStack} per template: configure fewer sources in this environment (see docs/deploy.md, "Limits")`);
+      errors.push(
+        `${name} has ${counts.resources} resources; CloudFormation allows ${LIMITS.resourcesPerStack} per template: configure fewer sources in this environment (see docs/deploy.md, "Limits")`,
+      );
     }
-    if (counts.outputs > LIMITS.outputsPerStack) errors.push(`${name} has ${counts.outputs} outputs; CloudFormation allows ${LIMITS.outputsPerStack} per template`);
-    if (counts.parameters > LIMITS.parametersPerStack) errors.push(`${name} has ${counts.parameters} parameters; CloudFormation allows ${LIMITS.parametersPerStack} per template`);
+    if (counts.outputs > LIMITS.outputsPerStack)
+      errors.push(`${name} has ${counts.outputs} outputs; CloudFormation allows ${LIMITS.outputsPerStack} per template`);
+    if (counts.parameters > LIMITS.parametersPerStack)
+      errors.push(`${name} has ${counts.parameters} parameters; CloudFormation allows ${LIMITS.parametersPerStack} per template`);
   }
   const resources = cfnResources;
   const rolePolicies = new Map<string, { role: string; chars: number }>();
   const addPolicy = (r: CfnResource, role: unknown, document: unknown) => {
     const key = `${Stack.of(r).node.path} ${JSON.stringify(role)}`;
-    const entry = rolePolicies.get(key) ?? { role: typeof role === 'object' && role && 'Ref' in role ? String((role as { Ref: string }).Ref) : r.node.path, chars: 0 };
+    const entry = rolePolicies.get(key) ?? {
+      role: typeof role === 'object' && role && 'Ref' in role ? String((role as { Ref: string }).Ref) : r.node.path,
+      chars: 0,
+    };
     entry.chars += policyChars(document);
     rolePolicies.set(key, entry);
   };
   for (const r of resources) {
     // The resource as CloudFormation will see it (PascalCase properties, intrinsics resolved).
-    const rendered = Stack.of(r).resolve((r as unknown as { _toCloudFormation(): unknown })._toCloudFormation()) as { Resources: Record<string, { Properties?: Record<string, unknown> }> };
+    const rendered = Stack.of(r).resolve((r as unknown as { _toCloudFormation(): unknown })._toCloudFormation()) as {
+      Resources: Record<string, { Properties?: Record<string, unknown> }>;
+    };
     const props = Object.values(rendered.Resources)[0]?.Properties ?? {};
     const limit = NAME_LIMITS[r.cfnResourceType];
     const name = limit ? props[limit.property] : undefined;
     if (typeof name === 'string' && !Token.isUnresolved(name) && name.length > limit.max) {
-      errors.push(`${r.node.path}: ${limit.property} "${name}" has ${name.length} characters; the limit is ${limit.max}: use a shorter source or environment name`);
+      errors.push(
+        `${r.node.path}: ${limit.property} "${name}" has ${name.length} characters; the limit is ${limit.max}: use a shorter source or environment name`,
+      );
     }
     if (r.cfnResourceType === 'AWS::IAM::Policy') for (const role of (props.Roles as unknown[] | undefined) ?? []) addPolicy(r, role, props.PolicyDocument);
-    if (r.cfnResourceType === 'AWS::IAM::Role') for (const p of (props.Policies as Array<{ PolicyDocument: unknown }> | undefined) ?? []) addPolicy(r, { Ref: Stack.of(r).resolve((r as CfnResource).logicalId) }, p.PolicyDocument);
+    if (r.cfnResourceType === 'AWS::IAM::Role')
+      for (const p of (props.Policies as Array<{ PolicyDocument: unknown }> | undefined) ?? [])
+        addPolicy(r, { Ref: Stack.of(r).resolve((r as CfnResource).logicalId) }, p.PolicyDocument);
     if (r.cfnResourceType === 'AWS::SSM::Parameter' && typeof props.Value === 'string' && props.Value.length > LIMITS.ssmStandardValueChars) {
-      errors.push(`${r.node.path}: its value has ${props.Value.length} characters; a standard-tier parameter holds ${LIMITS.ssmStandardValueChars}: configure fewer write keys for this source`);
+      errors.push(
+        `${r.node.path}: its value has ${props.Value.length} characters; a standard-tier parameter holds ${LIMITS.ssmStandardValueChars}: configure fewer write keys for this source`,
+      );
     }
     if (r.cfnResourceType === 'AWS::Lambda::Function') {
       const variables = ((props.Environment ?? {}) as { Variables?: Record<string, unknown> }).Variables ?? {};
       const bytes = Object.entries(variables).reduce((n, [k, v]) => n + Buffer.byteLength(k) + deployedBytes(v), 0);
       if (bytes > LIMITS.lambdaEnvironmentBytes) {
-        errors.push(`${r.node.path}: its environment variables take about ${bytes} bytes; Lambda allows ${LIMITS.lambdaEnvironmentBytes}: configure fewer sources or write keys in this environment (see docs/deploy.md, "Limits")`);
+        errors.push(
+          `${r.node.path}: its environment variables take about ${bytes} bytes; Lambda allows ${LIMITS.lambdaEnvironmentBytes}: configure fewer sources or write keys in this environment (see docs/deploy.md, "Limits")`,
+        );
       }
     }
   }
   for (const { role, chars } of rolePolicies.values()) {
-    if (chars > LIMITS.rolePolicyChars) errors.push(`Role ${role}: its inline policies take about ${chars} characters; IAM allows ${LIMITS.rolePolicyChars} per role: configure fewer sources in this environment (see docs/deploy.md, "Limits")`);
+    if (chars > LIMITS.rolePolicyChars)
+      errors.push(
+        `Role ${role}: its inline policies take about ${chars} characters; IAM allows ${LIMITS.rolePolicyChars} per role: configure fewer sources in this environment (see docs/deploy.md, "Limits")`,
+      );
   }
   return errors;
 }

@@ -62,7 +62,13 @@ export interface Endpoints {
   readonly edge: string;
   readonly collector: string;
   readonly region: string;
-  readonly sources: ReadonlyArray<{ readonly name: string; readonly writeKeys: ReadonlyArray<string>; readonly collect: boolean; readonly load: boolean; readonly dryRun: boolean }>;
+  readonly sources: ReadonlyArray<{
+    readonly name: string;
+    readonly writeKeys: ReadonlyArray<string>;
+    readonly collect: boolean;
+    readonly load: boolean;
+    readonly dryRun: boolean;
+  }>;
   readonly warehouse: { readonly workgroupName: string; readonly database: string };
   readonly buckets: { readonly raw: string; readonly staged: string; readonly control: string };
   readonly stateMachines: { readonly load: string; readonly backfill: string; readonly verify: string; readonly forget: string };
@@ -118,7 +124,9 @@ function checkFormat(dataDir: string): void {
   const existing = fs.existsSync(path.join(dataDir, 'warehouse'));
   const version = fs.existsSync(file) ? Number((JSON.parse(fs.readFileSync(file, 'utf8')) as { version?: number }).version) : existing ? 1 : DATA_DIR_FORMAT;
   if (version !== DATA_DIR_FORMAT) {
-    throw new Error(`${dataDir} was made by an older local mode (format ${version}, this one reads ${DATA_DIR_FORMAT}: tables are now owned by the loaders' database user, as on Redshift). Start with a new --data-dir, or delete ${dataDir}.`);
+    throw new Error(
+      `${dataDir} was made by an older local mode (format ${version}, this one reads ${DATA_DIR_FORMAT}: tables are now owned by the loaders' database user, as on Redshift). Start with a new --data-dir, or delete ${dataDir}.`,
+    );
   }
   fs.writeFileSync(file, `${JSON.stringify({ version: DATA_DIR_FORMAT })}\n`);
 }
@@ -126,7 +134,9 @@ function checkFormat(dataDir: string): void {
 async function start(dataDir: string, options: LocalCloudOptions, lock: { release(): void }): Promise<LocalCloud> {
   checkFormat(dataDir);
   // The warehouse opens (in its worker thread, or on its server) while this thread synthesizes the template.
-  const opening: Promise<LocalWarehouse> = options.warehouseUrl ? ServerWarehouse.open(options.warehouseUrl) : EmbeddedWarehouse.open(path.join(dataDir, 'warehouse'));
+  const opening: Promise<LocalWarehouse> = options.warehouseUrl
+    ? ServerWarehouse.open(options.warehouseUrl)
+    : EmbeddedWarehouse.open(path.join(dataDir, 'warehouse'));
   opening.catch(() => undefined);
   const t = new LocalTemplate(options.template ?? synthesizeTemplate('local'));
   const output = (key: string) => String(t.resolve(t.template.Outputs?.[key]?.Value));
@@ -135,14 +145,17 @@ async function start(dataDir: string, options: LocalCloudOptions, lock: { releas
   for (const [id] of t.resourcesOfType('AWS::S3::Bucket')) store.createBucket(t.ref(id));
 
   // Our functions carry the handler metadata; CDK's own helpers (e.g. bucket auto-delete) do not run locally.
-  const functions: LocalFunction[] = t.resourcesOfType('AWS::Lambda::Function').filter(([, res]) => res.Metadata?.[HANDLER_METADATA_KEY]).map(([id, res]) => ({
-    arn: t.getAtt(id, 'Arn'),
-    name: id,
-    module: t.handlerModule(id),
-    timeoutMs: Number(res.Properties?.Timeout ?? 3) * 1000,
-    memoryMb: Number(res.Properties?.MemorySize ?? 128),
-    environment: t.resolve((res.Properties?.Environment as { Variables?: unknown } | undefined)?.Variables ?? {}) as Record<string, string>,
-  }));
+  const functions: LocalFunction[] = t
+    .resourcesOfType('AWS::Lambda::Function')
+    .filter(([, res]) => res.Metadata?.[HANDLER_METADATA_KEY])
+    .map(([id, res]) => ({
+      arn: t.getAtt(id, 'Arn'),
+      name: id,
+      module: t.handlerModule(id),
+      timeoutMs: Number(res.Properties?.Timeout ?? 3) * 1000,
+      memoryMb: Number(res.Properties?.MemorySize ?? 128),
+      environment: t.resolve((res.Properties?.Environment as { Variables?: unknown } | undefined)?.Variables ?? {}) as Record<string, string>,
+    }));
   const envOf = (name: string) => functions.map((f) => f.environment[name]).find((v) => v !== undefined);
   captureMetrics();
   const lambdas = new LambdaRuntime(functions, {
@@ -170,13 +183,20 @@ async function start(dataDir: string, options: LocalCloudOptions, lock: { releas
       roleArn: dest.RoleARN === undefined ? undefined : String(dest.RoleARN),
     };
   });
-  const firehose = new FirehoseService(store, path.join(dataDir, 'firehose'), streams, options.bufferIntervalSeconds === undefined ? undefined : options.bufferIntervalSeconds * 1000);
+  const firehose = new FirehoseService(
+    store,
+    path.join(dataDir, 'firehose'),
+    streams,
+    options.bufferIntervalSeconds === undefined ? undefined : options.bufferIntervalSeconds * 1000,
+  );
 
   const warehouse = await opening;
   const workgroupName = envOf('WAREHOUSE_WORKGROUP') ?? envOf('WAREHOUSE_CLUSTER') ?? 'local';
   const database = envOf('WAREHOUSE_DATABASE') ?? 'dev';
   const strict = options.strict ?? true;
-  const redshiftData = new RedshiftDataService(warehouse, store, { workgroupName, database }, path.join(dataDir, 'warehouse-identifiers.json'), { varcharBytes: strict });
+  const redshiftData = new RedshiftDataService(warehouse, store, { workgroupName, database }, path.join(dataDir, 'warehouse-identifiers.json'), {
+    varcharBytes: strict,
+  });
 
   const machines: LocalStateMachine[] = t.resourcesOfType('AWS::StepFunctions::StateMachine').map(([id, res]) => ({
     arn: t.ref(id),
@@ -232,7 +252,13 @@ async function start(dataDir: string, options: LocalCloudOptions, lock: { releas
 
   const schedules: ScheduleSpec[] = t.resourcesOfType('AWS::Scheduler::Schedule').map(([id, res]) => {
     const target = t.resolve(res.Properties?.Target) as { Arn: string; Input?: string; RoleArn?: string };
-    return { name: String(res.Properties?.Name ?? id), stateMachineArn: target.Arn, input: target.Input ?? '{}', expression: String(res.Properties?.ScheduleExpression ?? ''), roleArn: target.RoleArn };
+    return {
+      name: String(res.Properties?.Name ?? id),
+      stateMachineArn: target.Arn,
+      input: target.Input ?? '{}',
+      expression: String(res.Properties?.ScheduleExpression ?? ''),
+      roleArn: target.RoleArn,
+    };
   });
   const scheduler = new Scheduler(stepFunctions, schedules, options.loadIntervalSeconds);
   if (strict) scheduler.authorizeRole = (roleArn, action, resource) => iam.authorizeRole(roleArn, action, resource);
@@ -250,7 +276,12 @@ async function start(dataDir: string, options: LocalCloudOptions, lock: { releas
     sources: flags.map(({ name, collect, load, dryRun }) => ({ name, writeKeys: writeKeys.get(name) ?? [], collect, load, dryRun })),
     warehouse: { workgroupName, database },
     buckets: { raw: output(STACK_OUTPUTS.rawBucket), staged: output(STACK_OUTPUTS.stagedBucket), control: output(STACK_OUTPUTS.controlBucket) },
-    stateMachines: { load: output(STACK_OUTPUTS.loadStateMachineArn), backfill: output(STACK_OUTPUTS.backfillStateMachineArn), verify: output(STACK_OUTPUTS.verifyStateMachineArn), forget: output(STACK_OUTPUTS.forgetStateMachineArn) },
+    stateMachines: {
+      load: output(STACK_OUTPUTS.loadStateMachineArn),
+      backfill: output(STACK_OUTPUTS.backfillStateMachineArn),
+      verify: output(STACK_OUTPUTS.verifyStateMachineArn),
+      forget: output(STACK_OUTPUTS.forgetStateMachineArn),
+    },
     backfill: JSON.parse(output(STACK_OUTPUTS.backfillLimits)) as Endpoints['backfill'],
   };
   const endpointsFile = path.join(dataDir, 'endpoints.json');
@@ -258,7 +289,17 @@ async function start(dataDir: string, options: LocalCloudOptions, lock: { releas
 
   let stopped = false;
   return {
-    endpoints, store, s3, firehose, stepFunctions, warehouse, redshiftData, lambdas, edge, scheduler, iam,
+    endpoints,
+    store,
+    s3,
+    firehose,
+    stepFunctions,
+    warehouse,
+    redshiftData,
+    lambdas,
+    edge,
+    scheduler,
+    iam,
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -281,7 +322,10 @@ function collectorEndpoint(t: LocalTemplate): { cors: CorsConfig; routes?: Reado
   if (api) {
     const c = (api[1].Properties?.CorsConfiguration ?? {}) as { AllowOrigins?: string[]; AllowMethods?: string[]; AllowHeaders?: string[]; MaxAge?: number };
     const routes = new Set(t.resourcesOfType('AWS::ApiGatewayV2::Route').map(([, r]) => String(r.Properties?.RouteKey)));
-    return { cors: { allowOrigins: c.AllowOrigins ?? [], allowMethods: c.AllowMethods ?? [], allowHeaders: c.AllowHeaders ?? [], maxAgeSeconds: c.MaxAge ?? 0 }, routes };
+    return {
+      cors: { allowOrigins: c.AllowOrigins ?? [], allowMethods: c.AllowMethods ?? [], allowHeaders: c.AllowHeaders ?? [], maxAgeSeconds: c.MaxAge ?? 0 },
+      routes,
+    };
   }
   const [url] = t.resourcesOfType('AWS::Lambda::Url');
   const c = (url?.[1].Properties?.Cors ?? {}) as { AllowOrigins?: string[]; AllowMethods?: string[]; AllowHeaders?: string[]; MaxAge?: number };

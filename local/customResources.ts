@@ -65,8 +65,12 @@ export async function createCustomResources(t: LocalTemplate, lambdas: LambdaRun
         ...(before ? { PhysicalResourceId: before.physicalId, OldResourceProperties: {} } : {}),
       });
       const answer = answers.get(requestId);
-      if (!answer) throw new Error(`Custom resource ${r.id} (${r.type}): its function returned without answering CloudFormation on the ResponseURL; the stack would wait for it for an hour`);
-      if (answer.Status !== 'SUCCESS') throw new Error(`Custom resource ${r.id} (${r.type}) failed to ${before ? 'update' : 'create'}: ${answer.Reason ?? 'no reason given'}`);
+      if (!answer)
+        throw new Error(
+          `Custom resource ${r.id} (${r.type}): its function returned without answering CloudFormation on the ResponseURL; the stack would wait for it for an hour`,
+        );
+      if (answer.Status !== 'SUCCESS')
+        throw new Error(`Custom resource ${r.id} (${r.type}) failed to ${before ? 'update' : 'create'}: ${answer.Reason ?? 'no reason given'}`);
       created[r.id] = { hash, physicalId: answer.PhysicalResourceId ?? r.id };
       fs.writeFileSync(file, `${JSON.stringify(created, null, 2)}\n`);
     }

@@ -13,8 +13,13 @@ export const LOCK_FILE = 'lock.json';
 
 /** A second stack on a data directory that a running stack holds. */
 export class DataDirLockedError extends Error {
-  constructor(dataDir: string, public readonly holder: LockInfo) {
-    super(`The data directory ${dataDir} is in use by a running stack: process ${holder.pid} on ${holder.host}, started ${holder.startedAt}. Stop it (Ctrl-C in its terminal, or kill ${holder.pid}) or start with another --data-dir.`);
+  constructor(
+    dataDir: string,
+    public readonly holder: LockInfo,
+  ) {
+    super(
+      `The data directory ${dataDir} is in use by a running stack: process ${holder.pid} on ${holder.host}, started ${holder.startedAt}. Stop it (Ctrl-C in its terminal, or kill ${holder.pid}) or start with another --data-dir.`,
+    );
     this.name = 'DataDirLockedError';
   }
 }

@@ -85,7 +85,8 @@ async function main(): Promise<void> {
     });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    if (err.code === 'EADDRINUSE') console.error(`A port is already in use (${err.message}). Stop the other process or pick another port with --edge-port / --collector-port.`);
+    if (err.code === 'EADDRINUSE')
+      console.error(`A port is already in use (${err.message}). Stop the other process or pick another port with --edge-port / --collector-port.`);
     else if (e instanceof DataDirLockedError || e instanceof ConfigError) console.error(err.message);
     else console.error(err.stack ?? String(e));
     process.exit(1);

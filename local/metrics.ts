@@ -96,7 +96,11 @@ export const SERVICE_METRICS: Record<string, { readonly page: string; readonly m
   },
   'AWS/Lambda': {
     page: 'https://docs.aws.amazon.com/lambda/latest/dg/urls-monitoring.html (Url4xxCount/Url5xxCount by FunctionName, Resource)',
-    metrics: { Url5xxCount: [['FunctionName'], ['FunctionName', 'Resource']], Errors: [['FunctionName'], ['FunctionName', 'Resource']], Throttles: [['FunctionName']] },
+    metrics: {
+      Url5xxCount: [['FunctionName'], ['FunctionName', 'Resource']],
+      Errors: [['FunctionName'], ['FunctionName', 'Resource']],
+      Throttles: [['FunctionName']],
+    },
   },
   'AWS/ApiGateway': {
     page: 'https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-metrics.html (HTTP APIs: ApiId, Stage)',
@@ -112,7 +116,10 @@ export interface AlarmMetric {
 }
 
 /** Alarms whose metric nobody publishes with that exact namespace, name and dimension set. */
-export function alarmsWithoutMetric(alarms: ReadonlyArray<AlarmMetric>, metrics: ReadonlyArray<Pick<EmittedMetric, 'namespace' | 'name' | 'dimensions'>>): string[] {
+export function alarmsWithoutMetric(
+  alarms: ReadonlyArray<AlarmMetric>,
+  metrics: ReadonlyArray<Pick<EmittedMetric, 'namespace' | 'name' | 'dimensions'>>,
+): string[] {
   const key = (ns: string, name: string, dims: ReadonlyArray<string>) => `${ns}|${name}|${[...dims].sort().join(',')}`;
   const published = new Set(metrics.map((m) => key(m.namespace, m.name, m.dimensions)));
   for (const [ns, service] of Object.entries(SERVICE_METRICS)) {
@@ -120,5 +127,17 @@ export function alarmsWithoutMetric(alarms: ReadonlyArray<AlarmMetric>, metrics:
   }
   return alarms
     .filter((a) => !published.has(key(a.namespace, a.name, a.dimensions)))
-    .map((a) => `${a.alarm}: ${a.namespace} ${a.name} {${[...a.dimensions].sort().join(', ')}} is published by nothing${a.namespace.startsWith('AWS/') ? ` (documented sets: ${JSON.stringify(SERVICE_METRICS[a.namespace]?.metrics[a.name] ?? [])})` : ` (emitted: ${metrics.filter((m) => m.namespace === a.namespace && m.name === a.name).map((m) => `{${m.dimensions.join(', ')}}`).join(' ') || 'none'})`}`);
+    .map(
+      (a) =>
+        `${a.alarm}: ${a.namespace} ${a.name} {${[...a.dimensions].sort().join(', ')}} is published by nothing${
+          a.namespace.startsWith('AWS/')
+            ? ` (documented sets: ${JSON.stringify(SERVICE_METRICS[a.namespace]?.metrics[a.name] ?? [])})`
+            : ` (emitted: ${
+                metrics
+                  .filter((m) => m.namespace === a.namespace && m.name === a.name)
+                  .map((m) => `{${m.dimensions.join(', ')}}`)
+                  .join(' ') || 'none'
+              })`
+        }`,
+    );
 }

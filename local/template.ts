@@ -64,7 +64,8 @@ export function nestedTemplates(stack: Stack, outdir: string): Map<string, CfnTe
   const nested = new Map<string, CfnTemplate>();
   for (const n of stack.node.findAll().filter((c): c is NestedStack => NestedStack.isNestedStack(c))) {
     const resource = n.nestedStackResource;
-    if (!resource || Stack.of(resource) !== stack) throw new Error(`Nested stack ${n.node.path} is not a child of the stack: local mode reads one level of nesting`);
+    if (!resource || Stack.of(resource) !== stack)
+      throw new Error(`Nested stack ${n.node.path} is not a child of the stack: local mode reads one level of nesting`);
     nested.set(stack.resolve(resource.logicalId) as string, JSON.parse(fs.readFileSync(path.join(outdir, n.templateFile), 'utf8')) as CfnTemplate);
   }
   return nested;

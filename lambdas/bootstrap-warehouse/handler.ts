@@ -26,7 +26,7 @@ export async function handler(event: CloudFormationCustomResourceEvent): Promise
   try {
     if (event.RequestType !== 'Delete') {
       const warehouse = new Warehouse(dataApiClient(), { workgroup: props.Workgroup, database: props.Database, secretArn: props.SecretArn });
-      const [row] = await warehouse.query(ROLE_EXISTS_QUERY, { role: props.Role }, 'looking up the loaders\' role');
+      const [row] = await warehouse.query(ROLE_EXISTS_QUERY, { role: props.Role }, "looking up the loaders' role");
       for (const sql of bootstrapStatements(props.Database, Number(row?.n ?? 0) > 0)) await warehouse.run([sql], 'bootstrapping the warehouse');
       logger.info('warehouse bootstrapped', { workgroup: props.Workgroup, database: props.Database, role: props.Role });
     }

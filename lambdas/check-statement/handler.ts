@@ -3,7 +3,6 @@ import { loaderContext } from '../io/context';
 import { statementError } from '../io/warehouse';
 import type { StatementState } from '../core/loadTypes';
 
-
 /**
  * CheckStatement: one DescribeStatement. FINISHED → done; FAILED → a typed error carrying
  * Redshift's message (a serialization conflict is its own error, retried by the workflow);

@@ -24,7 +24,9 @@ type Source = SourceEntry;
 /** The environment's sources (from Parameter Store, cached). */
 async function sources(): Promise<SourceDirectory> {
   const config = collectorConfig();
-  return sourceDirectory(ssmClient(), config.SOURCES_PARAMETER_PATH, config.SOURCES_CACHE_SECONDS, (error) => logger.warn('sources could not be re-read; serving the copy read before', { error }));
+  return sourceDirectory(ssmClient(), config.SOURCES_PARAMETER_PATH, config.SOURCES_CACHE_SECONDS, (error) =>
+    logger.warn('sources could not be re-read; serving the copy read before', { error }),
+  );
 }
 
 /** An answer to the client: `success` plus, on errors, a machine code and a reason a person can act on. */
@@ -52,11 +54,13 @@ function decodeBody(event: APIGatewayProxyEventV2): Buffer {
     try {
       body = zlib.gunzipSync(body, { maxOutputLength: LIMITS.batchBytes + 1 });
     } catch (e) {
-      if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new RequestError(400, 'batch_too_large', `The uncompressed body exceeds the ${LIMITS.batchBytes / 1024} KB batch limit`);
+      if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE')
+        throw new RequestError(400, 'batch_too_large', `The uncompressed body exceeds the ${LIMITS.batchBytes / 1024} KB batch limit`);
       throw new RequestError(400, 'invalid_gzip', `Content-Encoding is gzip but the body does not decompress: ${(e as Error).message}`);
     }
   }
-  if (body.length > LIMITS.batchBytes) throw new RequestError(400, 'batch_too_large', `The body is ${body.length} bytes; the limit is ${LIMITS.batchBytes / 1024} KB per request`);
+  if (body.length > LIMITS.batchBytes)
+    throw new RequestError(400, 'batch_too_large', `The body is ${body.length} bytes; the limit is ${LIMITS.batchBytes / 1024} KB per request`);
   return body;
 }
 
@@ -100,10 +104,11 @@ function checkKeyEarly(event: APIGatewayProxyEventV2, directory: SourceDirectory
  * are serialized a second time to measure exactly.
  */
 function checkMessageSize(message: unknown, storedLine: string, index: number): void {
-  const writeKey = message && typeof message === 'object' && 'writeKey' in message ? JSON.stringify((message as SegmentMessage).writeKey) ?? '' : '';
+  const writeKey = message && typeof message === 'object' && 'writeKey' in message ? (JSON.stringify((message as SegmentMessage).writeKey) ?? '') : '';
   if (storedLine.length + writeKey.length + 80 <= LIMITS.messageBytes / 4) return; // even 4-byte characters stay under the limit
   const size = Buffer.byteLength(JSON.stringify(message) ?? '');
-  if (size > LIMITS.messageBytes) throw new RequestError(400, 'message_too_large', `Message ${index} is ${size} bytes; the limit is ${LIMITS.messageBytes / 1024} KB per message`);
+  if (size > LIMITS.messageBytes)
+    throw new RequestError(400, 'message_too_large', `Message ${index} is ${size} bytes; the limit is ${LIMITS.messageBytes / 1024} KB per message`);
 }
 
 /**
@@ -111,7 +116,8 @@ function checkMessageSize(message: unknown, storedLine: string, index: number): 
  * settings), gzipped when the client accepts it, with cache headers. Unknown keys get 404.
  */
 async function serveCdn(event: APIGatewayProxyEventV2, request: CdnRequest): Promise<APIGatewayProxyStructuredResultV2> {
-  if (request.kind !== 'chunk' && !(await sources()).sourceForKey(request.writeKey)) throw new RequestError(404, 'unknown_write_key', 'No source has this write key');
+  if (request.kind !== 'chunk' && !(await sources()).sourceForKey(request.writeKey))
+    throw new RequestError(404, 'unknown_write_key', 'No source has this write key');
   const cache = { 'cache-control': `public, max-age=${CACHE_SECONDS[request.kind]}` };
   if (request.kind === 'settings') {
     const host = event.headers.host ?? event.requestContext?.domainName ?? '';
@@ -147,7 +153,12 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
     const cdn = method === 'GET' ? parseCdnPath(path) : undefined;
     if (cdn) return await serveCdn(event, cdn);
     const route = /^\/v1\/([a-z]+)\/?$/.exec(path)?.[1] as CollectorRoute | undefined;
-    if (!route || !Object.prototype.hasOwnProperty.call(COLLECTOR_ROUTES, route)) throw new RequestError(404, 'not_found', `Unknown path ${path.slice(0, 100)}: use /v1/batch, /v1/track, /v1/page, /v1/screen, /v1/identify, /v1/group, /v1/alias or their short forms`);
+    if (!route || !Object.prototype.hasOwnProperty.call(COLLECTOR_ROUTES, route))
+      throw new RequestError(
+        404,
+        'not_found',
+        `Unknown path ${path.slice(0, 100)}: use /v1/batch, /v1/track, /v1/page, /v1/screen, /v1/identify, /v1/group, /v1/alias or their short forms`,
+      );
     if (method !== 'POST') throw new RequestError(405, 'method_not_allowed', `${method} is not allowed: send POST`);
     const call = COLLECTOR_ROUTES[route];
     const directory = await sources();
@@ -162,16 +173,19 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new RequestError(400, 'invalid_body', 'The body must be a JSON object');
     const request = body as Record<string, unknown>;
     const writeKey = headerSource ? undefined : bodyWriteKey(request);
-    if (!headerSource && !writeKey) throw new RequestError(401, 'missing_write_key', 'No write key: send it as the Basic auth user name or as "writeKey" in the body');
+    if (!headerSource && !writeKey)
+      throw new RequestError(401, 'missing_write_key', 'No write key: send it as the Basic auth user name or as "writeKey" in the body');
     const source = headerSource ?? directory.sourceForKey(writeKey as string);
     if (!source) throw new RequestError(401, 'invalid_write_key', 'Unknown write key');
-    if (!source.collect) throw new RequestError(403, 'source_disabled', `Collection is turned off for source "${source.name}" (its collect flag); nothing was stored`);
+    if (!source.collect)
+      throw new RequestError(403, 'source_disabled', `Collection is turned off for source "${source.name}" (its collect flag); nothing was stored`);
 
     let messages: unknown[];
     if (call === 'batch') {
       if (!Array.isArray(request.batch)) throw new RequestError(400, 'invalid_batch', '"batch" must be an array of messages');
       messages = request.batch;
-      if (messages.length > LIMITS.batchMessages) throw new RequestError(400, 'batch_too_large', `The batch has ${messages.length} messages; the limit is ${LIMITS.batchMessages}`);
+      if (messages.length > LIMITS.batchMessages)
+        throw new RequestError(400, 'batch_too_large', `The batch has ${messages.length} messages; the limit is ${LIMITS.batchMessages}`);
     } else {
       messages = [request];
     }
@@ -200,7 +214,13 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
         quarantined.push(Buffer.from(`${line}\n`));
         continue;
       }
-      const enriched = enrichMessage(candidate as SegmentMessage, { receivedAt, ip, ipPolicy: source.ip, batch, routeCall: call === 'batch' ? undefined : call });
+      const enriched = enrichMessage(candidate as SegmentMessage, {
+        receivedAt,
+        ip,
+        ipPolicy: source.ip,
+        batch,
+        routeCall: call === 'batch' ? undefined : call,
+      });
       const line = JSON.stringify(enriched);
       checkMessageSize(message, line, i);
       lines.push(`${line}\n`);

@@ -38,7 +38,15 @@ export const CACHE_SECONDS = { bundle: 3600, settings: 60, chunk: 31_536_000 } a
 export function settingsFor(writeKey: string, host: string, protocol: 'http' | 'https'): Record<string, unknown> {
   return {
     integrations: {
-      'Segment.io': { apiKey: writeKey, apiHost: `${host}/v1`, protocol, unbundledIntegrations: [], addBundledMetadata: true, maybeBundledConfigIds: {}, versionSettings: { version: '4.4.7', componentTypes: ['browser'] } },
+      'Segment.io': {
+        apiKey: writeKey,
+        apiHost: `${host}/v1`,
+        protocol,
+        unbundledIntegrations: [],
+        addBundledMetadata: true,
+        maybeBundledConfigIds: {},
+        versionSettings: { version: '4.4.7', componentTypes: ['browser'] },
+      },
     },
     plan: { track: { __default: { enabled: true, integrations: {} } }, identify: { __default: { enabled: true } }, group: { __default: { enabled: true } } },
     edgeFunction: {},

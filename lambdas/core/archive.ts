@@ -67,11 +67,15 @@ export function reshard(source: string, archiveKey: string, text: string): Resha
     const m = message as { messageId?: unknown; type?: unknown; receivedAt?: unknown };
     const receivedAt = typeof m?.receivedAt === 'string' ? new Date(m.receivedAt) : undefined;
     const reason =
-      message === null || typeof message !== 'object' || Array.isArray(message) ? 'not a JSON object'
-      : typeof m.messageId !== 'string' || m.messageId === '' ? 'no messageId'
-      : typeof m.type !== 'string' ? 'no type'
-      : !receivedAt || Number.isNaN(receivedAt.getTime()) ? 'no valid receivedAt'
-      : undefined;
+      message === null || typeof message !== 'object' || Array.isArray(message)
+        ? 'not a JSON object'
+        : typeof m.messageId !== 'string' || m.messageId === ''
+          ? 'no messageId'
+          : typeof m.type !== 'string'
+            ? 'no type'
+            : !receivedAt || Number.isNaN(receivedAt.getTime())
+              ? 'no valid receivedAt'
+              : undefined;
     if (reason) {
       invalid.push({ line: i + 1, reason, text: line.slice(0, 1000) });
       return;
@@ -120,7 +124,10 @@ export function previewObject(rawKey: string, lines: ReadonlyArray<string>, into
     const mapped = mapEvent(JSON.parse(line), { object: rawKey, line: i });
     p.events++;
     if (mapped.discarded) p.discardedEvents++;
-    const rows = [...mapped.rows.map((r) => ({ table: r.table, values: r.values })), ...mapped.discards.map((d) => ({ table: '_discards', values: stageDiscard(d, 'dry-run') }))];
+    const rows = [
+      ...mapped.rows.map((r) => ({ table: r.table, values: r.values })),
+      ...mapped.discards.map((d) => ({ table: '_discards', values: stageDiscard(d, 'dry-run') })),
+    ];
     for (const row of rows) {
       const t = (p.tables[row.table] ??= { rows: 0, columns: {} });
       t.rows++;
@@ -130,7 +137,8 @@ export function previewObject(rawKey: string, lines: ReadonlyArray<string>, into
         tags[tag] = (tags[tag] ?? 0) + 1;
       }
     }
-    for (const d of mapped.discards) countReason(p.discards, `${d.table_name || 'event'}${d.column_name ? `.${d.column_name}` : ''}: ${d.reason}`.slice(0, 200), 1);
+    for (const d of mapped.discards)
+      countReason(p.discards, `${d.table_name || 'event'}${d.column_name ? `.${d.column_name}` : ''}: ${d.reason}`.slice(0, 200), 1);
   });
 }
 
@@ -172,21 +180,27 @@ export function schemaChanges(tables: Record<string, StagedTable>, catalog: Cata
 
 /** Per hour of an import's dry run: what each window would load, discard and change. */
 export function windowPreviews(source: string, hours: Readonly<Record<string, HourPreview>>, catalog: Catalog): WindowPreview[] {
-  return Object.keys(hours).sort().map((hour) => {
-    const p = hours[hour];
-    const { plans } = planSchema(p.tables, catalog);
-    return {
-      source,
-      from: hour,
-      to: new Date(Date.parse(hour) + 3_600_000).toISOString(),
-      events: p.events,
-      discardedEvents: p.discardedEvents,
-      rows: Object.fromEntries(Object.entries(p.tables).sort(([a], [b]) => a.localeCompare(b)).map(([t, s]) => [t, s.rows])),
-      valuesDiscarded: plans.reduce((n, x) => n + x.expected.discardedValues, 0),
-      discards: p.discards,
-      schemaChanges: schemaChanges(p.tables, catalog),
-    };
-  });
+  return Object.keys(hours)
+    .sort()
+    .map((hour) => {
+      const p = hours[hour];
+      const { plans } = planSchema(p.tables, catalog);
+      return {
+        source,
+        from: hour,
+        to: new Date(Date.parse(hour) + 3_600_000).toISOString(),
+        events: p.events,
+        discardedEvents: p.discardedEvents,
+        rows: Object.fromEntries(
+          Object.entries(p.tables)
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([t, s]) => [t, s.rows]),
+        ),
+        valuesDiscarded: plans.reduce((n, x) => n + x.expected.discardedValues, 0),
+        discards: p.discards,
+        schemaChanges: schemaChanges(p.tables, catalog),
+      };
+    });
 }
 
 /** Archive objects per import batch: about 256 MiB of archive per Lambda invocation, 1 to 50 objects. */
@@ -198,7 +212,14 @@ export function archiveObjectsPerBatch(sizes: ReadonlyArray<number>): number {
 
 /** What one batch of an import's archive objects did (written to S3 by each batch). */
 export interface ArchiveBatchReport {
-  readonly objects: Array<{ readonly key: string; readonly day: string; readonly messages: number; readonly invalid: number; readonly suppressed: number; readonly rawObjectsWritten: number }>;
+  readonly objects: Array<{
+    readonly key: string;
+    readonly day: string;
+    readonly messages: number;
+    readonly invalid: number;
+    readonly suppressed: number;
+    readonly rawObjectsWritten: number;
+  }>;
   readonly invalidReasons: Record<string, number>;
   /** Messages per hour (UTC) received. */
   readonly hours: Record<string, number>;
@@ -228,7 +249,12 @@ export interface ImportReport {
 }
 
 /** Sums the batch reports of an import into its report (the windows are added by the caller). */
-export function importReport(args: { archive: string; dryRun: boolean; skipped: number; batches: ReadonlyArray<ArchiveBatchReport> }): ImportReport & { hourList: string[] } {
+export function importReport(args: {
+  archive: string;
+  dryRun: boolean;
+  skipped: number;
+  batches: ReadonlyArray<ArchiveBatchReport>;
+}): ImportReport & { hourList: string[] } {
   const days = new Map<string, { day: string; objects: number; messages: number; invalid: number; suppressed: number }>();
   const invalidReasons: Record<string, number> = {};
   const hours = new Set<string>();

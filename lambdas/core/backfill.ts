@@ -16,18 +16,34 @@ export const BackfillRequestSchema = z
     from: isoDateTime('from must be an ISO-8601 date-time such as 2026-11-01T00:00Z').optional(),
     to: isoDateTime('to must be an ISO-8601 date-time such as 2026-11-08T00:00Z').optional(),
     /** Exactly these windows (what a summary's re-run input lists). */
-    windows: z.array(z.object({ source: z.string(), from: isoDateTime('must be an ISO-8601 date-time'), to: isoDateTime('must be an ISO-8601 date-time') })).min(1).optional(),
-    mode: z.enum(['reload', 'missing', 'import'], { error: 'mode must be "reload" (every hour with data), "missing" (only hours not fully loaded) or "import" (a Segment archive)' }).default('reload'),
+    windows: z
+      .array(z.object({ source: z.string(), from: isoDateTime('must be an ISO-8601 date-time'), to: isoDateTime('must be an ISO-8601 date-time') }))
+      .min(1)
+      .optional(),
+    mode: z
+      .enum(['reload', 'missing', 'import'], {
+        error: 'mode must be "reload" (every hour with data), "missing" (only hours not fully loaded) or "import" (a Segment archive)',
+      })
+      .default('reload'),
     /** `mode: "import"`: the Segment S3 destination archive to read, `{"bucket": "…", "prefix": "segment-logs/<source-id>/"}`. */
     archive: z
-      .object({
-        bucket: z.string({ error: 'archive.bucket must be the archive bucket\'s name' }).regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'archive.bucket must be an S3 bucket name (not an ARN or s3:// URI)' }),
-        prefix: z.string({ error: 'archive.prefix must be text such as "segment-logs/<source-id>/"' }).max(900).default(''),
-      }, { error: 'archive must be {"bucket": "…", "prefix": "segment-logs/<source-id>/"}' })
+      .object(
+        {
+          bucket: z
+            .string({ error: "archive.bucket must be the archive bucket's name" })
+            .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'archive.bucket must be an S3 bucket name (not an ARN or s3:// URI)' }),
+          prefix: z.string({ error: 'archive.prefix must be text such as "segment-logs/<source-id>/"' }).max(900).default(''),
+        },
+        { error: 'archive must be {"bucket": "…", "prefix": "segment-logs/<source-id>/"}' },
+      )
       .strict()
       .optional(),
     dryRun: z.boolean({ error: 'dryRun must be true or false' }).default(false),
-    maxConcurrency: z.number({ error: 'maxConcurrency must be a whole number' }).int({ error: 'maxConcurrency must be a whole number' }).min(1, { error: 'maxConcurrency must be at least 1' }).optional(),
+    maxConcurrency: z
+      .number({ error: 'maxConcurrency must be a whole number' })
+      .int({ error: 'maxConcurrency must be a whole number' })
+      .min(1, { error: 'maxConcurrency must be at least 1' })
+      .optional(),
     toleratedFailurePercentage: z.number().min(0).max(100).optional(),
   })
   .passthrough();
@@ -63,39 +79,64 @@ export interface CheckedBackfill {
  */
 export function checkBackfillRequest(input: unknown, limits: BackfillLimits): CheckedBackfill {
   const parsed = BackfillRequestSchema.safeParse(input);
-  if (!parsed.success) throw new InvalidInputError(`Invalid backfill input: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new InvalidInputError(`Invalid backfill input: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}`);
   const req = parsed.data;
   const configured = limits.sources;
   const maxConcurrency = req.maxConcurrency ?? limits.defaultConcurrency;
   if (maxConcurrency !== undefined && limits.ceiling !== undefined && maxConcurrency > limits.ceiling) {
-    throw new InvalidInputError(`maxConcurrency ${maxConcurrency} is over the ceiling of ${limits.ceiling} (cdk.json: concurrency.backfillCeiling): use at most ${limits.ceiling}`);
+    throw new InvalidInputError(
+      `maxConcurrency ${maxConcurrency} is over the ceiling of ${limits.ceiling} (cdk.json: concurrency.backfillCeiling): use at most ${limits.ceiling}`,
+    );
   }
-  if (req.mode === 'import' && !req.archive) throw new InvalidInputError('mode "import" reads a Segment archive: give "archive": {"bucket": "…", "prefix": "segment-logs/<source-id>/"}');
+  if (req.mode === 'import' && !req.archive)
+    throw new InvalidInputError('mode "import" reads a Segment archive: give "archive": {"bucket": "…", "prefix": "segment-logs/<source-id>/"}');
   if (req.mode !== 'import' && req.archive) throw new InvalidInputError(`"archive" belongs to mode "import" (this request's mode is "${req.mode}")`);
   if (req.windows) {
-    if (req.mode === 'import') throw new InvalidInputError('mode "import" takes "source", "from" and "to", not "windows" (re-run failed windows with mode "reload")');
-    for (const w of req.windows) if (!configured.includes(w.source)) throw new InvalidInputError(`Unknown source "${w.source}" in windows: configured sources are ${configured.join(', ')}`);
+    if (req.mode === 'import')
+      throw new InvalidInputError('mode "import" takes "source", "from" and "to", not "windows" (re-run failed windows with mode "reload")');
+    for (const w of req.windows)
+      if (!configured.includes(w.source))
+        throw new InvalidInputError(`Unknown source "${w.source}" in windows: configured sources are ${configured.join(', ')}`);
     const windows = req.windows.map((w) => ({ source: w.source, from: new Date(w.from).toISOString(), to: new Date(w.to).toISOString() }));
     return { request: req, sources: [...new Set(windows.map((w) => w.source))], windows, maxConcurrency };
   }
   if (req.source === undefined) throw new InvalidInputError('Name the source(s): "source": "web", ["web","app"] or "*"');
   if (!req.from || !req.to) throw new InvalidInputError('Give the range: "from" and "to", e.g. "from": "2026-11-01T00:00Z", "to": "2026-11-08T00:00Z"');
   const sources = req.source === '*' ? [...configured] : Array.isArray(req.source) ? req.source : [req.source];
-  for (const s of sources) if (!configured.includes(s)) throw new InvalidInputError(`Unknown source "${s}": configured sources are ${configured.join(', ')} (or use "*")`);
+  for (const s of sources)
+    if (!configured.includes(s)) throw new InvalidInputError(`Unknown source "${s}": configured sources are ${configured.join(', ')} (or use "*")`);
   const from = new Date(req.from);
   const to = new Date(req.to);
   if (from >= to) throw new InvalidInputError(`"from" (${req.from}) must be before "to" (${req.to})`);
   const days = (to.getTime() - from.getTime()) / 86_400_000;
   if (limits.maxBackfillDays !== undefined && days > limits.maxBackfillDays) {
-    throw new InvalidInputError(`The range is ${days.toFixed(1)} days; at most ${limits.maxBackfillDays} days per backfill (cdk.json: load.maxBackfillDays). Split it into several backfills.`);
+    throw new InvalidInputError(
+      `The range is ${days.toFixed(1)} days; at most ${limits.maxBackfillDays} days per backfill (cdk.json: load.maxBackfillDays). Split it into several backfills.`,
+    );
   }
-  if (req.mode === 'import') return { request: req, sources, from, to, maxConcurrency, archive: checkArchive(req.archive as { bucket: string; prefix: string }, sources, limits.archiveBuckets) };
+  if (req.mode === 'import')
+    return {
+      request: req,
+      sources,
+      from,
+      to,
+      maxConcurrency,
+      archive: checkArchive(req.archive as { bucket: string; prefix: string }, sources, limits.archiveBuckets),
+    };
   return { request: req, sources, from, to, maxConcurrency };
 }
 
 /** An import reads one source's archive, from a bucket the environment grants read on. */
-function checkArchive(archive: { bucket: string; prefix: string }, sources: ReadonlyArray<string>, allowed: ReadonlyArray<string> | undefined): { bucket: string; prefix: string } {
-  if (sources.length !== 1) throw new InvalidInputError(`An import reads the archive of one source: name one source, not ${sources.length} (each Segment source has its own archive prefix)`);
+function checkArchive(
+  archive: { bucket: string; prefix: string },
+  sources: ReadonlyArray<string>,
+  allowed: ReadonlyArray<string> | undefined,
+): { bucket: string; prefix: string } {
+  if (sources.length !== 1)
+    throw new InvalidInputError(
+      `An import reads the archive of one source: name one source, not ${sources.length} (each Segment source has its own archive prefix)`,
+    );
   if (allowed !== undefined && !allowed.includes(archive.bucket)) {
     throw new InvalidInputError(
       allowed.length === 0
@@ -159,7 +200,12 @@ export function windowsPerBatch(windows: number): number {
 export interface WindowResult {
   readonly window: Window;
   readonly status: 'SUCCEEDED' | 'FAILED';
-  readonly load?: { readonly executionArn?: string; readonly startDate?: string | number; readonly stopDate?: string | number; readonly output?: Record<string, unknown> };
+  readonly load?: {
+    readonly executionArn?: string;
+    readonly startDate?: string | number;
+    readonly stopDate?: string | number;
+    readonly output?: Record<string, unknown>;
+  };
   readonly error?: string;
   readonly cause?: string;
 }
@@ -170,8 +216,30 @@ export interface BackfillSummary {
   readonly message: string;
   readonly dryRun: boolean;
   readonly mode: string;
-  readonly totals: { windows: number; succeeded: number; failed: number; notRun: number; objects: number; events: number; rowsLoaded: number; rowsDiscarded: number; durationMs: number };
-  readonly windows: Array<{ source: string; from: string; to: string; status: string; objects: number; events: number; rowsLoaded: number; rowsDiscarded: number; durationMs: number; error?: string; cause?: string }>;
+  readonly totals: {
+    windows: number;
+    succeeded: number;
+    failed: number;
+    notRun: number;
+    objects: number;
+    events: number;
+    rowsLoaded: number;
+    rowsDiscarded: number;
+    durationMs: number;
+  };
+  readonly windows: Array<{
+    source: string;
+    from: string;
+    to: string;
+    status: string;
+    objects: number;
+    events: number;
+    rowsLoaded: number;
+    rowsDiscarded: number;
+    durationMs: number;
+    error?: string;
+    cause?: string;
+  }>;
   /** Start the backfill workflow with this input to re-run only the failed windows. */
   readonly rerunInput?: Record<string, unknown>;
   /** `mode: "import"`: what the archive gave (per day, in total; on a dry run per window and the schema changes). */
@@ -225,11 +293,23 @@ export function summarize(args: {
   const pct = windows.length ? (100 * failed.length) / windows.length : 0;
   const imported = args.imported;
   const previewed = imported?.dryRun === true && imported.messages + imported.invalid > 0;
-  const status = previewed ? 'SUCCEEDED' : windows.length === 0 ? 'EMPTY' : failed.length === 0 ? 'SUCCEEDED' : pct <= args.toleratedFailurePercentage ? 'PARTIAL' : 'FAILED';
-  const message =
-    previewed ? `Dry run: would import ${imported.messages} messages (${imported.invalid} invalid lines to quarantine) into ${imported.hours} hourly windows; nothing was written.`
-    : status === 'EMPTY' ? (imported ? `The archive ${imported.archive} has no messages in the range (${imported.objects} objects read).` : 'No window in the range has raw data to load.')
-      : status === 'SUCCEEDED' ? `All ${windows.length} windows loaded.`
+  const status = previewed
+    ? 'SUCCEEDED'
+    : windows.length === 0
+      ? 'EMPTY'
+      : failed.length === 0
+        ? 'SUCCEEDED'
+        : pct <= args.toleratedFailurePercentage
+          ? 'PARTIAL'
+          : 'FAILED';
+  const message = previewed
+    ? `Dry run: would import ${imported.messages} messages (${imported.invalid} invalid lines to quarantine) into ${imported.hours} hourly windows; nothing was written.`
+    : status === 'EMPTY'
+      ? imported
+        ? `The archive ${imported.archive} has no messages in the range (${imported.objects} objects read).`
+        : 'No window in the range has raw data to load.'
+      : status === 'SUCCEEDED'
+        ? `All ${windows.length} windows loaded.`
         : `${failed.length} of ${windows.length} windows did not load (${pct.toFixed(1)}%, tolerated ${args.toleratedFailurePercentage}%). Re-run only them with: ${JSON.stringify(rerun(failed, args))}`;
   return {
     backfillId: args.backfillId,

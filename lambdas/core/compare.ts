@@ -48,7 +48,6 @@ export interface ComparePlan {
   readonly tablesOnlyNew: ReadonlyArray<string>;
 }
 
-
 /** What to compare: tables both schemas have (with `id` and `received_at`), their common columns. */
 export function planCompare(oldCatalog: SchemaCatalog, newCatalog: SchemaCatalog, ignored: ReadonlyArray<string> = DEFAULT_IGNORED_COLUMNS): ComparePlan {
   const comparable = (c: SchemaCatalog) => Object.keys(c).filter((t) => !OWN_ONLY.has(t) && c[t].id !== undefined && c[t].received_at !== undefined);
@@ -58,7 +57,9 @@ export function planCompare(oldCatalog: SchemaCatalog, newCatalog: SchemaCatalog
   for (const table of [...oldTables].filter((t) => newTables.has(t)).sort()) {
     const o = oldCatalog[table];
     const n = newCatalog[table];
-    const common = Object.keys(o).filter((c) => n[c] !== undefined && c !== 'id' && !ignored.includes(c)).sort();
+    const common = Object.keys(o)
+      .filter((c) => n[c] !== undefined && c !== 'id' && !ignored.includes(c))
+      .sort();
     const how = (c: string): 'timestamp' | 'number' | 'text' => {
       const [a, b] = [comparableType(String(o[c])), comparableType(String(n[c]))];
       return a === b ? a : 'text';
@@ -66,8 +67,12 @@ export function planCompare(oldCatalog: SchemaCatalog, newCatalog: SchemaCatalog
     tables.push({
       table,
       columns: common.filter(isSanitizedIdentifier).map((name) => ({ name, how: how(name) })),
-      onlyOld: Object.keys(o).filter((c) => n[c] === undefined).sort(),
-      onlyNew: Object.keys(n).filter((c) => o[c] === undefined).sort(),
+      onlyOld: Object.keys(o)
+        .filter((c) => n[c] === undefined)
+        .sort(),
+      onlyNew: Object.keys(n)
+        .filter((c) => o[c] === undefined)
+        .sort(),
       skipped: common.filter((c) => !isSanitizedIdentifier(c)),
     });
   }
@@ -163,8 +168,14 @@ export function tableComparison(plan: TablePlan, results: ReadonlyArray<Readonly
       if (!d) {
         const examples = (a: unknown, b: unknown) => [...new Set([a, b].filter((x) => x !== null && x !== undefined).map(String))];
         d = {
-          day, idsOld: Number(r.ids_old), idsNew: Number(r.ids_new), onlyOld: Number(r.only_old), onlyNew: Number(r.only_new),
-          onlyOldExamples: examples(r.only_old_min, r.only_old_max), onlyNewExamples: examples(r.only_new_min, r.only_new_max), differing: [],
+          day,
+          idsOld: Number(r.ids_old),
+          idsNew: Number(r.ids_new),
+          onlyOld: Number(r.only_old),
+          onlyNew: Number(r.only_new),
+          onlyOldExamples: examples(r.only_old_min, r.only_old_max),
+          onlyNewExamples: examples(r.only_new_min, r.only_new_max),
+          differing: [],
         };
         days.set(day, d);
       }
@@ -174,7 +185,9 @@ export function tableComparison(plan: TablePlan, results: ReadonlyArray<Readonly
       });
     }
   });
-  const list = [...days.values()].sort((a, b) => a.day.localeCompare(b.day)).map((d) => ({ ...d, differing: [...d.differing].sort((a, b) => a.column.localeCompare(b.column)) }));
+  const list = [...days.values()]
+    .sort((a, b) => a.day.localeCompare(b.day))
+    .map((d) => ({ ...d, differing: [...d.differing].sort((a, b) => a.column.localeCompare(b.column)) }));
   return {
     table: plan.table,
     equal: list.every((d) => d.onlyOld === 0 && d.onlyNew === 0 && d.differing.length === 0),

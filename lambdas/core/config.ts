@@ -6,21 +6,26 @@ import { z } from 'zod';
  */
 
 const json = <T extends z.ZodType>(schema: T) =>
-  z.string().transform((s, ctx) => {
-    try {
-      return JSON.parse(s) as unknown;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'is not valid JSON' });
-      return z.NEVER;
-    }
-  }).pipe(schema);
+  z
+    .string()
+    .transform((s, ctx) => {
+      try {
+        return JSON.parse(s) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'is not valid JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
 
 /** A source's flags; only those that differ from the default are written (`sourceFlagsEnv`), so 50+ sources fit in 4 KB. */
 const SourceFlags = z.object({ name: z.string(), collect: z.boolean().default(true), load: z.boolean().default(true), dryRun: z.boolean().default(false) });
 
 /** The `SOURCES` variable of the loaders: each source's name and the flags that are not the default. */
 export function sourceFlagsEnv(sources: ReadonlyArray<{ name: string; collect: boolean; load: boolean; dryRun: boolean }>): string {
-  return JSON.stringify(sources.map(({ name, collect, load, dryRun }) => ({ name, ...(collect ? {} : { collect }), ...(load ? {} : { load }), ...(dryRun ? { dryRun } : {}) })));
+  return JSON.stringify(
+    sources.map(({ name, collect, load, dryRun }) => ({ name, ...(collect ? {} : { collect }), ...(load ? {} : { load }), ...(dryRun ? { dryRun } : {}) })),
+  );
 }
 
 /** Reads a `SOURCES` value back with every flag. */
@@ -80,7 +85,9 @@ function parse<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv): z.infer<
 const cache = new Map<z.ZodType, { key: string; value: unknown }>();
 
 function cached<T extends z.ZodObject>(schema: T, env: NodeJS.ProcessEnv): z.infer<T> {
-  const key = Object.keys(schema.shape).map((k) => `${k}=${env[k] ?? ''}`).join('\n');
+  const key = Object.keys(schema.shape)
+    .map((k) => `${k}=${env[k] ?? ''}`)
+    .join('\n');
   const hit = cache.get(schema);
   if (hit && hit.key === key) return hit.value as z.infer<T>;
   const value = parse(schema, env);

@@ -31,7 +31,8 @@ export interface SetAsideObject {
 }
 
 /** Errors of an outage (retried inside the workflow, and still failing): no object's fault. */
-const OUTAGE = /^(TransientError|States\.Timeout|States\.HeartbeatTimeout|Lambda\.ServiceException|Lambda\.TooManyRequestsException|Lambda\.SdkClientException|Lambda\.AWSLambdaException)$/;
+const OUTAGE =
+  /^(TransientError|States\.Timeout|States\.HeartbeatTimeout|Lambda\.ServiceException|Lambda\.TooManyRequestsException|Lambda\.SdkClientException|Lambda\.AWSLambdaException)$/;
 
 /** Whether a failed load counts against its objects. */
 export function countsAgainstObjects(error: string): boolean {

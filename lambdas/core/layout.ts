@@ -82,6 +82,9 @@ export function floorHour(d: Date): Date {
 }
 
 /** The manifest COPY reads: every file, mandatory, with its size. */
-export function manifestOf(bucket: string, files: ReadonlyArray<{ key: string; bytes: number }>): { entries: Array<{ url: string; mandatory: boolean; meta: { content_length: number } }> } {
+export function manifestOf(
+  bucket: string,
+  files: ReadonlyArray<{ key: string; bytes: number }>,
+): { entries: Array<{ url: string; mandatory: boolean; meta: { content_length: number } }> } {
   return { entries: files.map((f) => ({ url: `s3://${bucket}/${f.key}`, mandatory: true, meta: { content_length: f.bytes } })) };
 }

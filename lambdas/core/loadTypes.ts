@@ -118,7 +118,13 @@ export interface LoadSummary {
   readonly rowsChanged: number;
   readonly valuesDiscarded: number;
   readonly rowsDiscarded: number;
-  readonly tables: Array<{ readonly table: string; readonly rows: number; readonly changed?: number; readonly valuesDiscarded: number; readonly newColumns: number }>;
+  readonly tables: Array<{
+    readonly table: string;
+    readonly rows: number;
+    readonly changed?: number;
+    readonly valuesDiscarded: number;
+    readonly newColumns: number;
+  }>;
   readonly ddl: string[];
   readonly hours: Record<string, { events: number; discardedEvents: number; objects: number }>;
   readonly more: boolean;

@@ -10,9 +10,9 @@ export const MAX_IDENTIFIER_BYTES = 127;
 
 /** Redshift reserved words (https://docs.aws.amazon.com/redshift/latest/dg/r_pg_keywords.html). */
 export const RESERVED_WORDS: ReadonlySet<string> = new Set(
-  (
-    'aes128 aes256 all allowoverwrite analyse analyze and any array as asc authorization az64 backup between binary blanksasnull both bytedict bzip2 case cast check collate column constraint create credentials cross current_date current_time current_timestamp current_user current_user_id default deferrable deflate defrag delta delta32k desc disable distinct do else emptyasnull enable encode encrypt encryption end except explicit false for foreign freeze from full globaldict256 globaldict64k grant group gzip having identity ignore ilike in initially inner intersect interval into is isnull join language leading left like limit localtime localtimestamp lun luns lzo lzop minus mostly16 mostly32 mostly8 natural new not notnull null nulls off offline offset oid old on only open or order outer overlaps parallel partition percent permissions pivot placing primary raw readratio recover references rejectlog resort respect restore right select session_user similar snapshot some sysdate system table tag tdes text255 text32k then timestamp to top trailing true truncatecolumns union unique unnest unpivot user using verbose wallet when where with without'
-  ).split(' '),
+  'aes128 aes256 all allowoverwrite analyse analyze and any array as asc authorization az64 backup between binary blanksasnull both bytedict bzip2 case cast check collate column constraint create credentials cross current_date current_time current_timestamp current_user current_user_id default deferrable deflate defrag delta delta32k desc disable distinct do else emptyasnull enable encode encrypt encryption end except explicit false for foreign freeze from full globaldict256 globaldict64k grant group gzip having identity ignore ilike in initially inner intersect interval into is isnull join language leading left like limit localtime localtimestamp lun luns lzo lzop minus mostly16 mostly32 mostly8 natural new not notnull null nulls off offline offset oid old on only open or order outer overlaps parallel partition percent permissions pivot placing primary raw readratio recover references rejectlog resort respect restore right select session_user similar snapshot some sysdate system table tag tdes text255 text32k then timestamp to top trailing true truncatecolumns union unique unnest unpivot user using verbose wallet when where with without'.split(
+    ' ',
+  ),
 );
 
 function shortHash(s: string): string {
@@ -141,7 +141,24 @@ export function quoteIdent(id: string): string {
 }
 
 /** Tables the stack itself owns in every source schema. */
-export const OWN_TABLES = ['tracks', 'pages', 'screens', 'identifies', 'users', 'groups', 'accounts', 'aliases', '_loads', '_load_tables', '_discards', '_ids', '_pending_ids', '_pending_discards', '_erased_ids', '_erasures'] as const;
+export const OWN_TABLES = [
+  'tracks',
+  'pages',
+  'screens',
+  'identifies',
+  'users',
+  'groups',
+  'accounts',
+  'aliases',
+  '_loads',
+  '_load_tables',
+  '_discards',
+  '_ids',
+  '_pending_ids',
+  '_pending_discards',
+  '_erased_ids',
+  '_erasures',
+] as const;
 
 /** Our bookkeeping tables: they hold no identity (`_discards` does, by message id, and is erased like the others). */
 export const LEDGER_TABLES: ReadonlySet<string> = new Set(['_loads', '_load_tables', '_ids', '_pending_ids', '_erased_ids', '_erasures']);

@@ -85,7 +85,8 @@ export function unsuppress(list: SuppressionList, ids: ReadonlyArray<{ kind: Ide
   return { list: { version: 1, entries }, removed: list.entries.length - entries.length };
 }
 
-const idText = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined);
+const idText = (v: unknown): string | undefined =>
+  typeof v === 'string' && v !== '' ? v : typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined;
 
 /**
  * Who a request or a suppression list names, by digest. A message belongs to them when its
@@ -176,15 +177,19 @@ const RequestSchema = z
 export function checkForgetRequest(input: unknown, configured: ReadonlyArray<string>): ForgetRequest {
   const res = RequestSchema.safeParse(input);
   if (!res.success) {
-    throw new InvalidInputError(`Invalid forget request: ${res.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}. Example: {"source":"web","userIds":["user-123"],"anonymousIds":[],"dryRun":true}`);
+    throw new InvalidInputError(
+      `Invalid forget request: ${res.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}. Example: {"source":"web","userIds":["user-123"],"anonymousIds":[],"dryRun":true}`,
+    );
   }
   const r = res.data;
   const names = r.source === '*' ? [...configured] : Array.isArray(r.source) ? r.source : [r.source];
   const unknown = names.filter((s) => !configured.includes(s));
-  if (unknown.length > 0) throw new InvalidInputError(`Unknown source ${unknown.map((s) => JSON.stringify(s)).join(', ')}: configured sources are ${configured.join(', ')}`);
+  if (unknown.length > 0)
+    throw new InvalidInputError(`Unknown source ${unknown.map((s) => JSON.stringify(s)).join(', ')}: configured sources are ${configured.join(', ')}`);
   const userIds = [...new Set(r.userIds)];
   const anonymousIds = [...new Set(r.anonymousIds)];
   if (userIds.length + anonymousIds.length === 0) throw new InvalidInputError('Name at least one identity: "userIds" and/or "anonymousIds"');
-  if (userIds.length + anonymousIds.length > MAX_IDS_PER_REQUEST) throw new InvalidInputError(`A request names at most ${MAX_IDS_PER_REQUEST} ids; this one names ${userIds.length + anonymousIds.length}: split it`);
+  if (userIds.length + anonymousIds.length > MAX_IDS_PER_REQUEST)
+    throw new InvalidInputError(`A request names at most ${MAX_IDS_PER_REQUEST} ids; this one names ${userIds.length + anonymousIds.length}: split it`);
   return { sources: [...new Set(names)], userIds, anonymousIds, dryRun: r.dryRun };
 }

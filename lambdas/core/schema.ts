@@ -64,10 +64,11 @@ export function planTable(table: string, staged: StagedTable, existing: Record<s
   const fixed = fixedColumnsOf(table);
   const current: Record<string, ColumnType> = { ...(existing ?? {}) };
   const newColumns: Array<[string, ColumnType]> = [];
-  if (!existing) for (const [c, t] of Object.entries(fixed)) {
-    current[c] = t;
-    newColumns.push([c, t]);
-  }
+  if (!existing)
+    for (const [c, t] of Object.entries(fixed)) {
+      current[c] = t;
+      newColumns.push([c, t]);
+    }
   const columnTypes: Record<string, ColumnType> = {};
   const droppedColumns: string[] = [];
   const conflicts: Record<string, number> = {};
@@ -94,13 +95,23 @@ export function planTable(table: string, staged: StagedTable, existing: Record<s
     }
     columnTypes[column] = type;
     const accepted = new Set(acceptedTags(type));
-    const bad = Object.entries(tags).filter(([tag]) => !accepted.has(tag as Tag)).reduce((a, [, n]) => a + (n ?? 0), 0);
+    const bad = Object.entries(tags)
+      .filter(([tag]) => !accepted.has(tag as Tag))
+      .reduce((a, [, n]) => a + (n ?? 0), 0);
     if (bad > 0) {
       conflicts[column] = bad;
       discardedValues += bad;
     }
   }
-  return { table, kind: kindOf(table), columnTypes, droppedColumns, newColumns, exists: Boolean(existing), expected: { rows: staged.rows, discardedValues, conflicts } };
+  return {
+    table,
+    kind: kindOf(table),
+    columnTypes,
+    droppedColumns,
+    newColumns,
+    exists: Boolean(existing),
+    expected: { rows: staged.rows, discardedValues, conflicts },
+  };
 }
 
 /** Merges the staged statistics of several chunks. */
@@ -130,11 +141,19 @@ export interface DerivedTable {
 }
 
 /** Plans every table of the load against the catalog, plus the `users` / `accounts` tables they feed. */
-export function planSchema(staged: Record<string, StagedTable>, catalog: Catalog): { plans: TablePlan[]; derived: TablePlan[]; derive: Map<string, DerivedTable> } {
-  const plans = Object.keys(staged).sort().map((table) => planTable(table, staged[table], catalog[table]));
+export function planSchema(
+  staged: Record<string, StagedTable>,
+  catalog: Catalog,
+): { plans: TablePlan[]; derived: TablePlan[]; derive: Map<string, DerivedTable> } {
+  const plans = Object.keys(staged)
+    .sort()
+    .map((table) => planTable(table, staged[table], catalog[table]));
   const derived: TablePlan[] = [];
   const derive = new Map<string, DerivedTable>();
-  for (const [source, target, keyColumn] of [['identifies', 'users', 'user_id'], ['groups', 'accounts', 'group_id']] as const) {
+  for (const [source, target, keyColumn] of [
+    ['identifies', 'users', 'user_id'],
+    ['groups', 'accounts', 'group_id'],
+  ] as const) {
     const plan = plans.find((p) => p.table === source);
     if (!plan) continue;
     const allTypes: Record<string, ColumnType> = { ...(catalog[source] ?? {}), ...plan.columnTypes };
@@ -159,7 +178,6 @@ export function ddlFor(schema: string, plans: TablePlan[], catalog: Catalog): st
   }
   return ddl;
 }
-
 
 /**
  * Where a table load's merge starts looking for earlier copies of its messages: `windowDays` before

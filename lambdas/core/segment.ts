@@ -79,7 +79,8 @@ export function mergeUnder(base: unknown, own: unknown): unknown {
   if (!isPlainObject(base) || !isPlainObject(own)) return own;
   const out: Record<string, unknown> = { ...base };
   // Defined, not assigned: a key named "__proto__" (JSON.parse makes it an own key) is data too.
-  for (const [k, v] of Object.entries(own)) Object.defineProperty(out, k, { value: mergeUnder(Object.hasOwn(base, k) ? base[k] : undefined, v), enumerable: true, writable: true, configurable: true });
+  for (const [k, v] of Object.entries(own))
+    Object.defineProperty(out, k, { value: mergeUnder(Object.hasOwn(base, k) ? base[k] : undefined, v), enumerable: true, writable: true, configurable: true });
   return out;
 }
 
@@ -169,7 +170,7 @@ export function applyIpPolicy(value: unknown, policy: IpPolicy): string | undefi
 /** RFC 5952 text: lowercase hex, the longest run of zero groups (two or more, first if tied) as `::`. */
 function formatIpv6(groups: number[]): string {
   let best = { at: -1, length: 0 };
-  for (let i = 0; i < groups.length; ) {
+  for (let i = 0; i < groups.length;) {
     let j = i;
     while (j < groups.length && groups[j] === 0) j++;
     if (j - i > best.length && j - i >= 2) best = { at: i, length: j - i };

@@ -26,8 +26,20 @@ export const writeKeyDigest = (writeKey: string): string => createHash('sha256')
 export const sourceParameterPath = (namePrefix: string): string => `/${namePrefix}/sources`;
 
 /** The value stored for a source (what the stack writes). */
-export function sourceParameterValue(source: { name: string; writeKeys: ReadonlyArray<string>; stream: string; collect: boolean; ip?: SourceEntry['ip'] }): string {
-  const entry: SourceEntry = { name: source.name, keys: source.writeKeys.map(writeKeyDigest), stream: source.stream, collect: source.collect, ip: source.ip ?? 'keep' };
+export function sourceParameterValue(source: {
+  name: string;
+  writeKeys: ReadonlyArray<string>;
+  stream: string;
+  collect: boolean;
+  ip?: SourceEntry['ip'];
+}): string {
+  const entry: SourceEntry = {
+    name: source.name,
+    keys: source.writeKeys.map(writeKeyDigest),
+    stream: source.stream,
+    collect: source.collect,
+    ip: source.ip ?? 'keep',
+  };
   return JSON.stringify(entry);
 }
 

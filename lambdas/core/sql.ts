@@ -64,10 +64,7 @@ export const ROLE_EXISTS_QUERY = 'SELECT COUNT(*) AS n FROM svv_roles WHERE role
 /** Creates the loaders' role (unless `exists`) and lets it create schemas in `database`. */
 export function bootstrapStatements(database: string, exists: boolean): string[] {
   const role = q(LOADER_DATABASE_ROLE);
-  return check([
-    ...(exists ? [] : [`CREATE ROLE ${role}`]),
-    `GRANT CREATE ON DATABASE ${q(database)} TO ROLE ${role}`,
-  ]);
+  return check([...(exists ? [] : [`CREATE ROLE ${role}`]), `GRANT CREATE ON DATABASE ${q(database)} TO ROLE ${role}`]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -112,7 +109,9 @@ export function ledgerTables(schema: string): string[] {
 
 /** Where table loads register ids and discarded values until their load commits (see ledgerTables). */
 export function pendingTables(schema: string): string[] {
-  const discardColumns = Object.entries(DISCARD_COLUMNS).map(([c, t]) => `${q(c)} ${t}`).join(', ');
+  const discardColumns = Object.entries(DISCARD_COLUMNS)
+    .map(([c, t]) => `${q(c)} ${t}`)
+    .join(', ');
   return [
     `CREATE TABLE IF NOT EXISTS ${tableRef(schema, '_pending_ids')} (load_id VARCHAR(128), id VARCHAR(65535), table_name VARCHAR(256), object_hour TIMESTAMP) DISTKEY(id)`,
     `CREATE TABLE IF NOT EXISTS ${tableRef(schema, '_pending_discards')} (${discardColumns}) DISTKEY(id)`,
@@ -137,8 +136,9 @@ export const CALL_TABLES = ['tracks', 'pages', 'screens', 'identifies', 'groups'
  */
 export function registeredIdsQuery(schema: string, tables: ReadonlyArray<string>): string {
   const ids = tableRef(schema, '_ids');
-  const branches = tables.map((t) =>
-    `SELECT r.object_hour, ${literal(t, 'name')} AS table_name, COUNT(*) AS registered, SUM(CASE WHEN c.${q('id')} IS NULL THEN 1 ELSE 0 END) AS missing FROM ${ids} r LEFT JOIN ${tableRef(schema, t)} c ON c.${q('id')} = r.id WHERE r.table_name = ${literal(t, 'name')} AND r.object_hour >= CAST(:from AS TIMESTAMP) AND r.object_hour < CAST(:to AS TIMESTAMP) GROUP BY r.object_hour`,
+  const branches = tables.map(
+    (t) =>
+      `SELECT r.object_hour, ${literal(t, 'name')} AS table_name, COUNT(*) AS registered, SUM(CASE WHEN c.${q('id')} IS NULL THEN 1 ELSE 0 END) AS missing FROM ${ids} r LEFT JOIN ${tableRef(schema, t)} c ON c.${q('id')} = r.id WHERE r.table_name = ${literal(t, 'name')} AND r.object_hour >= CAST(:from AS TIMESTAMP) AND r.object_hour < CAST(:to AS TIMESTAMP) GROUP BY r.object_hour`,
   );
   return check([`SELECT * FROM (${branches.join(' UNION ALL ')}) v ORDER BY object_hour, table_name`])[0];
 }
@@ -253,7 +253,9 @@ export function tableLoadStatements(input: TableLoadInput): string[] {
   const staged = [...Object.keys(plan.columnTypes), ...plan.droppedColumns].sort();
   const stmts: string[] = [];
   stmts.push(`CREATE TEMP TABLE ${STAGE} (${[...staged.map((c) => `${q(c)} VARCHAR(65535)`), `${ORDER} VARCHAR(1024)`].join(', ')})`);
-  stmts.push(`COPY ${STAGE} FROM ${literal(input.manifestUri, 's3Uri')} IAM_ROLE ${literal(input.copyRoleArn, 'roleArn')} MANIFEST FORMAT AS JSON 'auto' GZIP COMPUPDATE OFF STATUPDATE OFF`);
+  stmts.push(
+    `COPY ${STAGE} FROM ${literal(input.manifestUri, 's3Uri')} IAM_ROLE ${literal(input.copyRoleArn, 'roleArn')} MANIFEST FORMAT AS JSON 'auto' GZIP COMPUPDATE OFF STATUPDATE OFF`,
+  );
 
   const tableLit = literal(plan.table, 'name');
   stmts.push(
@@ -265,7 +267,13 @@ export function tableLoadStatements(input: TableLoadInput): string[] {
     const branches: string[] = [];
     for (const [column, type] of Object.entries(plan.columnTypes)) {
       if (type === 'VARCHAR(65535)') continue;
-      branches.push(branch(column, `s.${q(column)} IS NOT NULL AND ${stagedSql.tagOf(`s.${q(column)}`)} NOT IN ${ACCEPTED[type]}`, `value does not fit column type ${type}`));
+      branches.push(
+        branch(
+          column,
+          `s.${q(column)} IS NOT NULL AND ${stagedSql.tagOf(`s.${q(column)}`)} NOT IN ${ACCEPTED[type]}`,
+          `value does not fit column type ${type}`,
+        ),
+      );
     }
     for (const column of plan.droppedColumns) {
       branches.push(branch(column, `s.${q(column)} IS NOT NULL`, 'table has reached 1600 columns; column not added'));
@@ -302,12 +310,16 @@ export function tableLoadStatements(input: TableLoadInput): string[] {
     // A row already loaded in the same or a newer version stays as it is: reloads change nothing.
     // Within the merge window only, when there is one: the cost of a merge does not grow with history.
     const since = input.mergeSince === undefined ? '' : ` AND %T.${q('received_at')} >= CAST(${literal(input.mergeSince, 'timestamp')} AS TIMESTAMP)`;
-    stmts.push(`DELETE FROM ${TYPED} USING ${target} t WHERE ${TYPED}.${q('id')} = t.${q('id')} AND t.${q('received_at')} >= ${TYPED}.${q('received_at')}${since.replace('%T', 't')}`);
+    stmts.push(
+      `DELETE FROM ${TYPED} USING ${target} t WHERE ${TYPED}.${q('id')} = t.${q('id')} AND t.${q('received_at')} >= ${TYPED}.${q('received_at')}${since.replace('%T', 't')}`,
+    );
     stmts.push(`DELETE FROM ${target} USING ${TYPED} WHERE ${target}.${q('id')} = ${TYPED}.${q('id')}${since.replace('%T', target)}`);
     stmts.push(`INSERT INTO ${target} (${first.list}, ${q('uuid_ts')}) SELECT ${first.list}, GETDATE() FROM ${TYPED}`);
     groups.slice(1).forEach((g, i) => {
       const sets = g.columns.map((c) => `${q(c)} = g.${q(c)}`).join(', ');
-      stmts.push(`UPDATE ${target} SET ${sets} FROM ${q(`__typed${i + 1}`)} g, ${TYPED} t0 WHERE g.${ORDER} = t0.${ORDER} AND ${target}.${q('id')} = t0.${q('id')}`);
+      stmts.push(
+        `UPDATE ${target} SET ${sets} FROM ${q(`__typed${i + 1}`)} g, ${TYPED} t0 WHERE g.${ORDER} = t0.${ORDER} AND ${target}.${q('id')} = t0.${q('id')}`,
+      );
     });
     stmts.push(
       `INSERT INTO ${pendingDiscards} (id, table_name, row_id, column_name, value, value_type, reason, received_at, load_id, uuid_ts) SELECT id, table_name, row_id, column_name, value, value_type, reason, received_at, ${literal(loadId, 'loadId')}, GETDATE() FROM (SELECT n.*, ROW_NUMBER() OVER (PARTITION BY n.id ORDER BY n.received_at DESC) AS rn FROM ${DISCARDED} n) x WHERE x.rn = 1`,
@@ -339,7 +351,10 @@ export function tableLoadStatements(input: TableLoadInput): string[] {
  */
 function deriveLatestTraits(schema: string, source: string, derive: NonNullable<TableLoadInput['derive']>): string[] {
   const key = q(derive.keyColumn);
-  return [`CREATE TEMP TABLE ${q('__keys')} AS SELECT DISTINCT ${textOf(`s.${key}`)} AS k FROM ${STAGE} s WHERE s.${key} IS NOT NULL`, ...rebuildLatestTraits(schema, source, derive)];
+  return [
+    `CREATE TEMP TABLE ${q('__keys')} AS SELECT DISTINCT ${textOf(`s.${key}`)} AS k FROM ${STAGE} s WHERE s.${key} IS NOT NULL`,
+    ...rebuildLatestTraits(schema, source, derive),
+  ];
 }
 
 /** Rebuilds `users` / `accounts` for the keys in the temp table `__keys` (column `k`) from what `source` now holds. */
@@ -357,10 +372,13 @@ function rebuildLatestTraits(schema: string, source: string, derive: NonNullable
   const groups: string[][] = [];
   for (let i = 0; i < traits.length; i += 20) groups.push(traits.slice(i, i + 20));
   groups.forEach((group, g) => {
-    const joins = group.map((t, j) =>
-      `LEFT JOIN (SELECT k, v FROM (SELECT i.${key} AS k, i.${q(t)} AS v, ROW_NUMBER() OVER (PARTITION BY i.${key} ORDER BY i.${q('timestamp')} DESC NULLS LAST, i.${q('received_at')} DESC, i.${q('id')} DESC) AS rn FROM ${from} i JOIN ${keys} kk ON i.${key} = kk.k WHERE i.${q(t)} IS NOT NULL) x WHERE x.rn = 1) t${j} ON t${j}.k = b.k`,
+    const joins = group.map(
+      (t, j) =>
+        `LEFT JOIN (SELECT k, v FROM (SELECT i.${key} AS k, i.${q(t)} AS v, ROW_NUMBER() OVER (PARTITION BY i.${key} ORDER BY i.${q('timestamp')} DESC NULLS LAST, i.${q('received_at')} DESC, i.${q('id')} DESC) AS rn FROM ${from} i JOIN ${keys} kk ON i.${key} = kk.k WHERE i.${q(t)} IS NOT NULL) x WHERE x.rn = 1) t${j} ON t${j}.k = b.k`,
     );
-    stmts.push(`CREATE TEMP TABLE ${q(`__traits${g}`)} AS SELECT b.k, ${group.map((t, j) => `t${j}.v AS ${q(t)}`).join(', ')} FROM ${base} b ${joins.join(' ')}`);
+    stmts.push(
+      `CREATE TEMP TABLE ${q(`__traits${g}`)} AS SELECT b.k, ${group.map((t, j) => `t${j}.v AS ${q(t)}`).join(', ')} FROM ${base} b ${joins.join(' ')}`,
+    );
   });
   const cols = [q('id'), q('received_at'), q('uuid_ts'), ...traits.map((t) => q(t))];
   const values = ['b.k', 'b.received_at', 'GETDATE()', ...traits.map((t) => `g${Math.floor(traits.indexOf(t) / 20)}.${q(t)}`)];
@@ -393,7 +411,9 @@ export function pendingMergeStatements(schema: string): string[] {
   const pendingIds = tableRef(schema, '_pending_ids');
   const discards = tableRef(schema, '_discards');
   const pendingDiscards = tableRef(schema, '_pending_discards');
-  const columns = Object.keys(DISCARD_COLUMNS).map((c) => q(c)).join(', ');
+  const columns = Object.keys(DISCARD_COLUMNS)
+    .map((c) => q(c))
+    .join(', ');
   return [
     `INSERT INTO ${ids} (id, table_name, object_hour) SELECT n.id, n.table_name, n.object_hour FROM (SELECT id, table_name, MIN(object_hour) AS object_hour FROM ${pendingIds} GROUP BY id, table_name) n WHERE NOT EXISTS (SELECT 1 FROM ${ids} r WHERE r.id = n.id AND r.table_name = n.table_name)`,
     `DELETE FROM ${pendingIds}`,
@@ -538,22 +558,37 @@ export function eraseTableStatements(input: {
   const match = identityPredicate('', input.columns);
   if (!match) return undefined;
   const rebuild = input.table === 'groups' && input.accounts;
-  if (rebuild) stmts.push(`CREATE TEMP TABLE ${q('__keys')} AS SELECT DISTINCT ${q('group_id')} AS k FROM ${target} WHERE ${match} AND ${q('group_id')} IS NOT NULL`);
+  if (rebuild)
+    stmts.push(`CREATE TEMP TABLE ${q('__keys')} AS SELECT DISTINCT ${q('group_id')} AS k FROM ${target} WHERE ${match} AND ${q('group_id')} IS NOT NULL`);
   stmts.push(`DELETE FROM ${target} WHERE ${match}`);
   const countAt = stmts.length - 1;
   if (rebuild && input.accounts) {
-    stmts.push(...rebuildLatestTraits(input.schema, 'groups', { table: 'accounts', keyColumn: 'group_id', traits: Object.fromEntries(input.accounts.traits.map((t) => [t, 'VARCHAR(65535)' as ColumnType])) }));
+    stmts.push(
+      ...rebuildLatestTraits(input.schema, 'groups', {
+        table: 'accounts',
+        keyColumn: 'group_id',
+        traits: Object.fromEntries(input.accounts.traits.map((t) => [t, 'VARCHAR(65535)' as ColumnType])),
+      }),
+    );
   }
   return { statements: check(stmts), countAt };
 }
 
 /** Rows of a table that still belong to the identities (after the deletes: 0 unless a load raced them). */
-export function remainingRowsStatements(schema: string, tables: ReadonlyArray<{ table: string; columns: ReadonlyArray<string> }>, whoManifest: string, copyRoleArn: string): string[] {
+export function remainingRowsStatements(
+  schema: string,
+  tables: ReadonlyArray<{ table: string; columns: ReadonlyArray<string> }>,
+  whoManifest: string,
+  copyRoleArn: string,
+): string[] {
   const branches = tables.flatMap((t) => {
     const match = t.table === 'users' ? `u.${q('id')} IN (SELECT value FROM ${WHO} WHERE kind = 'userId')` : identityPredicate('u', t.columns);
     return match ? [`SELECT COUNT(*) AS n FROM ${tableRef(schema, t.table)} u WHERE ${match}`] : [];
   });
-  return check([...whoStatements(whoManifest, copyRoleArn), `SELECT ${branches.length > 0 ? `(SELECT SUM(n) FROM (${branches.join(' UNION ALL ')}) x)` : '0'} AS remaining`]);
+  return check([
+    ...whoStatements(whoManifest, copyRoleArn),
+    `SELECT ${branches.length > 0 ? `(SELECT SUM(n) FROM (${branches.join(' UNION ALL ')}) x)` : '0'} AS remaining`,
+  ]);
 }
 
 /** Records a forget request's receipt (from its COPY file) once: a second run of the same request keeps the first receipt. */
@@ -582,15 +617,24 @@ export function erasedIdsQuery(schema: string): string {
  * The anonymous ids linked to the request's user ids (any call with both), and aliases'
  * previous ids of those users: rows `(kind, value)`. Undefined when no call table has both columns.
  */
-export function expansionStatements(schema: string, callTables: ReadonlyArray<{ table: string; columns: ReadonlyArray<string> }>, whoManifest: string, copyRoleArn: string): string[] | undefined {
+export function expansionStatements(
+  schema: string,
+  callTables: ReadonlyArray<{ table: string; columns: ReadonlyArray<string> }>,
+  whoManifest: string,
+  copyRoleArn: string,
+): string[] | undefined {
   const users = `(SELECT value FROM ${WHO} WHERE kind = 'userId')`;
   const branches = callTables.flatMap((t) => {
     const out: string[] = [];
     if (t.columns.includes('user_id') && t.columns.includes('anonymous_id')) {
-      out.push(`SELECT 'anonymousId' AS kind, c.${q('anonymous_id')} AS value FROM ${tableRef(schema, t.table)} c WHERE c.${q('user_id')} IN ${users} AND c.${q('anonymous_id')} IS NOT NULL`);
+      out.push(
+        `SELECT 'anonymousId' AS kind, c.${q('anonymous_id')} AS value FROM ${tableRef(schema, t.table)} c WHERE c.${q('user_id')} IN ${users} AND c.${q('anonymous_id')} IS NOT NULL`,
+      );
     }
     if (t.columns.includes('user_id') && t.columns.includes('previous_id')) {
-      out.push(`SELECT 'previousId' AS kind, c.${q('previous_id')} AS value FROM ${tableRef(schema, t.table)} c WHERE c.${q('user_id')} IN ${users} AND c.${q('previous_id')} IS NOT NULL`);
+      out.push(
+        `SELECT 'previousId' AS kind, c.${q('previous_id')} AS value FROM ${tableRef(schema, t.table)} c WHERE c.${q('user_id')} IN ${users} AND c.${q('previous_id')} IS NOT NULL`,
+      );
     }
     return out;
   });
@@ -599,15 +643,26 @@ export function expansionStatements(schema: string, callTables: ReadonlyArray<{ 
 }
 
 /** Per table, the rows that belong to the identities in `__who`: rows `(table_name, n)`. `_discards` counts the values of their messages. */
-export function rowCountStatements(schema: string, tables: ReadonlyArray<{ table: string; columns: ReadonlyArray<string> }>, whoManifest: string, copyRoleArn: string): string[] | undefined {
+export function rowCountStatements(
+  schema: string,
+  tables: ReadonlyArray<{ table: string; columns: ReadonlyArray<string> }>,
+  whoManifest: string,
+  copyRoleArn: string,
+): string[] | undefined {
   const messages = tables.flatMap((t) => {
     const match = (CALL_TABLES as readonly string[]).includes(t.table) ? identityPredicate('c', t.columns) : undefined;
     return match ? [`SELECT c.${q('id')} AS id FROM ${tableRef(schema, t.table)} c WHERE ${match}`] : [];
   });
   const branches = tables.flatMap((t) => {
     const name = literal(t.table, 'name');
-    if (t.table === 'users') return [`SELECT ${name} AS table_name, COUNT(*) AS n FROM ${tableRef(schema, t.table)} u WHERE u.${q('id')} IN (SELECT value FROM ${WHO} WHERE kind = 'userId')`];
-    if (t.table === '_discards') return messages.length > 0 ? [`SELECT ${name} AS table_name, COUNT(*) AS n FROM ${tableRef(schema, t.table)} u WHERE u.row_id IN (${messages.join(' UNION ALL ')})`] : [];
+    if (t.table === 'users')
+      return [
+        `SELECT ${name} AS table_name, COUNT(*) AS n FROM ${tableRef(schema, t.table)} u WHERE u.${q('id')} IN (SELECT value FROM ${WHO} WHERE kind = 'userId')`,
+      ];
+    if (t.table === '_discards')
+      return messages.length > 0
+        ? [`SELECT ${name} AS table_name, COUNT(*) AS n FROM ${tableRef(schema, t.table)} u WHERE u.row_id IN (${messages.join(' UNION ALL ')})`]
+        : [];
     const match = identityPredicate('u', t.columns);
     return match ? [`SELECT ${name} AS table_name, COUNT(*) AS n FROM ${tableRef(schema, t.table)} u WHERE ${match}`] : [];
   });

@@ -47,6 +47,9 @@ export function compactSummary(summary: LoadSummary, summaryKey: string, budget 
     return items.length - i;
   };
   out.omitted.tables = fill(summary.tables, out.tables);
-  out.omitted.ddl = fill(summary.ddl.map((d) => (d.length > MAX_DDL_CHARS ? `${d.slice(0, MAX_DDL_CHARS - 1)}…` : d)), out.ddl);
+  out.omitted.ddl = fill(
+    summary.ddl.map((d) => (d.length > MAX_DDL_CHARS ? `${d.slice(0, MAX_DDL_CHARS - 1)}…` : d)),
+    out.ddl,
+  );
   return out;
 }

@@ -97,7 +97,6 @@ export function acceptedTags(type: ColumnType): ReadonlyArray<Tag> {
   }
 }
 
-
 export interface DiscardRow {
   readonly id: string;
   readonly table_name: string;
@@ -111,12 +110,15 @@ export interface DiscardRow {
 }
 
 /** A value as staged, or the reason it cannot be. */
-type Tagged = { readonly ok: true; readonly text: string; readonly tag: Tag } | { readonly ok: false; readonly reason: string; readonly text: string; readonly tag: Tag };
+type Tagged =
+  { readonly ok: true; readonly text: string; readonly tag: Tag } | { readonly ok: false; readonly reason: string; readonly text: string; readonly tag: Tag };
 
 function tagString(s: string): Tagged {
   if (!s.isWellFormed()) return { ok: false, reason: 'text is not valid Unicode (lone surrogate)', text: s.toWellFormed(), tag: 's' };
-  if (s.includes('\u0000')) return { ok: false, reason: 'text contains a NUL character, which the warehouse cannot store', text: s.split('\u0000').join('\\u0000'), tag: 's' };
-  if (Buffer.byteLength(s, 'utf8') > MAX_TEXT_BYTES) return { ok: false, reason: `text is ${Buffer.byteLength(s, 'utf8')} bytes; a VARCHAR column holds at most 65535`, text: s, tag: 's' };
+  if (s.includes('\u0000'))
+    return { ok: false, reason: 'text contains a NUL character, which the warehouse cannot store', text: s.split('\u0000').join('\\u0000'), tag: 's' };
+  if (Buffer.byteLength(s, 'utf8') > MAX_TEXT_BYTES)
+    return { ok: false, reason: `text is ${Buffer.byteLength(s, 'utf8')} bytes; a VARCHAR column holds at most 65535`, text: s, tag: 's' };
   const d = parseIsoDate(s);
   if (d) return { ok: true, tag: 't', text: stagedTime(d, s) };
   return { ok: true, tag: 's', text: stagedValue('s', s) };
@@ -179,7 +181,15 @@ export function truncateUtf8(s: string, maxBytes: number): string {
 
 const stableId = (...parts: string[]) => createHash('sha256').update(parts.join('\u0001'), 'utf8').digest('hex').slice(0, 32);
 
-function discard(table: string, rowId: string, column: string | null, value: Tagged | undefined, reason: string, receivedAt: string | null, rawObject: string): DiscardRow {
+function discard(
+  table: string,
+  rowId: string,
+  column: string | null,
+  value: Tagged | undefined,
+  reason: string,
+  receivedAt: string | null,
+  rawObject: string,
+): DiscardRow {
   return {
     id: stableId(table, rowId, column ?? ''),
     table_name: table,
@@ -226,7 +236,8 @@ export function mapEvent(event: unknown, at: RawPosition): MappedEvent {
   const receivedAt = warehouseTime(received);
   const type = e.type;
   // Own keys only: "valueOf" or "constructor" is in every object.
-  if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(CALL_TABLE_OF, type)) return whole(`unknown event type ${JSON.stringify(type)?.slice(0, 50)}`, messageId, receivedAt);
+  if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(CALL_TABLE_OF, type))
+    return whole(`unknown event type ${JSON.stringify(type)?.slice(0, 50)}`, messageId, receivedAt);
   if (type === 'track' && (typeof e.event !== 'string' || e.event.trim() === '')) return whole('track event without an event name', messageId, receivedAt);
 
   const discards: DiscardRow[] = [];
@@ -240,7 +251,11 @@ export function mapEvent(event: unknown, at: RawPosition): MappedEvent {
   const callTable = CALL_TABLE_OF[type as keyof typeof CALL_TABLE_OF];
   setStandard('anonymous_id', e.anonymousId, callTable);
   setStandard('user_id', e.userId, callTable);
-  for (const [column, field] of [['sent_at', 'sentAt'], ['timestamp', 'timestamp'], ['original_timestamp', 'originalTimestamp']] as const) {
+  for (const [column, field] of [
+    ['sent_at', 'sentAt'],
+    ['timestamp', 'timestamp'],
+    ['original_timestamp', 'originalTimestamp'],
+  ] as const) {
     setStandard(column, e[field], callTable);
   }
   const fixed: Record<string, unknown> = {};
@@ -291,7 +306,17 @@ export function mapEvent(event: unknown, at: RawPosition): MappedEvent {
       if (other) {
         const [win, lose] = keyOf(entry) < keyOf(other.entry) ? [{ entry, tagged }, other] : [other, { entry, tagged }];
         winners.set(entry.column, win);
-        discards.push(discard(table, messageId, entry.column, lose.tagged, `key ${keyOf(lose.entry)} maps to column ${entry.column}, already taken by key ${keyOf(win.entry)}`, receivedAt, at.object));
+        discards.push(
+          discard(
+            table,
+            messageId,
+            entry.column,
+            lose.tagged,
+            `key ${keyOf(lose.entry)} maps to column ${entry.column}, already taken by key ${keyOf(win.entry)}`,
+            receivedAt,
+            at.object,
+          ),
+        );
         continue;
       }
       winners.set(entry.column, { entry, tagged });
@@ -303,7 +328,17 @@ export function mapEvent(event: unknown, at: RawPosition): MappedEvent {
       // Deterministic cap: the first 200 columns by name stay.
       accepted.sort((a, b) => (a.entry.column < b.entry.column ? -1 : a.entry.column > b.entry.column ? 1 : 0));
       for (const w of accepted.slice(MAX_COLUMNS_PER_EVENT)) {
-        discards.push(discard(table, messageId, w.entry.column, w.tagged, `event has more than ${MAX_COLUMNS_PER_EVENT} columns (properties and context together); columns after the first ${MAX_COLUMNS_PER_EVENT} by name are not loaded`, receivedAt, at.object));
+        discards.push(
+          discard(
+            table,
+            messageId,
+            w.entry.column,
+            w.tagged,
+            `event has more than ${MAX_COLUMNS_PER_EVENT} columns (properties and context together); columns after the first ${MAX_COLUMNS_PER_EVENT} by name are not loaded`,
+            receivedAt,
+            at.object,
+          ),
+        );
       }
       accepted = accepted.slice(0, MAX_COLUMNS_PER_EVENT);
     }
@@ -347,7 +382,14 @@ function snakeChild(parent: string, key: string): string {
 }
 
 /** Flattens an object into warehouse columns (`a_b_c`), arrays kept whole, names that collide with our own prefixed. */
-function flattenColumns(obj: unknown, parentSnake: string, parentPath: string[], reserved: ReadonlySet<string>, out: ColumnEntry[] = [], depth = 0): ColumnEntry[] {
+function flattenColumns(
+  obj: unknown,
+  parentSnake: string,
+  parentPath: string[],
+  reserved: ReadonlySet<string>,
+  out: ColumnEntry[] = [],
+  depth = 0,
+): ColumnEntry[] {
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return out;
   for (const key of Object.keys(obj as Record<string, unknown>)) {
     const value = (obj as Record<string, unknown>)[key];
@@ -381,7 +423,14 @@ const RESERVED_BY_TABLE: Record<string, ReadonlySet<string>> = Object.fromEntrie
 /** A discard row as staged for the `_discards` table (tagged like every other row). */
 export function stageDiscard(d: DiscardRow, loadId: string): Record<string, string> {
   const text = (v: string) => stagedValue('s', v);
-  const out: Record<string, string> = { id: text(d.id), table_name: text(d.table_name), row_id: text(d.row_id), reason: text(d.reason), raw_object: text(d.raw_object), load_id: text(loadId) };
+  const out: Record<string, string> = {
+    id: text(d.id),
+    table_name: text(d.table_name),
+    row_id: text(d.row_id),
+    reason: text(d.reason),
+    raw_object: text(d.raw_object),
+    load_id: text(loadId),
+  };
   if (d.column_name !== null) out.column_name = text(d.column_name);
   if (d.value !== null) out.value = text(d.value);
   if (d.value_type !== null) out.value_type = text(d.value_type);

@@ -70,9 +70,13 @@ export function checkHour(c: HourCounts): HourCheck {
   const accepted = registered + c.discarded + c.unloadedEvents + erased;
   const loaded = registered - missing;
   const problems: string[] = [];
-  if (c.unloadedObjects > 0) problems.push(`${fmt(c.unloadedObjects)} raw object${c.unloadedObjects === 1 ? '' : 's'} (${fmt(c.unloadedEvents)} event${c.unloadedEvents === 1 ? '' : 's'}) not loaded`);
+  if (c.unloadedObjects > 0)
+    problems.push(
+      `${fmt(c.unloadedObjects)} raw object${c.unloadedObjects === 1 ? '' : 's'} (${fmt(c.unloadedEvents)} event${c.unloadedEvents === 1 ? '' : 's'}) not loaded`,
+    );
   for (const [table, n] of Object.entries(c.missing).sort()) if (n > 0) problems.push(`${fmt(n)} loaded message${n === 1 ? '' : 's'} missing from ${table}`);
-  if (registered + c.discarded > c.events) problems.push(`the ledger counts ${fmt(registered + c.discarded)} messages but its raw objects hold ${fmt(c.events)} events`);
+  if (registered + c.discarded > c.events)
+    problems.push(`the ledger counts ${fmt(registered + c.discarded)} messages but its raw objects hold ${fmt(c.events)} events`);
   if (c.loadedObjectsDistinct !== undefined && c.loadedObjectsDistinct > registered + c.discarded) {
     problems.push(`its loaded raw objects hold ${fmt(c.loadedObjectsDistinct)} distinct messages; the loads account for ${fmt(registered + c.discarded)}`);
   }
@@ -93,7 +97,8 @@ export function checkHour(c: HourCounts): HourCheck {
 
 export function verifyReport(source: string, from: Date, to: Date, counts: ReadonlyArray<HourCounts>): VerifyReport {
   const hours = [...counts].sort((a, b) => a.hour.localeCompare(b.hour)).map(checkHour);
-  const total = (k: 'accepted' | 'quarantined' | 'loaded' | 'discarded' | 'erased' | 'duplicates' | 'objects' | 'objectsLoaded') => hours.reduce((n, h) => n + h[k], 0);
+  const total = (k: 'accepted' | 'quarantined' | 'loaded' | 'discarded' | 'erased' | 'duplicates' | 'objects' | 'objectsLoaded') =>
+    hours.reduce((n, h) => n + h[k], 0);
   const mismatched = hours.filter((h) => !h.ok).length;
   return {
     source,
@@ -120,7 +125,8 @@ export function verifyReport(source: string, from: Date, to: Date, counts: Reado
 /** The UTC days (`YYYY/MM/DD`) that [from, to) touches: one listing each. */
 export function daysBetween(from: Date, to: Date): string[] {
   const out: string[] = [];
-  for (let t = Math.floor(from.getTime() / 86_400_000) * 86_400_000; t < to.getTime(); t += 86_400_000) out.push(new Date(t).toISOString().slice(0, 10).replace(/-/g, '/'));
+  for (let t = Math.floor(from.getTime() / 86_400_000) * 86_400_000; t < to.getTime(); t += 86_400_000)
+    out.push(new Date(t).toISOString().slice(0, 10).replace(/-/g, '/'));
   return out;
 }
 

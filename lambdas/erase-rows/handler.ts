@@ -2,7 +2,16 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { manifestOf } from '../core/layout';
 import { LEDGER_TABLES, schemaName } from '../core/naming';
 import { digest, erasureLayout } from '../core/privacy';
-import { CALL_TABLES, CATALOG_QUERY, erasureReceiptStatements, erasureRegistryStatements, erasureTables, eraseTableStatements, pendingTables, remainingRowsStatements } from '../core/sql';
+import {
+  CALL_TABLES,
+  CATALOG_QUERY,
+  erasureReceiptStatements,
+  erasureRegistryStatements,
+  erasureTables,
+  eraseTableStatements,
+  pendingTables,
+  remainingRowsStatements,
+} from '../core/sql';
 import { loaderContext } from '../io/context';
 import type { RewriteTotals } from '../io/erasure';
 import { Warehouse } from '../io/warehouse';
@@ -62,11 +71,21 @@ export async function handler(event: EraseEvent): Promise<ErasureReceipt> {
   const clearIdentities = () => objects.putGzip(config.STAGED_BUCKET, erasureLayout.identities(requestId, source), '');
   if (event.dryRun) {
     await clearIdentities();
-    return { source, requestId, dryRun: true, identities, rowsDeleted: event.plan.rows, objects: objectsTotals, remainingRows: Object.values(event.plan.rows).reduce((a, b) => a + b, 0), startedAt: event.startedAt };
+    return {
+      source,
+      requestId,
+      dryRun: true,
+      identities,
+      rowsDeleted: event.plan.rows,
+      objects: objectsTotals,
+      remainingRows: Object.values(event.plan.rows).reduce((a, b) => a + b, 0),
+      startedAt: event.startedAt,
+    };
   }
 
   const columns = new Map<string, string[]>();
-  for (const r of await warehouse.query(CATALOG_QUERY, { schema }, 'catalog')) columns.set(String(r.table_name), [...(columns.get(String(r.table_name)) ?? []), String(r.column_name)]);
+  for (const r of await warehouse.query(CATALOG_QUERY, { schema }, 'catalog'))
+    columns.set(String(r.table_name), [...(columns.get(String(r.table_name)) ?? []), String(r.column_name)]);
   const rowsDeleted: Record<string, number> = {};
   let remainingRows = 0;
   if (columns.has('_loads')) {
@@ -80,20 +99,32 @@ export async function handler(event: EraseEvent): Promise<ErasureReceipt> {
       return staged(key);
     };
     const callTables = CALL_TABLES.filter((t) => columns.has(t)).map((table) => ({ table, columns: columns.get(table) as string[] }));
-    await warehouse.run(erasureRegistryStatements({
-      schema,
-      requestId,
-      whoManifest: who,
-      copyRoleArn: config.COPY_ROLE_ARN,
-      callTables,
-      idsManifest: await manifest('ids', erasureLayout.idsPrefix(requestId, source)),
-      objectsManifest: await manifest('objects', erasureLayout.objectsPrefix(requestId, source)),
-    }), `erased messages of ${source}`);
+    await warehouse.run(
+      erasureRegistryStatements({
+        schema,
+        requestId,
+        whoManifest: who,
+        copyRoleArn: config.COPY_ROLE_ARN,
+        callTables,
+        idsManifest: await manifest('ids', erasureLayout.idsPrefix(requestId, source)),
+        objectsManifest: await manifest('objects', erasureLayout.objectsPrefix(requestId, source)),
+      }),
+      `erased messages of ${source}`,
+    );
 
-    const tables = [...columns].filter(([t]) => !LEDGER_TABLES.has(t) && t !== '_discards' && t !== 'accounts').map(([table, cols]) => ({ table, columns: cols }));
+    const tables = [...columns]
+      .filter(([t]) => !LEDGER_TABLES.has(t) && t !== '_discards' && t !== 'accounts')
+      .map(([table, cols]) => ({ table, columns: cols }));
     const accounts = columns.get('accounts')?.filter((c) => !['id', 'received_at', 'uuid_ts'].includes(c));
     for (const t of tables) {
-      const erase = eraseTableStatements({ schema, table: t.table, columns: t.columns, whoManifest: who, copyRoleArn: config.COPY_ROLE_ARN, accounts: accounts ? { traits: accounts } : undefined });
+      const erase = eraseTableStatements({
+        schema,
+        table: t.table,
+        columns: t.columns,
+        whoManifest: who,
+        copyRoleArn: config.COPY_ROLE_ARN,
+        accounts: accounts ? { traits: accounts } : undefined,
+      });
       if (!erase) continue;
       const d = await warehouse.run(erase.statements, `erase ${source}.${t.table}`);
       rowsDeleted[t.table] = Warehouse.affectedRows(d)[erase.countAt] ?? 0;
@@ -103,24 +134,45 @@ export async function handler(event: EraseEvent): Promise<ErasureReceipt> {
     remainingRows = Number(left[0]?.remaining ?? 0);
 
     const receiptKey = erasureLayout.receipt(requestId, source);
-    const identitiesText = (await objects.getGunzipped(config.STAGED_BUCKET, erasureLayout.identities(requestId, source))).toString('utf8').split('\n').filter(Boolean).sort().join('\n');
-    const bytes = await objects.putGzip(config.STAGED_BUCKET, receiptKey, `${JSON.stringify({
-      request_id: requestId,
-      identities,
-      identities_digest: digest(identitiesText),
-      rows_deleted: JSON.stringify(rowsDeleted),
-      objects_rewritten: objectsTotals.rewritten,
-      lines_removed: objectsTotals.linesRemoved,
-      remaining_rows: remainingRows,
-      started_at: event.startedAt.replace('T', ' ').replace('Z', ''),
-    })}\n`);
+    const identitiesText = (await objects.getGunzipped(config.STAGED_BUCKET, erasureLayout.identities(requestId, source)))
+      .toString('utf8')
+      .split('\n')
+      .filter(Boolean)
+      .sort()
+      .join('\n');
+    const bytes = await objects.putGzip(
+      config.STAGED_BUCKET,
+      receiptKey,
+      `${JSON.stringify({
+        request_id: requestId,
+        identities,
+        identities_digest: digest(identitiesText),
+        rows_deleted: JSON.stringify(rowsDeleted),
+        objects_rewritten: objectsTotals.rewritten,
+        lines_removed: objectsTotals.linesRemoved,
+        remaining_rows: remainingRows,
+        started_at: event.startedAt.replace('T', ' ').replace('Z', ''),
+      })}\n`,
+    );
     const receiptManifest = erasureLayout.receiptManifest(requestId, source);
     await objects.putJson(config.STAGED_BUCKET, receiptManifest, manifestOf(config.STAGED_BUCKET, [{ key: receiptKey, bytes }]));
     await warehouse.run(erasureReceiptStatements(schema, requestId, staged(receiptManifest), config.COPY_ROLE_ARN), `receipt of ${requestId}`);
   }
   await clearIdentities();
-  const receipt: ErasureReceipt = { source, requestId, dryRun: false, identities, rowsDeleted, objects: objectsTotals, remainingRows, startedAt: event.startedAt };
+  const receipt: ErasureReceipt = {
+    source,
+    requestId,
+    dryRun: false,
+    identities,
+    rowsDeleted,
+    objects: objectsTotals,
+    remainingRows,
+    startedAt: event.startedAt,
+  };
   logger.info('identities erased', { ...receipt });
-  if (remainingRows > 0) throw new ErasureIncomplete(`${remainingRows} rows of the identities appeared in ${source} while they were being erased (a load that started before the request); run the same request again`);
+  if (remainingRows > 0)
+    throw new ErasureIncomplete(
+      `${remainingRows} rows of the identities appeared in ${source} while they were being erased (a load that started before the request); run the same request again`,
+    );
   return receipt;
 }

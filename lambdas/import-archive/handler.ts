@@ -32,11 +32,21 @@ export async function handler(event: ImportBatchEvent): Promise<{ objects: numbe
     const day = archiveDayOfKey(prefix, item.key);
     if (!day) throw new InvalidInputError(`${item.key} is not under ${prefix}<received day as epoch milliseconds>/`);
     const r = await importArchiveObject(objects, { source, bucket, rawBucket: config.RAW_BUCKET, dryRun, suppressed, preview }, item.key, day);
-    report.objects.push({ key: item.key, day: day.toISOString().slice(0, 10), messages: r.messages, invalid: r.invalid, suppressed: r.suppressed, rawObjectsWritten: r.rawObjectsWritten });
+    report.objects.push({
+      key: item.key,
+      day: day.toISOString().slice(0, 10),
+      messages: r.messages,
+      invalid: r.invalid,
+      suppressed: r.suppressed,
+      rawObjectsWritten: r.rawObjectsWritten,
+    });
     addCounts(report.invalidReasons, r.invalidReasons);
     addCounts(report.hours, r.hours);
   }
-  const batch = createHash('sha256').update(event.Items.map((i) => i.key).join('\n')).digest('hex').slice(0, 32);
+  const batch = createHash('sha256')
+    .update(event.Items.map((i) => i.key).join('\n'))
+    .digest('hex')
+    .slice(0, 32);
   await objects.putJson(config.STAGED_BUCKET, backfillLayout.importBatch(backfillId, batch), report);
   const messages = report.objects.reduce((n, o) => n + o.messages, 0);
   logger.info('archive batch imported', { backfillId, source, dryRun, objects: event.Items.length, messages, hours: Object.keys(report.hours).length });

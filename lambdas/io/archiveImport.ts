@@ -91,8 +91,14 @@ export async function importArchiveObject(objects: ObjectStore, args: ImportArgs
     if (r.invalid.length > 0) {
       // Kept with their reason, as the collector keeps what it rejects.
       const name = key.replace(/[^A-Za-z0-9._-]/g, '_').slice(-120);
-      const lines = r.invalid.map((x) => JSON.stringify({ reason: `${x.reason} (archive ${key}, line ${x.line})`, receivedAt: receivedDay.toISOString(), source: args.source, message: x.text }));
-      await objects.putGzip(args.rawBucket, `${QUARANTINE_PREFIX}${args.source}/${receivedDay.toISOString().slice(0, 10).replace(/-/g, '/')}/00/${name}.json.gz`, `${lines.join('\n')}\n`);
+      const lines = r.invalid.map((x) =>
+        JSON.stringify({ reason: `${x.reason} (archive ${key}, line ${x.line})`, receivedAt: receivedDay.toISOString(), source: args.source, message: x.text }),
+      );
+      await objects.putGzip(
+        args.rawBucket,
+        `${QUARANTINE_PREFIX}${args.source}/${receivedDay.toISOString().slice(0, 10).replace(/-/g, '/')}/00/${name}.json.gz`,
+        `${lines.join('\n')}\n`,
+      );
     }
   }
   return { messages: r.messages, invalid: r.invalid.length, invalidReasons, suppressed, hours, rawObjectsWritten: written };
@@ -122,5 +128,15 @@ export async function importArchiveDay(
     addCounts(reasons, r.invalidReasons);
     for (const h of Object.keys(r.hours)) hours.add(h);
   }
-  return { day: args.day.toISOString().slice(0, 10), objects: files.length, skipped: listed.length - files.length, messages, invalid, invalidReasons: reasons, suppressed, hours: [...hours].sort(), rawObjectsWritten: written };
+  return {
+    day: args.day.toISOString().slice(0, 10),
+    objects: files.length,
+    skipped: listed.length - files.length,
+    messages,
+    invalid,
+    invalidReasons: reasons,
+    suppressed,
+    hours: [...hours].sort(),
+    rawObjectsWritten: written,
+  };
 }

@@ -9,6 +9,10 @@ export function loaderContext() {
   return {
     config,
     objects: new ObjectStore(s3Client()),
-    warehouse: new Warehouse(dataApiClient(), { workgroup: config.WAREHOUSE_WORKGROUP, cluster: config.WAREHOUSE_CLUSTER, database: config.WAREHOUSE_DATABASE }),
+    warehouse: new Warehouse(dataApiClient(), {
+      workgroup: config.WAREHOUSE_WORKGROUP,
+      cluster: config.WAREHOUSE_CLUSTER,
+      database: config.WAREHOUSE_DATABASE,
+    }),
   };
 }

@@ -29,7 +29,11 @@ export interface RewriteDeps {
 }
 
 const ndjson = (rows: unknown[]) => rows.map((r) => `${JSON.stringify(r)}\n`).join('');
-const linesOf = (buf: Buffer) => buf.toString('utf8').split('\n').filter((l) => l.trim() !== '');
+const linesOf = (buf: Buffer) =>
+  buf
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
 
 /**
  * Removes the identities' lines from one item, nothing else: the other lines keep their bytes and
@@ -59,8 +63,17 @@ export async function rewriteItem(deps: RewriteDeps, item: ErasureItem, matcher:
     kept.forEach((line, i) => {
       if (mapEvent(parseLine(line), { object: item.key, line: i }).discarded) discarded++;
     });
-    if (hour) await deps.objects.putGzip(deps.stagedBucket, erasureLayout.ids(deps.requestId, item.source, item.key), ndjson([...removed].map((id) => ({ id, object_hour: sqlTime(hour) }))));
-    await deps.objects.putGzip(deps.stagedBucket, erasureLayout.object(deps.requestId, item.source, item.key), ndjson([{ object_key: item.key, events: kept.length, discarded_events: discarded }]));
+    if (hour)
+      await deps.objects.putGzip(
+        deps.stagedBucket,
+        erasureLayout.ids(deps.requestId, item.source, item.key),
+        ndjson([...removed].map((id) => ({ id, object_hour: sqlTime(hour) }))),
+      );
+    await deps.objects.putGzip(
+      deps.stagedBucket,
+      erasureLayout.object(deps.requestId, item.source, item.key),
+      ndjson([{ object_key: item.key, events: kept.length, discarded_events: discarded }]),
+    );
   }
   await deps.objects.putGzip(deps.rawBucket, item.key, kept.length > 0 ? `${kept.join('\n')}\n` : '');
 }

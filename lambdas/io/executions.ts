@@ -13,13 +13,22 @@ export interface ExecutionOptions {
  * Starts an execution and polls it (backing off from 100 ms to 2 s, or `maxIntervalMs`) until it
  * ends: the one execution poller of the CLI, the benchmarks and the tests.
  */
-export async function runExecution(sfn: SFNClient, stateMachineArn: string, input: unknown, options: ExecutionOptions = {}): Promise<DescribeExecutionCommandOutput & { executionArn: string }> {
+export async function runExecution(
+  sfn: SFNClient,
+  stateMachineArn: string,
+  input: unknown,
+  options: ExecutionOptions = {},
+): Promise<DescribeExecutionCommandOutput & { executionArn: string }> {
   const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn, input: JSON.stringify(input) }));
   return waitForExecution(sfn, executionArn as string, options);
 }
 
 /** Polls an execution until it ends. */
-export async function waitForExecution(sfn: SFNClient, executionArn: string, options: ExecutionOptions = {}): Promise<DescribeExecutionCommandOutput & { executionArn: string }> {
+export async function waitForExecution(
+  sfn: SFNClient,
+  executionArn: string,
+  options: ExecutionOptions = {},
+): Promise<DescribeExecutionCommandOutput & { executionArn: string }> {
   const started = Date.now();
   const timeoutMs = options.timeoutMs ?? 30 * 60_000;
   const longest = options.maxIntervalMs ?? 2000;

@@ -33,7 +33,8 @@ export class LoadLocks {
     if (await this.objects.putJsonIf(this.bucket, key, mine, { ifNoneMatch: true })) return { acquired: true };
     const current = await this.objects.getJsonTagged<LoadLock>(this.bucket, key);
     // Released between the two calls (or never there): one more conditional create decides.
-    if (!current) return (await this.objects.putJsonIf(this.bucket, key, mine, { ifNoneMatch: true })) ? { acquired: true } : { acquired: false, heldBy: 'another load' };
+    if (!current)
+      return (await this.objects.putJsonIf(this.bucket, key, mine, { ifNoneMatch: true })) ? { acquired: true } : { acquired: false, heldBy: 'another load' };
     const holder = current.value;
     // This execution already holds it (PlanLoad ran again after a lost response).
     if (holder.executionArn === executionArn && !holder.released) return { acquired: true };

@@ -53,10 +53,15 @@ export class ObjectStore {
    */
   async putJsonIf(bucket: string, key: string, value: unknown, condition: { readonly ifNoneMatch: true } | { readonly ifMatch: string }): Promise<boolean> {
     try {
-      await this.client.send(new PutObjectCommand({
-        Bucket: bucket, Key: key, Body: JSON.stringify(value), ContentType: 'application/json',
-        ...('ifMatch' in condition ? { IfMatch: condition.ifMatch } : { IfNoneMatch: '*' }),
-      }));
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: JSON.stringify(value),
+          ContentType: 'application/json',
+          ...('ifMatch' in condition ? { IfMatch: condition.ifMatch } : { IfNoneMatch: '*' }),
+        }),
+      );
       return true;
     } catch (e) {
       const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
@@ -97,7 +102,9 @@ export class ObjectStore {
     let token: string | undefined;
     try {
       do {
-        const res = await this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, StartAfter: token ? undefined : startAfter }));
+        const res = await this.client.send(
+          new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, StartAfter: token ? undefined : startAfter }),
+        );
         for (const c of res.Contents ?? []) out.push({ key: c.Key as string, size: c.Size ?? 0, lastModified: c.LastModified ?? new Date(0) });
         token = res.IsTruncated ? res.NextContinuationToken : undefined;
       } while (token);

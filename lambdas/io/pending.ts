@@ -43,11 +43,16 @@ export async function candidateObjects(
     candidates = candidates.filter((o) => !done.has(o.key));
   }
   // Oldest first: by hour, then by when the object was written, then by key.
-  return candidates.sort((a, b) => a.hour.localeCompare(b.hour) || Date.parse(a.lastModified) - Date.parse(b.lastModified) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return candidates.sort(
+    (a, b) => a.hour.localeCompare(b.hour) || Date.parse(a.lastModified) - Date.parse(b.lastModified) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+  );
 }
 
 /** Lag: the age of the oldest pending object (0 when nothing waits). */
 export function lagSeconds(pending: ReadonlyArray<Pick<PlannedObject, 'lastModified'>>, now: Date): number {
-  const oldest = pending.reduce<number | undefined>((m, o) => (m === undefined ? Date.parse(o.lastModified) : Math.min(m, Date.parse(o.lastModified))), undefined);
+  const oldest = pending.reduce<number | undefined>(
+    (m, o) => (m === undefined ? Date.parse(o.lastModified) : Math.min(m, Date.parse(o.lastModified))),
+    undefined,
+  );
   return oldest === undefined ? 0 : Math.max(0, (now.getTime() - oldest) / 1000);
 }

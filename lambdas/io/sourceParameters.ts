@@ -22,7 +22,13 @@ export async function readSourceEntries(ssm: SSMClient, path: string): Promise<S
   return entries;
 }
 
-export async function sourceDirectory(ssm: SSMClient, path: string, cacheSeconds: number, onStale: (error: Error) => void, now = Date.now()): Promise<SourceDirectory> {
+export async function sourceDirectory(
+  ssm: SSMClient,
+  path: string,
+  cacheSeconds: number,
+  onStale: (error: Error) => void,
+  now = Date.now(),
+): Promise<SourceDirectory> {
   // Per endpoint too, as the clients are (io/clients.ts): a local stack started again in one process is another Parameter Store.
   const key = `${process.env.AWS_ENDPOINT_URL ?? ''} ${path}`;
   const hit = cache.get(key);

@@ -18,7 +18,6 @@ const notFound = (e: unknown) => {
 const cache = new Map<string, { at: number; matcher: IdentityMatcher }>();
 
 export class SuppressionStore {
-
   constructor(
     private readonly objects: ObjectStore,
     private readonly bucket: string,

@@ -27,7 +27,12 @@ export interface RegisteredIds {
 }
 
 /** The warehouse's side of a source's hours in [from, to): its tables, ledger objects and registered messages. */
-export async function warehouseSide(warehouse: Warehouse, source: string, from: Date, to: Date): Promise<{ tables: string[]; ledger: LedgerObject[]; registered: RegisteredIds[]; erased: Array<{ hour: string; erased: number }> }> {
+export async function warehouseSide(
+  warehouse: Warehouse,
+  source: string,
+  from: Date,
+  to: Date,
+): Promise<{ tables: string[]; ledger: LedgerObject[]; registered: RegisteredIds[]; erased: Array<{ hour: string; erased: number }> }> {
   const schema = schemaName(source);
   // One catalog query: the ledger's existence is one of the tables.
   const tables = (await warehouse.query(TABLES_QUERY, { schema }, 'tables')).map((r) => String(r.table_name));
@@ -40,14 +45,15 @@ export async function warehouseSide(warehouse: Warehouse, source: string, from: 
     discarded: Number(r.discarded_events ?? 0),
   }));
   const callTables = CALL_TABLES.filter((t) => tables.includes(t));
-  const registered = tables.includes('_ids') && callTables.length > 0
-    ? (await warehouse.query(registeredIdsQuery(schema, callTables), range, 'registered messages')).map((r) => ({
-        hour: hourOfSqlTime(r.object_hour),
-        table: String(r.table_name),
-        registered: Number(r.registered),
-        missing: Number(r.missing ?? 0),
-      }))
-    : [];
+  const registered =
+    tables.includes('_ids') && callTables.length > 0
+      ? (await warehouse.query(registeredIdsQuery(schema, callTables), range, 'registered messages')).map((r) => ({
+          hour: hourOfSqlTime(r.object_hour),
+          table: String(r.table_name),
+          registered: Number(r.registered),
+          missing: Number(r.missing ?? 0),
+        }))
+      : [];
   const erased = tables.includes('_erased_ids')
     ? (await warehouse.query(erasedIdsQuery(schema), range, 'erased messages')).map((r) => ({ hour: hourOfSqlTime(r.object_hour), erased: Number(r.erased) }))
     : [];
@@ -55,7 +61,14 @@ export async function warehouseSide(warehouse: Warehouse, source: string, from: 
 }
 
 /** Raw objects (or quarantine objects, with `prefix`) of a source whose hour is in [from, to): one listing per day. */
-export async function listHours(objects: ObjectStore, bucket: string, source: string, from: Date, to: Date, prefix = ''): Promise<Array<ListedObject & { hour: string }>> {
+export async function listHours(
+  objects: ObjectStore,
+  bucket: string,
+  source: string,
+  from: Date,
+  to: Date,
+  prefix = '',
+): Promise<Array<ListedObject & { hour: string }>> {
   const out: Array<ListedObject & { hour: string }> = [];
   for (const day of daysBetween(from, to)) {
     for (const o of await objects.list(bucket, `${prefix}${source}/${day}/`)) {
@@ -105,11 +118,31 @@ export async function verifySource(deps: VerificationDeps, source: string, from:
     warehouseSide(deps.warehouse, source, start, end),
   ]);
 
-  type Mutable = { -readonly [K in keyof HourCounts]: HourCounts[K] } & { registered: Record<string, number>; missing: Record<string, number>; keys: Set<string> };
+  type Mutable = { -readonly [K in keyof HourCounts]: HourCounts[K] } & {
+    registered: Record<string, number>;
+    missing: Record<string, number>;
+    keys: Set<string>;
+  };
   const hours = new Map<string, Mutable>();
   const hour = (h: string) => {
     let c = hours.get(h);
-    if (!c) hours.set(h, (c = { hour: h, objects: 0, objectsLoaded: 0, events: 0, discarded: 0, registered: {}, missing: {}, unloadedObjects: 0, unloadedEvents: 0, quarantined: 0, keys: new Set() }));
+    if (!c)
+      hours.set(
+        h,
+        (c = {
+          hour: h,
+          objects: 0,
+          objectsLoaded: 0,
+          events: 0,
+          discarded: 0,
+          registered: {},
+          missing: {},
+          unloadedObjects: 0,
+          unloadedEvents: 0,
+          quarantined: 0,
+          keys: new Set(),
+        }),
+      );
     return c;
   };
   for (const l of side.ledger) {

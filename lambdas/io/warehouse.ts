@@ -88,9 +88,10 @@ export class Warehouse {
   /** Submits statements as one transaction; returns the statement id. */
   async submit(sqls: string[], name?: string): Promise<string> {
     try {
-      const res = sqls.length === 1
-        ? await this.client.send(new ExecuteStatementCommand({ ...this.where, Sql: sqls[0], StatementName: name }))
-        : await this.client.send(new BatchExecuteStatementCommand({ ...this.where, Sqls: sqls, StatementName: name }));
+      const res =
+        sqls.length === 1
+          ? await this.client.send(new ExecuteStatementCommand({ ...this.where, Sql: sqls[0], StatementName: name }))
+          : await this.client.send(new BatchExecuteStatementCommand({ ...this.where, Sqls: sqls, StatementName: name }));
       return res.Id as string;
     } catch (e) {
       transient(e);
@@ -122,11 +123,13 @@ export class Warehouse {
   async query(sql: string, parameters: Record<string, string> = {}, what = 'query'): Promise<Row[]> {
     let id: string;
     try {
-      const res = await this.client.send(new ExecuteStatementCommand({
-        ...this.where,
-        Sql: sql,
-        Parameters: Object.entries(parameters).map(([name, value]) => ({ name, value })),
-      }));
+      const res = await this.client.send(
+        new ExecuteStatementCommand({
+          ...this.where,
+          Sql: sql,
+          Parameters: Object.entries(parameters).map(([name, value]) => ({ name, value })),
+        }),
+      );
       id = res.Id as string;
     } catch (e) {
       transient(e);

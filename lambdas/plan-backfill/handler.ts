@@ -1,5 +1,15 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { type ArchiveBatchReport, archiveObjectsPerBatch, type HourPreview, importReport, type ImportReport, isArchiveFile, mergePreviews, schemaChanges, windowPreviews } from '../core/archive';
+import {
+  type ArchiveBatchReport,
+  archiveObjectsPerBatch,
+  type HourPreview,
+  importReport,
+  type ImportReport,
+  isArchiveFile,
+  mergePreviews,
+  schemaChanges,
+  windowPreviews,
+} from '../core/archive';
 import { type BackfillPlan, type BackfillRequest, checkBackfillRequest, hoursBetween, type Window, windowsPerBatch } from '../core/backfill';
 import { backfillLayout } from '../core/layout';
 import { schemaName } from '../core/naming';
@@ -75,7 +85,15 @@ export async function handler(event: PlanBackfillEvent): Promise<BackfillPlan> {
       windowsPerBatch: 1,
       loadMode: 'pending',
       estimate: { childExecutions: 0, loadExecutions: 0, stateTransitions: 0, dataApiCalls: 0 },
-      import: { bucket, prefix, itemsKey, objects: items.length, skipped, days: days.length, objectsPerBatch: archiveObjectsPerBatch(items.map((i) => i.size)) },
+      import: {
+        bucket,
+        prefix,
+        itemsKey,
+        objects: items.length,
+        skipped,
+        days: days.length,
+        objectsPerBatch: archiveObjectsPerBatch(items.map((i) => i.size)),
+      },
     };
     logger.info('import planned', { ...plan });
     return plan;
@@ -121,7 +139,12 @@ async function writeWindows(ctx: Context, base: Omit<BackfillPlan, 'windows' | '
     windows: windows.length,
     windowsPerBatch: perBatch,
     // Per window: ~16 transitions in the backfill child and ~20 + 6 per table in the load; ~6 Data API calls + 4 per table (assumed 8 tables).
-    estimate: { childExecutions: children, loadExecutions: windows.length, stateTransitions: children * 6 + windows.length * (16 + 20 + 6 * 8), dataApiCalls: windows.length * (6 + 4 * 8) },
+    estimate: {
+      childExecutions: children,
+      loadExecutions: windows.length,
+      stateTransitions: children * 6 + windows.length * (16 + 20 + 6 * 8),
+      dataApiCalls: windows.length * (6 + 4 * 8),
+    },
   };
 }
 
@@ -147,6 +170,12 @@ async function planImportedWindows(ctx: Context, plan: BackfillPlan): Promise<Ba
   await objects.putJson(config.STAGED_BUCKET, reportKey, report);
   // The archive's hours load what is not loaded yet (`pending`): what arrived live and loaded stays as it is.
   const next = await writeWindows(ctx, { ...plan, import: { ...archive, reportKey } }, plan.dryRun ? [] : hourWindows(source, hourList));
-  logger.info('import done, windows planned', { backfillId: plan.backfillId, messages: report.messages, invalid: report.invalid, windows: next.windows, dryRun: plan.dryRun });
+  logger.info('import done, windows planned', {
+    backfillId: plan.backfillId,
+    messages: report.messages,
+    invalid: report.invalid,
+    windows: next.windows,
+    dryRun: plan.dryRun,
+  });
   return next;
 }

@@ -43,7 +43,10 @@ export interface ForgetPlan {
  */
 export async function handler(event: { request: unknown; executionName: string; startedAt: string }): Promise<ForgetPlan> {
   const { config, objects, warehouse } = loaderContext();
-  const request = checkForgetRequest(event.request, config.SOURCES.map((s) => s.name));
+  const request = checkForgetRequest(
+    event.request,
+    config.SOURCES.map((s) => s.name),
+  );
   const requestId = event.executionName.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 80) || `forget-${Date.now()}`;
   const suppression = new SuppressionStore(new ObjectStore(s3Client()), config.CONTROL_BUCKET);
   const items: ErasureItem[] = [];
@@ -59,7 +62,10 @@ export async function handler(event: { request: unknown; executionName: string; 
     const userIds = new Set(request.userIds);
     const anonymousIds = new Set(request.anonymousIds);
     const writeWho = async () => {
-      const lines = [...[...userIds].map((value) => ({ kind: 'userId' as IdentityKind, value })), ...[...anonymousIds].map((value) => ({ kind: 'anonymousId' as IdentityKind, value }))];
+      const lines = [
+        ...[...userIds].map((value) => ({ kind: 'userId' as IdentityKind, value })),
+        ...[...anonymousIds].map((value) => ({ kind: 'anonymousId' as IdentityKind, value })),
+      ];
       const key = erasureLayout.identities(requestId, source);
       const bytes = await objects.putGzip(config.STAGED_BUCKET, key, lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
       await objects.putJson(config.STAGED_BUCKET, erasureLayout.identitiesManifest(requestId, source), manifestOf(config.STAGED_BUCKET, [{ key, bytes }]));
@@ -82,7 +88,10 @@ export async function handler(event: { request: unknown; executionName: string; 
     const rows: Record<string, number> = {};
     if (counting) for (const r of await warehouse.runQuery(counting, `rows of the identities in ${source}`)) rows[String(r.table_name)] = Number(r.n);
     if (!request.dryRun) {
-      const ids = [...[...userIds].map((id) => ({ kind: 'userId' as IdentityKind, id })), ...[...anonymousIds].map((id) => ({ kind: 'anonymousId' as IdentityKind, id }))];
+      const ids = [
+        ...[...userIds].map((id) => ({ kind: 'userId' as IdentityKind, id })),
+        ...[...anonymousIds].map((id) => ({ kind: 'anonymousId' as IdentityKind, id })),
+      ];
       await suppression.write(source, suppress(await suppression.read(source), ids, requestId, new Date(event.startedAt)));
     }
     for (const o of await objects.list(config.RAW_BUCKET, `${source}/`)) items.push({ source, kind: 'raw', key: o.key });
@@ -104,6 +113,11 @@ export async function handler(event: { request: unknown; executionName: string; 
     settleSeconds: request.dryRun ? 0 : config.SUPPRESSION_SETTLE_SECONDS,
     sources,
   };
-  logger.info('forget planned', { requestId, dryRun: plan.dryRun, items: plan.items, sources: sources.map((s) => ({ source: s.source, userIds: s.userIds, anonymousIds: s.anonymousIds })) });
+  logger.info('forget planned', {
+    requestId,
+    dryRun: plan.dryRun,
+    items: plan.items,
+    sources: sources.map((s) => ({ source: s.source, userIds: s.userIds, anonymousIds: s.anonymousIds })),
+  });
   return plan;
 }

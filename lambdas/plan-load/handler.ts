@@ -27,7 +27,8 @@ export interface PlanLoadEvent {
 
 function parseRequest(raw: unknown): LoadRequest {
   const parsed = LoadRequestSchema.safeParse(raw);
-  if (!parsed.success) throw new InvalidInputError(`Invalid load input: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new InvalidInputError(`Invalid load input: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}`);
   return parsed.data;
 }
 
@@ -49,7 +50,8 @@ export async function handler(event: PlanLoadEvent): Promise<PlanOutput> {
   const flags = config.SOURCES.find((s) => s.name === request.source);
   if (!flags) throw new InvalidInputError(`Unknown source "${request.source}": configured sources are ${config.SOURCES.map((s) => s.name).join(', ')}`);
   const dryRun = request.dryRun || flags.dryRun;
-  if (!flags.load && !dryRun) throw new InvalidInputError(`Source "${request.source}" has its load flag off: run a test load with "dryRun": true, or turn the flag on`);
+  if (!flags.load && !dryRun)
+    throw new InvalidInputError(`Source "${request.source}" has its load flag off: run a test load with "dryRun": true, or turn the flag on`);
   const now = new Date();
   const loadId = loadIdOf(event.executionId);
 
@@ -64,8 +66,20 @@ export async function handler(event: PlanLoadEvent): Promise<PlanOutput> {
       // The lag is at least as old as the running load (the lag alarm counts no data as an outage).
       if (lock.since) metrics.addMetric(METRIC_NAMES.oldestPendingObjectAge, MetricUnit.Seconds, Math.max(0, (now.getTime() - Date.parse(lock.since)) / 1000));
       metrics.publishStoredMetrics();
-      logger.info('load skipped: the source\'s load is running', { source: request.source, runningLoad: lock.heldBy });
-      return { loadId, source: request.source, planKey: '', objects: 0, bytes: 0, chunks: [], dryRun, mode: request.mode, more: false, skipped: true, runningLoad: lock.heldBy };
+      logger.info("load skipped: the source's load is running", { source: request.source, runningLoad: lock.heldBy });
+      return {
+        loadId,
+        source: request.source,
+        planKey: '',
+        objects: 0,
+        bytes: 0,
+        chunks: [],
+        dryRun,
+        mode: request.mode,
+        more: false,
+        skipped: true,
+        runningLoad: lock.heldBy,
+      };
     }
   }
 
@@ -91,21 +105,49 @@ export async function handler(event: PlanLoadEvent): Promise<PlanOutput> {
       await isolation.add({ key, hour, error: state.lastError ?? 'unknown', failures: state.alone?.failures ?? 0, at: now.toISOString() });
       await isolation.save({});
       metrics.addMetric(METRIC_NAMES.objectsSetAside, MetricUnit.Count, 1);
-      logger.error('raw object set aside: it failed every load on its own', { source: request.source, key, failures: state.alone?.failures, error: state.lastError });
+      logger.error('raw object set aside: it failed every load on its own', {
+        source: request.source,
+        key,
+        failures: state.alone?.failures,
+        error: state.lastError,
+      });
     }
     metrics.addMetric(METRIC_NAMES.oldestPendingObjectAge, MetricUnit.Seconds, lagSeconds(pending, now));
     metrics.publishStoredMetrics();
   }
 
-  const chunks = batchBy(take.map((o, index) => ({ index, size: o.size })), (o) => o.size, CHUNK_OBJECTS, CHUNK_BYTES).map((chunk) => chunk.map((o) => o.index));
+  const chunks = batchBy(
+    take.map((o, index) => ({ index, size: o.size })),
+    (o) => o.size,
+    CHUNK_OBJECTS,
+    CHUNK_BYTES,
+  ).map((chunk) => chunk.map((o) => o.index));
 
   const more = pending.length > take.length;
   // Nothing to load: the workflow ends now, and so does this load's hold on the source.
   if (exclusive && take.length === 0) await locks.release(request.source, event.executionId);
-  const plan: LoadPlan = { loadId, source: request.source, mode: request.mode, dryRun, window: request.window, objects: take, chunks, more, createdAt: now.toISOString() };
+  const plan: LoadPlan = {
+    loadId,
+    source: request.source,
+    mode: request.mode,
+    dryRun,
+    window: request.window,
+    objects: take,
+    chunks,
+    more,
+    createdAt: now.toISOString(),
+  };
   const planKey = layout.plan(request.source, loadId);
   await objects.putJson(config.STAGED_BUCKET, planKey, plan);
-  logger.info('load planned', { source: request.source, loadId, objects: take.length, pending: candidates.length, chunks: chunks.length, dryRun, mode: request.mode });
+  logger.info('load planned', {
+    source: request.source,
+    loadId,
+    objects: take.length,
+    pending: candidates.length,
+    chunks: chunks.length,
+    dryRun,
+    mode: request.mode,
+  });
   return {
     loadId,
     source: request.source,

@@ -59,7 +59,8 @@ export async function handler(event: PrepareSchemaEvent): Promise<PrepareSchemaO
     // the same table first, with other columns (CREATE TABLE IF NOT EXISTS is then a no-op), and this
     // load adds what it still lacks — or finds nothing to do and goes on.
     if (rounds > 0 && changes.length === 0) break;
-    if (++rounds > 6) throw new StatementFailedError(`The schema ${schema} kept changing under this load (${rounds - 1} rounds of DDL); run the load again`, {});
+    if (++rounds > 6)
+      throw new StatementFailedError(`The schema ${schema} kept changing under this load (${rounds - 1} rounds of DDL); run the load again`, {});
     // A concurrent load adding the same columns one by one costs a retry per column it wins; only
     // attempts that changed nothing count against the limit.
     if (ddl.length < pending) attempt = 0;
@@ -68,7 +69,8 @@ export async function handler(event: PrepareSchemaEvent): Promise<PrepareSchemaO
       // Creates in batches within the Data API's 40 statements (each CREATE is IF NOT EXISTS, so a
       // batch that fails half-way is simply run again); each added column on its own, so a
       // concurrent load adding the same column costs one retry.
-      for (const batch of batches((rounds === 1 ? ddl : changes).filter((s) => !s.startsWith('ALTER')))) await warehouse.run(batch, `create tables of ${schema}`);
+      for (const batch of batches((rounds === 1 ? ddl : changes).filter((s) => !s.startsWith('ALTER'))))
+        await warehouse.run(batch, `create tables of ${schema}`);
       for (const alter of changes.filter((s) => s.startsWith('ALTER'))) await warehouse.run([alter], `evolve ${schema}`);
       changed.push(...changes);
       if (!changes.some((s) => s.startsWith('CREATE TABLE'))) break;
@@ -88,7 +90,10 @@ export async function handler(event: PrepareSchemaEvent): Promise<PrepareSchemaO
     const files = chunks.flatMap((c) => c.tables[plan.table]?.files ?? []);
     const manifestKey = layout.manifest(event.source, event.loadId, plan.table);
     await objects.putJson(config.STAGED_BUCKET, manifestKey, manifestOf(config.STAGED_BUCKET, files));
-    const since = mergeSince(chunks.map((c) => c.tables[plan.table]), config.MERGE_WINDOW_DAYS);
+    const since = mergeSince(
+      chunks.map((c) => c.tables[plan.table]),
+      config.MERGE_WINDOW_DAYS,
+    );
     tables.push({ plan, manifestKey, derive: planned.derive.get(plan.table), ...(since ? { mergeSince: since } : {}) });
   }
   // The report leaves out the schema and ledger statements every load runs (no-ops once created).

@@ -45,7 +45,11 @@ export async function handler(event: FailureEvent): Promise<{ error: string; cau
     const { config, objects } = loaderContext();
     const loadId = plan?.loadId ?? (event.executionId.split(':').pop() || 'unknown');
     await objects.putJson(config.STAGED_BUCKET, layout.failure(/^[a-z][a-z0-9_]*$/.test(source) ? source : 'unknown', loadId.replace(/[^A-Za-z0-9_-]/g, '-')), {
-      executionId: event.executionId, step, error, cause, at: new Date().toISOString(),
+      executionId: event.executionId,
+      step,
+      error,
+      cause,
+      at: new Date().toISOString(),
     });
   } catch (e) {
     logger.warn('could not keep the failure record', { error: (e as Error).message });
@@ -61,7 +65,12 @@ export async function handler(event: FailureEvent): Promise<{ error: string; cau
         if (planned.mode === 'pending' && !planned.window && !planned.dryRun) {
           const isolation = new IsolationStore(objects, config.STAGED_BUCKET, source);
           const state = await isolation.state();
-          const next = afterFailure(state, planned.objects.map((o) => o.key), error, cause);
+          const next = afterFailure(
+            state,
+            planned.objects.map((o) => o.key),
+            error,
+            cause,
+          );
           if (next !== state) await isolation.save(next);
         }
       }

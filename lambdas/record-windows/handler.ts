@@ -10,7 +10,10 @@ import { loaderContext } from '../io/context';
  */
 export async function handler(event: { backfillId: string; results: WindowResult[] }): Promise<{ windows: number }> {
   const { config, objects } = loaderContext();
-  const id = createHash('sha256').update(event.results.map((r) => `${r.window.source}|${r.window.from}`).join(',')).digest('hex').slice(0, 24);
+  const id = createHash('sha256')
+    .update(event.results.map((r) => `${r.window.source}|${r.window.from}`).join(','))
+    .digest('hex')
+    .slice(0, 24);
   const backfillId = event.backfillId.replace(/[^A-Za-z0-9_-]/g, '-');
   await objects.putJson(config.STAGED_BUCKET, backfillLayout.result(backfillId, id), event.results);
   return { windows: event.results.length };

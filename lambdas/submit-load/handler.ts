@@ -15,7 +15,6 @@ export interface SubmitLoadEvent {
   readonly table: { readonly index: number };
 }
 
-
 let tablesCache: { key: string; file: TablesFile } | undefined;
 
 /** SubmitLoad: submits one table's load as one BatchExecuteStatement (one transaction). */

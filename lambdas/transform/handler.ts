@@ -69,7 +69,8 @@ class TableWriter {
  */
 export async function handler(event: TransformEvent): Promise<{ chunk: number; events: number; discardedEvents: number; tables: number }> {
   const { config, objects } = loaderContext();
-  if (!planCache || planCache.key !== event.planKey) planCache = { key: event.planKey, plan: await objects.getJson<LoadPlan>(config.STAGED_BUCKET, event.planKey) };
+  if (!planCache || planCache.key !== event.planKey)
+    planCache = { key: event.planKey, plan: await objects.getJson<LoadPlan>(config.STAGED_BUCKET, event.planKey) };
   const plan = planCache.plan;
   const indexes = plan.chunks[event.chunk.index];
   if (!indexes) throw new InvalidInputError(`The plan ${event.planKey} has no chunk ${event.chunk.index}`);

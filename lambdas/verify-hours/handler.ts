@@ -37,9 +37,11 @@ export interface VerifyHoursOutput {
 export async function handler(event: { request: unknown; executionName?: string }): Promise<VerifyHoursOutput> {
   const { config, objects, warehouse } = loaderContext();
   const parsed = RequestSchema.safeParse(event.request);
-  if (!parsed.success) throw new InvalidInputError(`Invalid verification input: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new InvalidInputError(`Invalid verification input: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}`);
   const req = parsed.data;
-  if (!config.SOURCES.some((s) => s.name === req.source)) throw new InvalidInputError(`Unknown source "${req.source}": configured sources are ${config.SOURCES.map((s) => s.name).join(', ')}`);
+  if (!config.SOURCES.some((s) => s.name === req.source))
+    throw new InvalidInputError(`Unknown source "${req.source}": configured sources are ${config.SOURCES.map((s) => s.name).join(', ')}`);
   const today = Math.floor(Date.now() / DAY) * DAY;
   const to = req.to ? new Date(req.to) : new Date(today);
   const from = req.from ? new Date(req.from) : new Date(to.getTime() - DAY);

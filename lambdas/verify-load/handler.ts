@@ -41,19 +41,25 @@ export async function handler(event: VerifyEvent): Promise<CompactLoadSummary> {
   for (const c of chunks) for (const [t, s] of Object.entries(c.tables)) expectedRows.set(t, (expectedRows.get(t) ?? 0) + s.rows);
 
   const hours: LoadSummary['hours'] = {};
-  for (const c of chunks) for (const o of c.objects) {
-    const h = (hours[o.hour] ??= { events: 0, discardedEvents: 0, objects: 0 });
-    h.events += o.events;
-    h.discardedEvents += o.discardedEvents;
-    h.objects++;
-  }
+  for (const c of chunks)
+    for (const o of c.objects) {
+      const h = (hours[o.hour] ??= { events: 0, discardedEvents: 0, objects: 0 });
+      h.events += o.events;
+      h.discardedEvents += o.discardedEvents;
+      h.objects++;
+    }
   const events = chunks.reduce((n, c) => n + c.events, 0);
   const eventsDiscarded = chunks.reduce((n, c) => n + c.discardedEvents, 0);
   const transformDiscards = expectedRows.get('_discards') ?? 0;
 
   let tables: LoadSummary['tables'];
   if (event.dryRun) {
-    tables = tablesFile.tables.map((t) => ({ table: t.plan.table, rows: t.plan.expected.rows, valuesDiscarded: t.plan.expected.discardedValues, newColumns: t.plan.newColumns.length }));
+    tables = tablesFile.tables.map((t) => ({
+      table: t.plan.table,
+      rows: t.plan.expected.rows,
+      valuesDiscarded: t.plan.expected.discardedValues,
+      newColumns: t.plan.newColumns.length,
+    }));
   } else {
     const loaded = new Map((await warehouse.query(loadTablesQuery(event.source, event.loadId), {}, 'load ledger')).map((r) => [String(r.table_name), r]));
     const mismatches: string[] = [];
@@ -63,14 +69,20 @@ export async function handler(event: VerifyEvent): Promise<CompactLoadSummary> {
       const expected = expectedRows.get(t.plan.table) ?? 0;
       if (staged !== expected) mismatches.push(`${t.plan.table}: transform wrote ${expected} rows, the warehouse staged ${row ? staged : 'none'}`);
       const valuesDiscarded = Number(row?.values_discarded ?? 0);
-      if (valuesDiscarded !== t.plan.expected.discardedValues) logger.warn('discarded values differ from the prediction', { table: t.plan.table, predicted: t.plan.expected.discardedValues, actual: valuesDiscarded });
+      if (valuesDiscarded !== t.plan.expected.discardedValues)
+        logger.warn('discarded values differ from the prediction', {
+          table: t.plan.table,
+          predicted: t.plan.expected.discardedValues,
+          actual: valuesDiscarded,
+        });
       return { table: t.plan.table, rows: staged, changed: Number(row?.rows_applied ?? 0), valuesDiscarded, newColumns: t.plan.newColumns.length };
     });
-    if (mismatches.length > 0) throw new VerificationFailedError(`Load ${event.loadId} of ${event.source} does not add up: ${mismatches.join('; ')}`, { loadId: event.loadId });
+    if (mismatches.length > 0)
+      throw new VerificationFailedError(`Load ${event.loadId} of ${event.source} does not add up: ${mismatches.join('; ')}`, { loadId: event.loadId });
 
-    const ledgerRows = chunks.flatMap((c) => c.objects).map((o) =>
-      JSON.stringify({ object_key: o.key, load_id: event.loadId, hour: sqlTime(o.hour), events: o.events, discarded_events: o.discardedEvents }),
-    );
+    const ledgerRows = chunks
+      .flatMap((c) => c.objects)
+      .map((o) => JSON.stringify({ object_key: o.key, load_id: event.loadId, hour: sqlTime(o.hour), events: o.events, discarded_events: o.discardedEvents }));
     const fileKey = layout.ledgerFile(event.source, event.loadId);
     const bytes = await objects.putGzip(config.STAGED_BUCKET, fileKey, `${ledgerRows.join('\n')}\n`);
     const manifestKey = layout.ledgerManifest(event.source, event.loadId);

@@ -34,14 +34,18 @@ function formatIssues(envName: string, issues: ReadonlyArray<z.core.$ZodIssue>):
  */
 export function loadEnvironmentConfig(environments: unknown, envName: string | undefined): EnvironmentConfig {
   if (environments === undefined || environments === null || typeof environments !== 'object' || Array.isArray(environments)) {
-    throw new ConfigError('cdk.json has no "environments" object under "context": add one with an entry per environment (see docs/deploy.md, "Configure the environment").');
+    throw new ConfigError(
+      'cdk.json has no "environments" object under "context": add one with an entry per environment (see docs/deploy.md, "Configure the environment").',
+    );
   }
   const known = Object.keys(environments);
   if (!envName) {
     throw new ConfigError(`Choose an environment with -c env=<name>; configured: ${known.join(', ') || '(none)'}.`);
   }
   if (!Object.prototype.hasOwnProperty.call(environments, envName)) {
-    throw new ConfigError(`Unknown environment "${envName}": configured are ${known.join(', ') || '(none)'}. Add it under context.environments in cdk.json or pick one of those.`);
+    throw new ConfigError(
+      `Unknown environment "${envName}": configured are ${known.join(', ') || '(none)'}. Add it under context.environments in cdk.json or pick one of those.`,
+    );
   }
   const parsed = EnvironmentConfigSchema.safeParse((environments as Record<string, unknown>)[envName]);
   if (!parsed.success) {
@@ -52,7 +56,12 @@ export function loadEnvironmentConfig(environments: unknown, envName: string | u
     const longest = `${resourceNamePrefix(envName)}-verify-${s.name}`;
     const max = MAX_RESOURCE_NAME - (longest.length - s.name.length);
     return longest.length > MAX_RESOURCE_NAME
-      ? [{ path: ['sources', i, 'name'], message: `"${s.name}" makes the schedule name "${longest}" ${longest.length} characters; names allow ${MAX_RESOURCE_NAME}: use at most ${max} characters here` }]
+      ? [
+          {
+            path: ['sources', i, 'name'],
+            message: `"${s.name}" makes the schedule name "${longest}" ${longest.length} characters; names allow ${MAX_RESOURCE_NAME}: use at most ${max} characters here`,
+          },
+        ]
       : [];
   });
   if (nameIssues.length > 0) throw new ConfigError(formatIssues(envName, nameIssues as unknown as z.core.$ZodIssue[]));

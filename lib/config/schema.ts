@@ -43,7 +43,10 @@ const ServerlessWarehouseSchema = z
   .object({
     type: z.literal('serverless'),
     /** Database name in the namespace. */
-    database: z.string().regex(/^[a-z_][a-z0-9_$]{0,62}$/, { error: 'must be a lowercase Redshift identifier, e.g. "clickstream"' }).default('clickstream'),
+    database: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_$]{0,62}$/, { error: 'must be a lowercase Redshift identifier, e.g. "clickstream"' })
+      .default('clickstream'),
     /** Base capacity in RPUs: 8 to 1024, in steps of 8. */
     baseCapacityRpu: z
       .number()
@@ -58,9 +61,13 @@ const ServerlessWarehouseSchema = z
      */
     availabilityZones: z
       .array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, { error: 'must be an availability zone name such as "us-east-1a"' }), {
-        error: 'Redshift Serverless needs subnets in at least 3 availability zones: list three AZs of the region, e.g. ["us-east-1a","us-east-1b","us-east-1c"] (see docs/deploy.md)',
+        error:
+          'Redshift Serverless needs subnets in at least 3 availability zones: list three AZs of the region, e.g. ["us-east-1a","us-east-1b","us-east-1c"] (see docs/deploy.md)',
       })
-      .min(3, { error: 'Redshift Serverless needs subnets in at least 3 availability zones: list three AZs of the region, e.g. ["us-east-1a","us-east-1b","us-east-1c"] (see docs/deploy.md)' })
+      .min(3, {
+        error:
+          'Redshift Serverless needs subnets in at least 3 availability zones: list three AZs of the region, e.g. ["us-east-1a","us-east-1b","us-east-1c"] (see docs/deploy.md)',
+      })
       .refine((azs) => new Set(azs).size === azs.length, { error: 'list each availability zone once' }),
   })
   .strict();
@@ -189,17 +196,26 @@ export const RetentionConfigSchema = z
 export const EnvironmentConfigSchema = z
   .object({
     /** AWS account; omit to use the CLI's default account. */
-    account: z.string().regex(/^\d{12}$/, { error: 'must be a 12-digit AWS account id' }).optional(),
+    account: z
+      .string()
+      .regex(/^\d{12}$/, { error: 'must be a 12-digit AWS account id' })
+      .optional(),
     /** AWS region; omit to use the CLI's default region. */
-    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { error: 'must be an AWS region such as "us-east-1"' }).optional(),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { error: 'must be an AWS region such as "us-east-1"' })
+      .optional(),
     sources: z
       .array(SourceConfigSchema)
       .min(1, { error: 'configure at least one source, e.g. [{"name":"web","writeKeys":["…"]}]' })
       .refine((s) => new Set(s.map((x) => x.name)).size === s.length, { error: 'source names must be unique' })
-      .refine((s) => {
-        const keys = s.flatMap((x) => x.writeKeys);
-        return new Set(keys).size === keys.length;
-      }, { error: 'a write key may belong to one source only' }),
+      .refine(
+        (s) => {
+          const keys = s.flatMap((x) => x.writeKeys);
+          return new Set(keys).size === keys.length;
+        },
+        { error: 'a write key may belong to one source only' },
+      ),
     warehouse: WarehouseConfigSchema,
     collector: CollectorConfigSchema.prefault({}),
     firehose: FirehoseConfigSchema.prefault({}),
@@ -213,7 +229,11 @@ export const EnvironmentConfigSchema = z
      * another account also needs its bucket policy (docs/migrate-from-segment.md).
      */
     archiveBuckets: z
-      .array(z.string().regex(/^arn:aws(-cn|-us-gov)?:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'must be an S3 bucket ARN such as "arn:aws:s3:::my-segment-archive" (no key, no wildcard)' }))
+      .array(
+        z.string().regex(/^arn:aws(-cn|-us-gov)?:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
+          error: 'must be an S3 bucket ARN such as "arn:aws:s3:::my-segment-archive" (no key, no wildcard)',
+        }),
+      )
       .refine((a) => new Set(a).size === a.length, { error: 'list each archive bucket once' })
       .default([]),
     /** E-mail address that receives alarms; omit to create the topic without a subscription. */

@@ -53,7 +53,7 @@ export class BackfillWorkflow extends Construct {
     const functions = {
       planBackfill: new ClickstreamFunction(this, 'PlanBackfillFunction', {
         functionDir: 'plan-backfill',
-        description: 'Validates a backfill request and writes its (source, hour) windows, or an import\'s archive objects, to S3',
+        description: "Validates a backfill request and writes its (source, hour) windows, or an import's archive objects, to S3",
         environment: archiveEnvironment,
         timeout: Duration.minutes(5),
         role: props.warehouse.userRole,
@@ -87,18 +87,26 @@ export class BackfillWorkflow extends Construct {
       // Exactly the configured archives: PlanBackfill lists their days, ImportArchive reads their objects.
       functions.planBackfill.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [...props.archiveBuckets] }));
       functions.importArchive.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: props.archiveBuckets.map((arn) => `${arn}/*`) }));
-      acknowledge(functions.importArchive, props.archiveBuckets.map((arn) => `AwsSolutions-IAM5[Resource::${arn}/*]`),
-        'Archive object keys (received day, opaque file names) are only known at run time; s3:GetObject on the configured archive buckets only.');
+      acknowledge(
+        functions.importArchive,
+        props.archiveBuckets.map((arn) => `AwsSolutions-IAM5[Resource::${arn}/*]`),
+        'Archive object keys (received day, opaque file names) are only known at run time; s3:GetObject on the configured archive buckets only.',
+      );
     }
 
     const invoke = (stateId: string, lambdaFunction: ClickstreamFunction, payload: Record<string, unknown>, resultPath: string) =>
       lambdaStep(this, stateId, lambdaFunction, payload, resultPath, Duration.minutes(6));
 
-    const planBackfill = invoke('PlanBackfill', functions.planBackfill, {
-      'request.$': '$',
-      'executionId.$': '$$.Execution.Id',
-      'executionName.$': '$$.Execution.Name',
-    }, '$.plan');
+    const planBackfill = invoke(
+      'PlanBackfill',
+      functions.planBackfill,
+      {
+        'request.$': '$',
+        'executionId.$': '$$.Execution.Id',
+        'executionName.$': '$$.Execution.Name',
+      },
+      '$.plan',
+    );
     const rejected = new sfn.Fail(this, 'BackfillRejected', { errorPath: '$.PlanBackfillError.Error', causePath: '$.PlanBackfillError.Cause' });
     planBackfill.addCatch(rejected, { errors: ['States.ALL'], resultPath: '$.PlanBackfillError' });
 
@@ -132,10 +140,15 @@ export class BackfillWorkflow extends Construct {
       maxConcurrency: 1,
       resultPath: '$.results',
     }).itemProcessor(sfn.Chain.start(loadWindow).next(windowLoaded));
-    const recordWindows = invoke('RecordWindows', functions.recordWindows, {
-      'backfillId.$': '$.BatchInput.backfillId',
-      'results.$': '$.results',
-    }, '$.recorded');
+    const recordWindows = invoke(
+      'RecordWindows',
+      functions.recordWindows,
+      {
+        'backfillId.$': '$.BatchInput.backfillId',
+        'results.$': '$.results',
+      },
+      '$.recorded',
+    );
     const batchDone = new sfn.Pass(this, 'BatchRecorded', { parameters: { 'windows.$': '$.recorded.windows' } });
 
     const loadWindows = new sfn.DistributedMap(this, 'LoadWindows', {
@@ -152,20 +165,26 @@ export class BackfillWorkflow extends Construct {
     });
     loadWindows.itemProcessor(sfn.Chain.start(loadBatch).next(recordWindows).next(batchDone));
 
-    const summarize = invoke('Summarize', functions.summarizeBackfill, {
-      'plan.$': '$.plan',
-      'executionId.$': '$$.Execution.Id',
-      'startedAt.$': '$$.Execution.StartTime',
-    }, '$.summary');
+    const summarize = invoke(
+      'Summarize',
+      functions.summarizeBackfill,
+      {
+        'plan.$': '$.plan',
+        'executionId.$': '$$.Execution.Id',
+        'startedAt.$': '$$.Execution.StartTime',
+      },
+      '$.summary',
+    );
     loadWindows.addCatch(summarize, { errors: ['States.ALL'], resultPath: '$.LoadWindowsError' });
 
     const outcome = new sfn.Choice(this, 'WithinTolerance?')
-      .when(sfn.Condition.stringEquals('$.summary.status', 'FAILED'), new sfn.Fail(this, 'BackfillFailed', { error: 'BackfillFailed', causePath: '$.summary.message' }))
+      .when(
+        sfn.Condition.stringEquals('$.summary.status', 'FAILED'),
+        new sfn.Fail(this, 'BackfillFailed', { error: 'BackfillFailed', causePath: '$.summary.message' }),
+      )
       .otherwise(new sfn.Pass(this, 'BackfillSucceeded', { outputPath: '$.summary' }));
 
-    const anyWindows = new sfn.Choice(this, 'AnyWindows?')
-      .when(sfn.Condition.numberEquals('$.plan.windows', 0), summarize)
-      .otherwise(loadWindows);
+    const anyWindows = new sfn.Choice(this, 'AnyWindows?').when(sfn.Condition.numberEquals('$.plan.windows', 0), summarize).otherwise(loadWindows);
 
     // mode "import": batches of archive objects become raw objects, then their hours are planned as windows.
     const importBatch = invoke('ImportBatch', functions.importArchive, { 'Items.$': '$.Items', 'BatchInput.$': '$.BatchInput' }, '$.imported');
@@ -187,18 +206,24 @@ export class BackfillWorkflow extends Construct {
       resultPath: sfn.JsonPath.DISCARD,
     });
     importArchive.itemProcessor(importBatch);
-    importArchive.addCatch(new sfn.Fail(this, 'ImportFailed', { errorPath: '$.ImportArchiveError.Error', causePath: '$.ImportArchiveError.Cause' }), { errors: ['States.ALL'], resultPath: '$.ImportArchiveError' });
-    const planImported = invoke('PlanImportedWindows', functions.planBackfill, {
-      'imported.$': '$.plan',
-      'executionId.$': '$$.Execution.Id',
-      'executionName.$': '$$.Execution.Name',
-    }, '$.plan');
+    importArchive.addCatch(new sfn.Fail(this, 'ImportFailed', { errorPath: '$.ImportArchiveError.Error', causePath: '$.ImportArchiveError.Cause' }), {
+      errors: ['States.ALL'],
+      resultPath: '$.ImportArchiveError',
+    });
+    const planImported = invoke(
+      'PlanImportedWindows',
+      functions.planBackfill,
+      {
+        'imported.$': '$.plan',
+        'executionId.$': '$$.Execution.Id',
+        'executionName.$': '$$.Execution.Name',
+      },
+      '$.plan',
+    );
     importArchive.next(planImported).next(anyWindows);
 
     const definition = sfn.Chain.start(planBackfill).next(
-      new sfn.Choice(this, 'Import?')
-        .when(sfn.Condition.stringEquals('$.plan.mode', 'import'), importArchive)
-        .otherwise(anyWindows),
+      new sfn.Choice(this, 'Import?').when(sfn.Condition.stringEquals('$.plan.mode', 'import'), importArchive).otherwise(anyWindows),
     );
     loadWindows.next(summarize);
     summarize.next(outcome);
@@ -206,13 +231,20 @@ export class BackfillWorkflow extends Construct {
     this.stateMachine = workflowStateMachine(this, props.stateMachineName, definition, Duration.days(7), Object.values(functions));
     const executionsOf = (machine: sfn.IStateMachine) =>
       `arn:<AWS::Partition>:states:${nagRegion(this)}:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${nagRef(machine).slice(1, -1)}"}]}]}`;
-    acknowledge(this.stateMachine, [
-      `AwsSolutions-IAM5[Resource::${executionsOf(props.loadStateMachine)}*]`,
-      `AwsSolutions-IAM5[Resource::${executionsOf(this.stateMachine)}:*]`,
-      `AwsSolutions-IAM5[Resource::${executionsOf(this.stateMachine)}/LoadWindows:*]`,
-      `AwsSolutions-IAM5[Resource::${executionsOf(this.stateMachine)}/ImportArchive:*]`,
-    ], 'startExecution.sync and the Distributed Map manage executions whose names are chosen at run time: Describe/Stop on executions of the load workflow and of this workflow\'s own map run only.');
-    acknowledge(this.stateMachine, [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${nagRef(props.storage.stagedBucket)}/*]`],
-      'The Distributed Maps read the backfill plan and the archive object list from keys chosen at run time; s3:GetObject on the staged bucket only.');
+    acknowledge(
+      this.stateMachine,
+      [
+        `AwsSolutions-IAM5[Resource::${executionsOf(props.loadStateMachine)}*]`,
+        `AwsSolutions-IAM5[Resource::${executionsOf(this.stateMachine)}:*]`,
+        `AwsSolutions-IAM5[Resource::${executionsOf(this.stateMachine)}/LoadWindows:*]`,
+        `AwsSolutions-IAM5[Resource::${executionsOf(this.stateMachine)}/ImportArchive:*]`,
+      ],
+      "startExecution.sync and the Distributed Map manage executions whose names are chosen at run time: Describe/Stop on executions of the load workflow and of this workflow's own map run only.",
+    );
+    acknowledge(
+      this.stateMachine,
+      [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${nagRef(props.storage.stagedBucket)}/*]`],
+      'The Distributed Maps read the backfill plan and the archive object list from keys chosen at run time; s3:GetObject on the staged bucket only.',
+    );
   }
 }

@@ -95,20 +95,26 @@ export class ClickstreamFunction extends nodejs.NodejsFunction {
         bundleAwsSDK: true,
         commandHooks: props.assetFiles?.length
           ? {
-            beforeBundling: () => [],
-            beforeInstall: () => [],
-            afterBundling: (inputDir: string, outputDir: string) =>
-              (props.assetFiles ?? []).map(({ from, to }) => `mkdir -p "${outputDir}/${to}" && cp ${inputDir}/${from} "${outputDir}/${to}/"`),
-          }
+              beforeBundling: () => [],
+              beforeInstall: () => [],
+              afterBundling: (inputDir: string, outputDir: string) =>
+                (props.assetFiles ?? []).map(({ from, to }) => `mkdir -p "${outputDir}/${to}" && cp ${inputDir}/${from} "${outputDir}/${to}/"`),
+            }
           : undefined,
       },
     });
     this.handlerModule = handlerModule;
     const cfn = this.node.defaultChild as lambda.CfnFunction;
     cfn.addMetadata(HANDLER_METADATA_KEY, handlerModule);
-    acknowledge(this, ['AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]'],
-      'AWSLambdaBasicExecutionRole grants only CreateLogStream/PutLogEvents: the AWS-maintained minimum every function needs.');
-    acknowledge(this, ['AwsSolutions-IAM5[Resource::*]'],
-      'X-Ray PutTraceSegments/PutTelemetryRecords accept no resource narrower than "*" (see the X-Ray IAM reference).');
+    acknowledge(
+      this,
+      ['AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]'],
+      'AWSLambdaBasicExecutionRole grants only CreateLogStream/PutLogEvents: the AWS-maintained minimum every function needs.',
+    );
+    acknowledge(
+      this,
+      ['AwsSolutions-IAM5[Resource::*]'],
+      'X-Ray PutTraceSegments/PutTelemetryRecords accept no resource narrower than "*" (see the X-Ray IAM reference).',
+    );
   }
 }

@@ -83,7 +83,12 @@ export class Collector extends Construct {
     if (config.endpoint === 'function-url') {
       const url = this.function.addFunctionUrl({
         authType: lambda.FunctionUrlAuthType.NONE,
-        cors: { ...cors, allowedMethods: [lambda.HttpMethod.POST, lambda.HttpMethod.GET], allowedOrigins: cors.allowOrigins, allowedHeaders: cors.allowHeaders },
+        cors: {
+          ...cors,
+          allowedMethods: [lambda.HttpMethod.POST, lambda.HttpMethod.GET],
+          allowedOrigins: cors.allowOrigins,
+          allowedHeaders: cors.allowHeaders,
+        },
       });
       this.url = url.url.replace(/\/$/, '');
       this.host = Fn.select(2, Fn.split('/', url.url));
@@ -122,8 +127,11 @@ export class Collector extends Construct {
       this.url = config.domainName ? `https://${config.domainName}` : stage.url.replace(/\/$/, '');
       this.host = config.domainName ?? Fn.select(2, Fn.split('/', stage.url));
       this.metric5xx = api.metricServerError({ statistic: 'Sum', period: Duration.minutes(5) });
-      acknowledge(api, ['AwsSolutions-APIG4'],
-        'Segment clients authenticate with a write key (Basic auth or body) that the collector checks in constant time; an IAM or JWT authorizer would break every Segment library.');
+      acknowledge(
+        api,
+        ['AwsSolutions-APIG4'],
+        'Segment clients authenticate with a write key (Basic auth or body) that the collector checks in constant time; an IAM or JWT authorizer would break every Segment library.',
+      );
     }
   }
 }

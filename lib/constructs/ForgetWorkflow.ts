@@ -66,12 +66,20 @@ export class ForgetWorkflow extends Construct {
     const invoke = (stateId: string, lambdaFunction: ClickstreamFunction, payload: Record<string, unknown>, resultPath: string) =>
       lambdaStep(this, stateId, lambdaFunction, payload, resultPath, Duration.minutes(16));
 
-    const plan = invoke('PlanForget', functions.planForget, {
-      'request.$': '$',
-      'executionName.$': '$$.Execution.Name',
-      'startedAt.$': '$$.Execution.StartTime',
-    }, '$.plan');
-    plan.addCatch(new sfn.Fail(this, 'ForgetRejected', { errorPath: '$.PlanForgetError.Error', causePath: '$.PlanForgetError.Cause' }), { errors: ['States.ALL'], resultPath: '$.PlanForgetError' });
+    const plan = invoke(
+      'PlanForget',
+      functions.planForget,
+      {
+        'request.$': '$',
+        'executionName.$': '$$.Execution.Name',
+        'startedAt.$': '$$.Execution.StartTime',
+      },
+      '$.plan',
+    );
+    plan.addCatch(new sfn.Fail(this, 'ForgetRejected', { errorPath: '$.PlanForgetError.Error', causePath: '$.PlanForgetError.Cause' }), {
+      errors: ['States.ALL'],
+      resultPath: '$.PlanForgetError',
+    });
 
     // Waits out a clock outside Step Functions: local mode runs it in real time (its Comment says so).
     const settle = new sfn.Wait(this, 'Settle', {
@@ -93,13 +101,18 @@ export class ForgetWorkflow extends Construct {
     });
     rewriteObjects.itemProcessor(rewrite);
 
-    const erase = invoke('EraseRows', functions.eraseRows, {
-      'source.$': '$.source.source',
-      'plan.$': '$.source',
-      'requestId.$': '$.requestId',
-      'dryRun.$': '$.dryRun',
-      'startedAt.$': '$.startedAt',
-    }, '$');
+    const erase = invoke(
+      'EraseRows',
+      functions.eraseRows,
+      {
+        'source.$': '$.source.source',
+        'plan.$': '$.source',
+        'requestId.$': '$.requestId',
+        'dryRun.$': '$.dryRun',
+        'startedAt.$': '$.startedAt',
+      },
+      '$',
+    );
     const eraseSources = new sfn.Map(this, 'EraseSources', {
       itemsPath: '$.plan.sources',
       itemSelector: { 'source.$': '$$.Map.Item.Value', 'requestId.$': '$.plan.requestId', 'dryRun.$': '$.plan.dryRun', 'startedAt.$': '$.plan.startedAt' },
@@ -110,18 +123,22 @@ export class ForgetWorkflow extends Construct {
       parameters: { 'requestId.$': '$.plan.requestId', 'dryRun.$': '$.plan.dryRun', 'receipts.$': '$.receipts' },
     });
 
-    const anyItems = new sfn.Choice(this, 'AnyObjects?')
-      .when(sfn.Condition.numberEquals('$.plan.items', 0), eraseSources)
-      .otherwise(rewriteObjects);
+    const anyItems = new sfn.Choice(this, 'AnyObjects?').when(sfn.Condition.numberEquals('$.plan.items', 0), eraseSources).otherwise(rewriteObjects);
     rewriteObjects.next(eraseSources);
     eraseSources.next(done);
     const definition = sfn.Chain.start(plan).next(settle).next(anyItems);
 
     this.stateMachine = workflowStateMachine(this, props.stateMachineName, definition, Duration.days(1), Object.values(functions));
     const executions = `arn:<AWS::Partition>:states:${nagRegion(this)}:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${nagRef(this.stateMachine).slice(1, -1)}"}]}]}`;
-    acknowledge(this.stateMachine, [`AwsSolutions-IAM5[Resource::${executions}:*]`, `AwsSolutions-IAM5[Resource::${executions}/RewriteObjects:*]`],
-      'The Distributed Map manages child executions whose names are chosen at run time: Describe/Stop on this workflow\'s own map run only.');
-    acknowledge(this.stateMachine, [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${nagRef(props.storage.stagedBucket)}/*]`],
-      'The Distributed Map reads the request\'s item list from a key chosen at run time; s3:GetObject on the staged bucket only.');
+    acknowledge(
+      this.stateMachine,
+      [`AwsSolutions-IAM5[Resource::${executions}:*]`, `AwsSolutions-IAM5[Resource::${executions}/RewriteObjects:*]`],
+      "The Distributed Map manages child executions whose names are chosen at run time: Describe/Stop on this workflow's own map run only.",
+    );
+    acknowledge(
+      this.stateMachine,
+      [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${nagRef(props.storage.stagedBucket)}/*]`],
+      "The Distributed Map reads the request's item list from a key chosen at run time; s3:GetObject on the staged bucket only.",
+    );
   }
 }

@@ -33,7 +33,9 @@ export interface LoadWorkflowProps {
  */
 export class LoadWorkflow extends Construct {
   public readonly stateMachine: sfn.StateMachine;
-  public readonly functions: Readonly<Record<'planLoad' | 'transform' | 'prepareSchema' | 'submitLoad' | 'checkStatement' | 'verifyLoad' | 'recordFailure', ClickstreamFunction>>;
+  public readonly functions: Readonly<
+    Record<'planLoad' | 'transform' | 'prepareSchema' | 'submitLoad' | 'checkStatement' | 'verifyLoad' | 'recordFailure', ClickstreamFunction>
+  >;
 
   constructor(scope: Construct, id: string, props: LoadWorkflowProps) {
     super(scope, id);
@@ -63,12 +65,20 @@ export class LoadWorkflow extends Construct {
     }
 
     // PlanLoad asks whether the execution holding the source's load lock still runs (io/loadLock.ts).
-    const executions = Stack.of(this).formatArn({ service: 'states', resource: 'execution', resourceName: `${props.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const executions = Stack.of(this).formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${props.stateMachineName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
     functions.planLoad.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executions] }));
     const region = Token.isUnresolved(Stack.of(this).region) ? '<AWS::Region>' : Stack.of(this).region;
     // The statement lands on the role PlanLoad shares with the other warehouse functions.
-    acknowledge(props.warehouse.userRole, [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${region}:<AWS::AccountId>:execution:${props.stateMachineName}:*]`],
-      'DescribeExecution of this state machine\'s own executions (their names are generated): PlanLoad checks whether the load holding the source still runs.');
+    acknowledge(
+      props.warehouse.userRole,
+      [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${region}:<AWS::AccountId>:execution:${props.stateMachineName}:*]`],
+      "DescribeExecution of this state machine's own executions (their names are generated): PlanLoad checks whether the load holding the source still runs.",
+    );
 
     const invoke = (stateId: string, lambdaFunction: ClickstreamFunction, payload: Record<string, unknown>, resultPath: string, timeout: Duration) =>
       lambdaStep(this, stateId, lambdaFunction, payload, resultPath, timeout);
@@ -77,18 +87,30 @@ export class LoadWorkflow extends Construct {
     const loadRef = { 'loadId.$': '$.plan.loadId', 'source.$': '$.plan.source', 'planKey.$': '$.plan.planKey' };
     const loadRefWithMode = { ...loadRef, 'dryRun.$': '$.plan.dryRun' };
 
-    const planLoad = invoke('PlanLoad', functions.planLoad, {
-      'request.$': '$',
-      'executionId.$': '$$.Execution.Id',
-      'startedAt.$': '$$.Execution.StartTime',
-    }, '$.plan', Duration.minutes(2));
+    const planLoad = invoke(
+      'PlanLoad',
+      functions.planLoad,
+      {
+        'request.$': '$',
+        'executionId.$': '$$.Execution.Id',
+        'startedAt.$': '$$.Execution.StartTime',
+      },
+      '$.plan',
+      Duration.minutes(2),
+    );
 
-    const transform = invoke('Transform', functions.transform, {
-      'loadId.$': '$.loadId',
-      'source.$': '$.source',
-      'planKey.$': '$.planKey',
-      'chunk.$': '$.chunk',
-    }, '$.transform', Duration.minutes(11));
+    const transform = invoke(
+      'Transform',
+      functions.transform,
+      {
+        'loadId.$': '$.loadId',
+        'source.$': '$.source',
+        'planKey.$': '$.planKey',
+        'chunk.$': '$.chunk',
+      },
+      '$.transform',
+      Duration.minutes(11),
+    );
     const transformChunks = new sfn.Map(this, 'TransformChunks', {
       itemsPath: '$.plan.chunks',
       itemSelector: { ...loadRef, 'chunk.$': '$$.Map.Item.Value' },
@@ -98,12 +120,18 @@ export class LoadWorkflow extends Construct {
 
     const prepareSchema = invoke('PrepareSchema', functions.prepareSchema, loadRefWithMode, '$.schema', Duration.minutes(6));
 
-    const submitLoad = invoke('SubmitLoad', functions.submitLoad, {
-      'loadId.$': '$.loadId',
-      'source.$': '$.source',
-      'planKey.$': '$.planKey',
-      'table.$': '$.table',
-    }, '$.statement', Duration.minutes(2));
+    const submitLoad = invoke(
+      'SubmitLoad',
+      functions.submitLoad,
+      {
+        'loadId.$': '$.loadId',
+        'source.$': '$.source',
+        'planKey.$': '$.planKey',
+        'table.$': '$.table',
+      },
+      '$.statement',
+      Duration.minutes(2),
+    );
     const waitForLoad = new sfn.Wait(this, 'WaitForLoad', { time: sfn.WaitTime.secondsPath('$.statement.waitSeconds') });
     const checkStatement = invoke('CheckStatement', functions.checkStatement, { 'statement.$': '$.statement' }, '$.statement', Duration.minutes(1));
     const loadFinished = new sfn.Choice(this, 'LoadFinished?')
@@ -122,8 +150,13 @@ export class LoadWorkflow extends Construct {
     // Checks the load's counts, then commits its raw objects to the `_loads` ledger: the name says both.
     // Its commit (one transaction: the ledger, the pending ids and discards) can lose a race with a
     // concurrent load's commit or an erasure; it is idempotent, so it runs again.
-    const verify = invoke('VerifyAndCommit', functions.verifyLoad, { ...loadRefWithMode, 'startedAt.$': '$$.Execution.StartTime', 'executionId.$': '$$.Execution.Id' }, '$.summary', Duration.minutes(6))
-      .addRetry(RetryPolicies.serializationConflict);
+    const verify = invoke(
+      'VerifyAndCommit',
+      functions.verifyLoad,
+      { ...loadRefWithMode, 'startedAt.$': '$$.Execution.StartTime', 'executionId.$': '$$.Execution.Id' },
+      '$.summary',
+      Duration.minutes(6),
+    ).addRetry(RetryPolicies.serializationConflict);
     const done = new sfn.Pass(this, 'LoadSucceeded', { outputPath: '$.summary' });
 
     const nothingToLoad = new sfn.Pass(this, 'NothingToLoad', {
@@ -140,13 +173,25 @@ export class LoadWorkflow extends Construct {
       },
     });
 
-    const recordFailure = invoke('RecordFailure', functions.recordFailure, {
-      'state.$': '$',
-      'executionId.$': '$$.Execution.Id',
-    }, '$.failure', Duration.minutes(1));
+    const recordFailure = invoke(
+      'RecordFailure',
+      functions.recordFailure,
+      {
+        'state.$': '$',
+        'executionId.$': '$$.Execution.Id',
+      },
+      '$.failure',
+      Duration.minutes(1),
+    );
     const loadFailed = new sfn.Fail(this, 'LoadFailed', { errorPath: '$.failure.error', causePath: '$.failure.cause' });
     recordFailure.next(loadFailed);
-    for (const [state, name] of [[planLoad, 'PlanLoad'], [transformChunks, 'TransformChunks'], [prepareSchema, 'PrepareSchema'], [loadTables, 'LoadTables'], [verify, 'VerifyAndCommit']] as const) {
+    for (const [state, name] of [
+      [planLoad, 'PlanLoad'],
+      [transformChunks, 'TransformChunks'],
+      [prepareSchema, 'PrepareSchema'],
+      [loadTables, 'LoadTables'],
+      [verify, 'VerifyAndCommit'],
+    ] as const) {
       state.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: `$.${name}Error` });
     }
 
@@ -189,7 +234,13 @@ export class LoadWorkflow extends Construct {
  * A Standard state machine as every workflow of this project has it: X-Ray tracing, all events
  * logged (without execution data) to its own log group, and the shared findings acknowledged.
  */
-export function workflowStateMachine(scope: Construct, name: string, definition: sfn.IChainable, timeout: Duration, functions: ReadonlyArray<ClickstreamFunction>): sfn.StateMachine {
+export function workflowStateMachine(
+  scope: Construct,
+  name: string,
+  definition: sfn.IChainable,
+  timeout: Duration,
+  functions: ReadonlyArray<ClickstreamFunction>,
+): sfn.StateMachine {
   const logGroup = new logs.LogGroup(scope, 'ExecutionLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
   const stateMachine = new sfn.StateMachine(scope, 'StateMachine', {
     stateMachineName: name,
@@ -205,8 +256,14 @@ export function workflowStateMachine(scope: Construct, name: string, definition:
 
 /** The findings every workflow role of this project has, each with its reason. */
 export function acknowledgeStateMachineFindings(stateMachine: sfn.StateMachine, functions: ReadonlyArray<ClickstreamFunction>): void {
-  acknowledge(stateMachine, ['AwsSolutions-IAM5[Resource::*]'],
-    'X-Ray and CloudWatch Logs delivery (logs:CreateLogDelivery and friends) accept no resource narrower than "*".');
-  acknowledge(stateMachine, functions.map((f) => `AwsSolutions-IAM5[Resource::${nagAtt(f)}:*]`),
-    'lambda:InvokeFunction on our own functions, including their versions and aliases (the ":*" suffix), as CDK grants it.');
+  acknowledge(
+    stateMachine,
+    ['AwsSolutions-IAM5[Resource::*]'],
+    'X-Ray and CloudWatch Logs delivery (logs:CreateLogDelivery and friends) accept no resource narrower than "*".',
+  );
+  acknowledge(
+    stateMachine,
+    functions.map((f) => `AwsSolutions-IAM5[Resource::${nagAtt(f)}:*]`),
+    'lambda:InvokeFunction on our own functions, including their versions and aliases (the ":*" suffix), as CDK grants it.',
+  );
 }

@@ -56,7 +56,8 @@ export class Monitoring extends Construct {
     const fiveMinutes = Duration.minutes(5);
 
     alarm('LoadExecutionsFailed', {
-      alarmDescription: 'A load execution failed, timed out or was aborted: events may be waiting. Look at the failed execution; the next scheduled load retries the same objects.',
+      alarmDescription:
+        'A load execution failed, timed out or was aborted: events may be waiting. Look at the failed execution; the next scheduled load retries the same objects.',
       metric: props.loadStateMachine.metricFailed({ period: fiveMinutes, statistic: 'Sum' }),
       threshold: 1,
       evaluationPeriods: 1,
@@ -73,7 +74,8 @@ export class Monitoring extends Construct {
     });
     if (props.verifyStateMachine) {
       alarm('VerificationFailed', {
-        alarmDescription: 'The daily verification found hours where accepted ≠ loaded + discarded. The failed execution names them; repair with npx clickstream verify --source NAME --from … --to … --repair.',
+        alarmDescription:
+          'The daily verification found hours where accepted ≠ loaded + discarded. The failed execution names them; repair with npx clickstream verify --source NAME --from … --to … --repair.',
         // A day long, so the alarm stays raised until the next verification passes.
         metric: props.verifyStateMachine.metricFailed({ period: Duration.days(1), statistic: 'Sum' }),
         threshold: 1,

@@ -12,7 +12,13 @@ import { ERROR_NAMES } from '../../lambdas/core/errors';
 export const RetryPolicies = {
   /** Lambda service hiccups and throttling: safe to retry any task, all our handlers are idempotent. */
   lambdaService: {
-    errors: ['Lambda.ClientExecutionTimeoutException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'],
+    errors: [
+      'Lambda.ClientExecutionTimeoutException',
+      'Lambda.ServiceException',
+      'Lambda.AWSLambdaException',
+      'Lambda.SdkClientException',
+      'Lambda.TooManyRequestsException',
+    ],
     interval: Duration.seconds(2),
     maxAttempts: 6,
     backoffRate: 2,
@@ -66,7 +72,14 @@ export function withTaskRetries<T extends sfn.TaskStateBase>(task: T): T {
  * A workflow step that invokes one of our functions: the handler's return value is the result
  * (`payloadResponseOnly`), placed at `resultPath`, with the task timeout and every retry policy.
  */
-export function lambdaStep(scope: Construct, stateId: string, lambdaFunction: lambda.IFunction, payload: Record<string, unknown>, resultPath: string, timeout: Duration): tasks.LambdaInvoke {
+export function lambdaStep(
+  scope: Construct,
+  stateId: string,
+  lambdaFunction: lambda.IFunction,
+  payload: Record<string, unknown>,
+  resultPath: string,
+  timeout: Duration,
+): tasks.LambdaInvoke {
   return withTaskRetries(
     new tasks.LambdaInvoke(scope, stateId, {
       lambdaFunction,

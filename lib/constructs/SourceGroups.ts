@@ -53,7 +53,12 @@ export class SourceGroup extends NestedStack {
       bufferingInterval: props.bufferingInterval,
       bufferingSizeMiB: props.bufferingSizeMiB,
     });
-    new Schedules(this, 'Schedules', { sources: props.sources, loadStateMachine: props.loadStateMachine, verifyStateMachine: props.verifyStateMachine, namePrefix: props.namePrefix });
+    new Schedules(this, 'Schedules', {
+      sources: props.sources,
+      loadStateMachine: props.loadStateMachine,
+      verifyStateMachine: props.verifyStateMachine,
+      namePrefix: props.namePrefix,
+    });
     new SourceAlarms(this, 'Alarms', { sources: props.sources, streams: this.streams, topic: props.topic });
     for (const source of props.sources) {
       const stream = this.streams.streams.get(source.name) as firehose.CfnDeliveryStream;
@@ -99,7 +104,14 @@ export class SourceGroups extends Construct {
     return iam.Grant.addToPrincipal({
       grantee,
       actions: ['ssm:GetParametersByPath'],
-      resourceArns: [Stack.of(this).formatArn({ service: 'ssm', resource: 'parameter', resourceName: this.parameterPath.slice(1), arnFormat: ArnFormat.SLASH_RESOURCE_NAME })],
+      resourceArns: [
+        Stack.of(this).formatArn({
+          service: 'ssm',
+          resource: 'parameter',
+          resourceName: this.parameterPath.slice(1),
+          arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+        }),
+      ],
     });
   }
 }

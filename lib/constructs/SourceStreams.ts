@@ -67,10 +67,7 @@ export class SourceStreams extends Construct {
           }),
           new iam.PolicyStatement({
             actions: ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'],
-            resources: [
-              props.rawBucket.arnForObjects(`${rawPrefix(source.name)}*`),
-              props.rawBucket.arnForObjects(`${FIREHOSE_ERROR_PREFIX}${source.name}/*`),
-            ],
+            resources: [props.rawBucket.arnForObjects(`${rawPrefix(source.name)}*`), props.rawBucket.arnForObjects(`${FIREHOSE_ERROR_PREFIX}${source.name}/*`)],
           }),
           new iam.PolicyStatement({
             actions: ['logs:PutLogEvents'],
@@ -95,15 +92,22 @@ export class SourceStreams extends Construct {
           prefix: `${rawPrefix(source.name)}!{timestamp:yyyy/MM/dd/HH}/`,
           errorOutputPrefix: `${FIREHOSE_ERROR_PREFIX}${source.name}/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/`,
           compressionFormat: 'GZIP',
-          bufferingHints: { intervalInSeconds: bufferSecondsFor(interval.toSeconds(), source.schedule ? scheduleIntervalSeconds(source.schedule) : undefined), sizeInMBs: sizeMiB },
+          bufferingHints: {
+            intervalInSeconds: bufferSecondsFor(interval.toSeconds(), source.schedule ? scheduleIntervalSeconds(source.schedule) : undefined),
+            sizeInMBs: sizeMiB,
+          },
           cloudWatchLoggingOptions: { enabled: true, logGroupName: logGroup.logGroupName, logStreamName: logStream.logStreamName },
         },
       });
       stream.node.addDependency(policy);
-      acknowledge(policy, [
-        `AwsSolutions-IAM5[Resource::${nagAtt(props.rawBucket, 'Arn', this)}/${rawPrefix(source.name)}*]`,
-        `AwsSolutions-IAM5[Resource::${nagAtt(props.rawBucket, 'Arn', this)}/${FIREHOSE_ERROR_PREFIX}${source.name}/*]`,
-      ], `Firehose names objects by hour and a random suffix at delivery time; this stream may write only its own source's prefixes.`);
+      acknowledge(
+        policy,
+        [
+          `AwsSolutions-IAM5[Resource::${nagAtt(props.rawBucket, 'Arn', this)}/${rawPrefix(source.name)}*]`,
+          `AwsSolutions-IAM5[Resource::${nagAtt(props.rawBucket, 'Arn', this)}/${FIREHOSE_ERROR_PREFIX}${source.name}/*]`,
+        ],
+        `Firehose names objects by hour and a random suffix at delivery time; this stream may write only its own source's prefixes.`,
+      );
       streams.set(source.name, stream);
     }
     this.streams = streams;

@@ -61,9 +61,7 @@ export class Storage extends Construct {
       ...common,
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: 'raw/',
-      lifecycleRules: [
-        { id: 'expire-raw', expiration: Duration.days(props.rawRetentionDays), abortIncompleteMultipartUploadAfter: Duration.days(1) },
-      ],
+      lifecycleRules: [{ id: 'expire-raw', expiration: Duration.days(props.rawRetentionDays), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
     });
 
     // No lifecycle rule: a suppression list must outlive every raw object it keeps from loading.
@@ -79,9 +77,7 @@ export class Storage extends Construct {
       ...common,
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: 'staged/',
-      lifecycleRules: [
-        { id: 'expire-staged', expiration: Duration.days(props.stagedRetentionDays), abortIncompleteMultipartUploadAfter: Duration.days(1) },
-      ],
+      lifecycleRules: [{ id: 'expire-staged', expiration: Duration.days(props.stagedRetentionDays), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
     });
   }
 
@@ -128,8 +124,11 @@ function grantObjects(bucket: s3.IBucket, grantee: iam.IGrantable, actions: stri
   // The policy lands on the grantee's role, which several functions may share (the warehouse user).
   const holder = isConstruct(grantee.grantPrincipal) ? grantee.grantPrincipal : grantee;
   if (isConstruct(holder)) {
-    acknowledge(holder, [`AwsSolutions-IAM5[Resource::${nagAtt(bucket)}/${keyPattern}]`],
-      `Object keys (hour partitions, load ids) are only known at run time; the grant is ${actions.join(', ')} under this one prefix of this one bucket.`);
+    acknowledge(
+      holder,
+      [`AwsSolutions-IAM5[Resource::${nagAtt(bucket)}/${keyPattern}]`],
+      `Object keys (hour partitions, load ids) are only known at run time; the grant is ${actions.join(', ')} under this one prefix of this one bucket.`,
+    );
   }
   if (list) iam.Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket'], resourceArns: [bucket.bucketArn] });
 }

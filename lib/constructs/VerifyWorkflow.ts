@@ -39,7 +39,14 @@ export class VerifyWorkflow extends Construct {
     props.storage.grantRawRead(this.function);
     props.storage.grantStagedReadWrite(this.function);
 
-    const verify = lambdaStep(this, 'VerifyHours', this.function, { 'request.$': '$', 'executionName.$': '$$.Execution.Name' }, '$.report', Duration.minutes(11));
+    const verify = lambdaStep(
+      this,
+      'VerifyHours',
+      this.function,
+      { 'request.$': '$', 'executionName.$': '$$.Execution.Name' },
+      '$.report',
+      Duration.minutes(11),
+    );
     const definition = sfn.Chain.start(verify).next(
       new sfn.Choice(this, 'AllHoursAddUp?')
         .when(sfn.Condition.booleanEquals('$.report.ok', true), new sfn.Pass(this, 'Verified', { outputPath: '$.report' }))

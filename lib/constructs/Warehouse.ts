@@ -68,16 +68,16 @@ export class Warehouse extends Construct {
     this.kind = config.type === 'existing-cluster' ? 'cluster' : 'workgroup';
 
     this.copyRole = new iam.Role(this, 'CopyRole', {
-      assumedBy: new iam.CompositePrincipal(
-        new iam.ServicePrincipal('redshift.amazonaws.com'),
-        new iam.ServicePrincipal('redshift-serverless.amazonaws.com'),
-      ),
+      assumedBy: new iam.CompositePrincipal(new iam.ServicePrincipal('redshift.amazonaws.com'), new iam.ServicePrincipal('redshift-serverless.amazonaws.com')),
       description: 'Assumed by Redshift for COPY of staged clickstream files; reads the staged bucket only',
     });
     this.copyRole.addToPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket', 's3:GetBucketLocation'], resources: [props.stagedBucket.bucketArn] }));
     this.copyRole.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [props.stagedBucket.arnForObjects('*')] }));
-    acknowledge(this.copyRole, [`AwsSolutions-IAM5[Resource::${nagAtt(props.stagedBucket)}/*]`],
-      'COPY reads staged files under load-specific keys known only at run time; the role has s3:GetObject on the staged bucket and nothing else.');
+    acknowledge(
+      this.copyRole,
+      [`AwsSolutions-IAM5[Resource::${nagAtt(props.stagedBucket)}/*]`],
+      'COPY reads staged files under load-specific keys known only at run time; the role has s3:GetObject on the staged bucket and nothing else.',
+    );
 
     this.userRole = new iam.Role(this, 'UserRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -88,8 +88,11 @@ export class Warehouse extends Construct {
     // roles to grant the user (here one, created by the bootstrap below or by the admin of an
     // imported warehouse). Provisioned clusters ignore it (docs/deploy.md).
     Tags.of(this.userRole).add('RedshiftDbRoles', LOADER_DATABASE_ROLE);
-    acknowledge(this.userRole, ['AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]'],
-      'AWSLambdaBasicExecutionRole grants only CreateLogStream/PutLogEvents: the AWS-maintained minimum every function needs.');
+    acknowledge(
+      this.userRole,
+      ['AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]'],
+      'AWSLambdaBasicExecutionRole grants only CreateLogStream/PutLogEvents: the AWS-maintained minimum every function needs.',
+    );
 
     switch (config.type) {
       case 'serverless': {
@@ -120,8 +123,11 @@ export class Warehouse extends Construct {
           },
           removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
         });
-        acknowledge(adminSecret, ['AwsSolutions-SMG4'],
-          'The admin password is used once, by the bootstrap custom resource, through the Data API; nothing signs in with it afterwards. Rotate it by hand (docs/deploy.md) if policy requires.');
+        acknowledge(
+          adminSecret,
+          ['AwsSolutions-SMG4'],
+          'The admin password is used once, by the bootstrap custom resource, through the Data API; nothing signs in with it afterwards. Rotate it by hand (docs/deploy.md) if policy requires.',
+        );
         const namespace = new redshiftserverless.CfnNamespace(this, 'Namespace', {
           namespaceName: names.namespace,
           dbName: config.database,
@@ -144,11 +150,15 @@ export class Warehouse extends Construct {
           securityGroupIds: [securityGroup.securityGroupId],
         });
         workgroup.node.addDependency(namespace);
-        if (vpc.isolatedSubnets.length < 3) throw new Error(`Warehouse: the workgroup needs subnets in 3 availability zones, got ${vpc.isolatedSubnets.length}`);
+        if (vpc.isolatedSubnets.length < 3)
+          throw new Error(`Warehouse: the workgroup needs subnets in 3 availability zones, got ${vpc.isolatedSubnets.length}`);
         this.bootstrap(names.workgroup, config.database, adminSecret, workgroup);
         this.target = names.workgroup;
         this.executeResourceArn = workgroup.attrWorkgroupWorkgroupArn;
-        this.credentialsStatement = new iam.PolicyStatement({ actions: ['redshift-serverless:GetCredentials'], resources: [workgroup.attrWorkgroupWorkgroupArn] });
+        this.credentialsStatement = new iam.PolicyStatement({
+          actions: ['redshift-serverless:GetCredentials'],
+          resources: [workgroup.attrWorkgroupWorkgroupArn],
+        });
         this.dataApiEnvironment = { WAREHOUSE_WORKGROUP: names.workgroup, WAREHOUSE_DATABASE: config.database, COPY_ROLE_ARN: this.copyRole.roleArn };
         break;
       }
@@ -161,10 +171,22 @@ export class Warehouse extends Construct {
       }
       case 'existing-cluster': {
         this.target = config.clusterIdentifier;
-        this.executeResourceArn = stack.formatArn({ service: 'redshift', resource: 'cluster', resourceName: config.clusterIdentifier, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+        this.executeResourceArn = stack.formatArn({
+          service: 'redshift',
+          resource: 'cluster',
+          resourceName: config.clusterIdentifier,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        });
         this.credentialsStatement = new iam.PolicyStatement({
           actions: ['redshift:GetClusterCredentialsWithIAM'],
-          resources: [stack.formatArn({ service: 'redshift', resource: 'dbname', resourceName: `${config.clusterIdentifier}/${config.database}`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+          resources: [
+            stack.formatArn({
+              service: 'redshift',
+              resource: 'dbname',
+              resourceName: `${config.clusterIdentifier}/${config.database}`,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          ],
         });
         this.dataApiEnvironment = { WAREHOUSE_CLUSTER: config.clusterIdentifier, WAREHOUSE_DATABASE: config.database, COPY_ROLE_ARN: this.copyRole.roleArn };
         break;
@@ -181,15 +203,20 @@ export class Warehouse extends Construct {
    */
   private grantDataApiToUserRole(): void {
     const role = this.userRole;
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['redshift-data:ExecuteStatement', 'redshift-data:BatchExecuteStatement'], resources: [this.executeResourceArn] }));
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['redshift-data:ExecuteStatement', 'redshift-data:BatchExecuteStatement'], resources: [this.executeResourceArn] }),
+    );
     role.addToPrincipalPolicy(this.credentialsStatement);
     role.addToPrincipalPolicy(ownStatements(role, ['redshift-data:DescribeStatement', 'redshift-data:GetStatementResult', 'redshift-data:CancelStatement']));
     // Redshift Serverless reads the RedshiftDbRoles tag of the signing-in role through the tagging
     // API, as the caller ("Accessing Amazon Redshift Serverless database objects with database-role
     // permissions" lists tag:GetResources and tag:GetTagKeys); both take no resource but "*".
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['tag:GetResources', 'tag:GetTagKeys'], resources: ['*'] }));
-    acknowledge(role, ['AwsSolutions-IAM5[Resource::*]'],
-      'Data API statement ids are only known at run time: DescribeStatement/GetStatementResult/CancelStatement take no narrower resource; the statement-owner condition limits them to statements of this role. tag:GetResources/GetTagKeys (read by Redshift Serverless for the RedshiftDbRoles tag) and X-Ray PutTraceSegments accept no narrower resource either.');
+    acknowledge(
+      role,
+      ['AwsSolutions-IAM5[Resource::*]'],
+      'Data API statement ids are only known at run time: DescribeStatement/GetStatementResult/CancelStatement take no narrower resource; the statement-owner condition limits them to statements of this role. tag:GetResources/GetTagKeys (read by Redshift Serverless for the RedshiftDbRoles tag) and X-Ray PutTraceSegments accept no narrower resource either.',
+    );
   }
 
   /**
@@ -200,7 +227,7 @@ export class Warehouse extends Construct {
   private bootstrap(workgroupName: string, database: string, adminSecret: secretsmanager.ISecret, workgroup: redshiftserverless.CfnWorkgroup): void {
     const fn = new ClickstreamFunction(this, 'BootstrapFunction', {
       functionDir: 'bootstrap-warehouse',
-      description: 'Custom resource: creates the loaders\' database role in a new Redshift Serverless namespace',
+      description: "Custom resource: creates the loaders' database role in a new Redshift Serverless namespace",
       timeout: Duration.minutes(10),
       memorySize: 256,
     });
@@ -208,8 +235,11 @@ export class Warehouse extends Construct {
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['redshift-data:ExecuteStatement'], resources: [workgroup.attrWorkgroupWorkgroupArn] }));
     adminSecret.grantRead(fn);
     fn.addToRolePolicy(ownStatements(role, ['redshift-data:DescribeStatement', 'redshift-data:GetStatementResult']));
-    acknowledge(fn, ['AwsSolutions-IAM5[Resource::*]'],
-      'Data API statement ids are only known at run time; the statement-owner condition limits DescribeStatement/GetStatementResult to this role\'s statements. X-Ray accepts no narrower resource.');
+    acknowledge(
+      fn,
+      ['AwsSolutions-IAM5[Resource::*]'],
+      "Data API statement ids are only known at run time; the statement-owner condition limits DescribeStatement/GetStatementResult to this role's statements. X-Ray accepts no narrower resource.",
+    );
     const resource = new CustomResource(this, 'Bootstrap', {
       serviceToken: fn.functionArn,
       resourceType: 'Custom::WarehouseBootstrap',
@@ -217,5 +247,4 @@ export class Warehouse extends Construct {
     });
     resource.node.addDependency(workgroup);
   }
-
 }

@@ -35,7 +35,6 @@ const MAX_PAYLOAD = 6 * 1024 * 1024;
  * CORS preflights are answered as the endpoint's CORS configuration says, before the function.
  */
 export class CollectorServer extends LocalHttpServer {
-
   constructor(private readonly options: CollectorServerOptions) {
     super();
   }
@@ -105,7 +104,13 @@ export class CollectorServer extends LocalHttpServer {
         apiId: 'local',
         domainName: headers.host ?? '127.0.0.1',
         domainPrefix: 'local',
-        http: { method, path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+        http: {
+          method,
+          path: url.pathname,
+          protocol: `HTTP/${req.httpVersion}`,
+          sourceIp: req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1',
+          userAgent: headers['user-agent'] ?? '',
+        },
         requestId: randomUUID(),
         routeKey,
         stage: '$default',

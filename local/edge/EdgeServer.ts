@@ -50,7 +50,10 @@ export class EdgeServer extends LocalHttpServer {
       response = await this.route(request);
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
-      response = e instanceof AwsError ? jsonError(e) : { status: 500, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ __type: 'InternalFailure', message }) };
+      response =
+        e instanceof AwsError
+          ? jsonError(e)
+          : { status: 500, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ __type: 'InternalFailure', message }) };
     }
     send(res, response);
   }

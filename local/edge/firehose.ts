@@ -134,7 +134,8 @@ export class FirehoseService {
         case 'PutRecordBatch': {
           const spec = this.stream(input.DeliveryStreamName);
           const records: Buffer[] = (input.Records ?? []).map(decodeRecord);
-          if (records.length === 0 || records.length > MAX_BATCH_RECORDS) throw new AwsError('ValidationException', `PutRecordBatch takes 1 to ${MAX_BATCH_RECORDS} records, got ${records.length}`);
+          if (records.length === 0 || records.length > MAX_BATCH_RECORDS)
+            throw new AwsError('ValidationException', `PutRecordBatch takes 1 to ${MAX_BATCH_RECORDS} records, got ${records.length}`);
           const total = records.reduce((n, r) => n + r.length, 0);
           if (total > MAX_BATCH_BYTES) throw new AwsError('ValidationException', `PutRecordBatch takes at most 4 MiB, got ${total} bytes`);
           const failing = records.map(() => this.faults.failRecords > 0 && this.faults.failRecords-- > 0);
@@ -244,7 +245,7 @@ export class FirehoseService {
   private deliverWal(spec: DeliveryStreamSpec, walPath: string, arrival: number): void {
     const raw = fs.readFileSync(walPath);
     const records: Buffer[] = [];
-    for (let pos = 0; pos + 4 <= raw.length; ) {
+    for (let pos = 0; pos + 4 <= raw.length;) {
       const len = raw.readUInt32BE(pos);
       if (pos + 4 + len > raw.length) break; // a torn final frame was never acknowledged
       records.push(raw.subarray(pos + 4, pos + 4 + len));

@@ -68,7 +68,13 @@ export class ObjectStore {
     return [...this.buckets.keys()].sort();
   }
 
-  put(bucketName: string, key: string, body: Buffer, attributes: Omit<StoredObject, 'key' | 'size' | 'etag' | 'lastModified'> = {}, etag?: string): StoredObject {
+  put(
+    bucketName: string,
+    key: string,
+    body: Buffer,
+    attributes: Omit<StoredObject, 'key' | 'size' | 'etag' | 'lastModified'> = {},
+    etag?: string,
+  ): StoredObject {
     const bucket = this.bucket(bucketName);
     if (key.length === 0 || Buffer.byteLength(key) > 1024) throw new AwsError('KeyTooLongError', 'Object keys are 1 to 1024 bytes long');
     const meta: StoredObject = {

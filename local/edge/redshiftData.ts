@@ -68,8 +68,23 @@ const PAGE_ROWS = 5000;
 const KEEP_STATEMENTS = 20_000;
 
 const REDSHIFT_TYPES: Record<number, string> = {
-  16: 'bool', 20: 'int8', 21: 'int2', 23: 'int4', 25: 'text', 700: 'float4', 701: 'float8', 1043: 'varchar', 1082: 'date',
-  1114: 'timestamp', 1184: 'timestamptz', 1700: 'numeric', 3802: 'super', 114: 'super', 19: 'name', 18: 'char', 1042: 'bpchar',
+  16: 'bool',
+  20: 'int8',
+  21: 'int2',
+  23: 'int4',
+  25: 'text',
+  700: 'float4',
+  701: 'float8',
+  1043: 'varchar',
+  1082: 'date',
+  1114: 'timestamp',
+  1184: 'timestamptz',
+  1700: 'numeric',
+  3802: 'super',
+  114: 'super',
+  19: 'name',
+  18: 'char',
+  1042: 'bpchar',
 };
 
 /**
@@ -89,11 +104,16 @@ export class RedshiftDataService {
     private readonly aliasFile?: string,
     private readonly options: { readonly varcharBytes: boolean } = { varcharBytes: true },
   ) {
-    this.aliases = new IdentifierAliases(aliasFile && fs.existsSync(aliasFile) ? (JSON.parse(fs.readFileSync(aliasFile, 'utf8')) as Array<[string, string]>) : []);
+    this.aliases = new IdentifierAliases(
+      aliasFile && fs.existsSync(aliasFile) ? (JSON.parse(fs.readFileSync(aliasFile, 'utf8')) as Array<[string, string]>) : [],
+    );
   }
 
   /** Fault injection (see `local/faults.ts`): statements failing inside their transaction; calls answered 503. */
-  public readonly faults: { statements: Array<Countdown<{ sql: string; times: number }>>; unavailable: Countdown<{ times: number }> } = { statements: [], unavailable: new Countdown({ times: 0 }) };
+  public readonly faults: { statements: Array<Countdown<{ sql: string; times: number }>>; unavailable: Countdown<{ times: number }> } = {
+    statements: [],
+    unavailable: new Countdown({ times: 0 }),
+  };
 
   /** Data API calls by action: what the cost model counts (the Data API itself has no charge). */
   public readonly counters = new Map<string, number>();
@@ -122,10 +142,18 @@ export class RedshiftDataService {
         }
         case 'ListStatements':
           return jsonResponse({
-            Statements: [...this.statements.values()].reverse().slice(0, Math.min(Number(input.MaxResults ?? 100), 100)).map((r) => ({
-              Id: r.id, Status: r.status, QueryString: r.subs[0]?.sql, IsBatchStatement: r.batch, StatementName: r.statementName,
-              CreatedAt: epochSeconds(r.createdAt), UpdatedAt: epochSeconds(r.updatedAt),
-            })),
+            Statements: [...this.statements.values()]
+              .reverse()
+              .slice(0, Math.min(Number(input.MaxResults ?? 100), 100))
+              .map((r) => ({
+                Id: r.id,
+                Status: r.status,
+                QueryString: r.subs[0]?.sql,
+                IsBatchStatement: r.batch,
+                StatementName: r.statementName,
+                CreatedAt: epochSeconds(r.createdAt),
+                UpdatedAt: epochSeconds(r.updatedAt),
+              })),
           });
         default:
           throw new AwsError('ValidationException', `Redshift Data API ${op} is not supported by the local edge`);
@@ -142,7 +170,13 @@ export class RedshiftDataService {
     return this.statements.get(id)?.owner;
   }
 
-  private submit(input: Record<string, unknown>, sqls: string[], batch: boolean, caller: FunctionIdentity | undefined, parameters?: unknown): Record<string, unknown> {
+  private submit(
+    input: Record<string, unknown>,
+    sqls: string[],
+    batch: boolean,
+    caller: FunctionIdentity | undefined,
+    parameters?: unknown,
+  ): Record<string, unknown> {
     const workgroup = input.WorkgroupName as string | undefined;
     const cluster = input.ClusterIdentifier as string | undefined;
     if (!workgroup && !cluster) throw new AwsError('ValidationException', 'Either WorkgroupName or ClusterIdentifier is required');
@@ -156,7 +190,8 @@ export class RedshiftDataService {
     if (sqls.length === 0 || sqls.some((s) => s.trim() === '')) throw new AwsError('ValidationException', 'Sql must not be empty');
     if (batch && sqls.length > MAX_BATCH_SQLS) throw new AwsError('ValidationException', `BatchExecuteStatement takes at most ${MAX_BATCH_SQLS} statements`);
     for (const sql of sqls) {
-      if (Buffer.byteLength(sql) > MAX_SQL_BYTES) throw new AwsError('ValidationException', `Statement is ${Buffer.byteLength(sql)} bytes; the Data API limit is 100 KB`);
+      if (Buffer.byteLength(sql) > MAX_SQL_BYTES)
+        throw new AwsError('ValidationException', `Statement is ${Buffer.byteLength(sql)} bytes; the Data API limit is 100 KB`);
     }
     // An injected failure: the matching statement fails inside the transaction, after those before it ran.
     for (const f of this.faults.statements) {
@@ -170,11 +205,17 @@ export class RedshiftDataService {
     const id = randomUUID();
     const now = new Date();
     const record: StatementRecord = {
-      id, batch, database: this.target.database, workgroup, cluster,
+      id,
+      batch,
+      database: this.target.database,
+      workgroup,
+      cluster,
       statementName: input.StatementName as string | undefined,
       owner: caller?.userId ?? ADMIN_USER_ID,
       signIn: signInOf(caller, input),
-      createdAt: now, updatedAt: now, status: 'SUBMITTED',
+      createdAt: now,
+      updatedAt: now,
+      status: 'SUBMITTED',
       subs: sqls.map((sql, i) => ({ id: batch ? `${id}:${i + 1}` : id, sql, status: 'SUBMITTED', durationNs: 0 })),
     };
     this.statements.set(id, record);
@@ -196,7 +237,14 @@ export class RedshiftDataService {
     if (record.signIn && user) {
       const { roles } = record.signIn;
       plan.push(
-        { statement: { sql: `SELECT ${LOCAL_SYSTEM_SCHEMA}.sign_in($1, $2)`, params: [this.aliases.alias(record.signIn.user), roles.map((r) => this.aliases.alias(r))], internal: true }, sub: 0 },
+        {
+          statement: {
+            sql: `SELECT ${LOCAL_SYSTEM_SCHEMA}.sign_in($1, $2)`,
+            params: [this.aliases.alias(record.signIn.user), roles.map((r) => this.aliases.alias(r))],
+            internal: true,
+          },
+          sub: 0,
+        },
         { statement: { sql: `SET LOCAL ROLE ${user}`, internal: true }, sub: 0 },
       );
     }
@@ -210,8 +258,7 @@ export class RedshiftDataService {
         if (t.kind === 'sql') {
           plan.push({ statement: { sql: t.sql, params: bound.params }, sub: current });
           for (const sql of t.after ?? []) plan.push({ statement: { sql, internal: true }, sub: current });
-        }
-        else for (const statement of this.expandCopy(t.copy, current, user)) plan.push({ statement, sub: current, copyTable: t.copy.table });
+        } else for (const statement of this.expandCopy(t.copy, current, user)) plan.push({ statement, sub: current, copyTable: t.copy.table });
       }
     } catch (e) {
       const message = e instanceof UnsupportedSqlError || e instanceof AwsError ? e.message : `ERROR: ${(e as Error).message}`;
@@ -272,7 +319,8 @@ export class RedshiftDataService {
         try {
           this.store.head(m[1], m[2]);
         } catch {
-          if (entry.mandatory) throw new UnsupportedSqlError(`ERROR: Manifest file is not in correct json format or mandatory file ${entry.url} does not exist`);
+          if (entry.mandatory)
+            throw new UnsupportedSqlError(`ERROR: Manifest file is not in correct json format or mandatory file ${entry.url} does not exist`);
           return [];
         }
         return [{ bucket: m[1], key: m[2] }];
@@ -288,7 +336,13 @@ export class RedshiftDataService {
     });
     let blob = Buffer.concat(parts);
     if (blob.includes('\n\n') || blob[0] === 0x0a) {
-      blob = Buffer.from(blob.toString('utf8').split('\n').filter((l) => l.trim() !== '').join('\n') + '\n');
+      blob = Buffer.from(
+        blob
+          .toString('utf8')
+          .split('\n')
+          .filter((l) => l.trim() !== '')
+          .join('\n') + '\n',
+      );
     }
     // JSON keys name columns; a column Postgres knows by its alias must be keyed by the alias too.
     const long = this.aliases.entries().filter(([, name]) => blob.includes(`"${name}":`));
@@ -359,16 +413,32 @@ export class RedshiftDataService {
 
   private result(id: string, nextToken: unknown): Record<string, unknown> {
     const record = this.record(id);
-    if (record.batch && !id.includes(':')) throw new AwsError('ValidationException', `${id} is a batch statement: ask for one of its sub-statements (${id}:1, …)`);
+    if (record.batch && !id.includes(':'))
+      throw new AwsError('ValidationException', `${id} is a batch statement: ask for one of its sub-statements (${id}:1, …)`);
     const sub = record.subs.find((s) => s.id === id);
-    if (!sub || sub.status !== 'FINISHED') throw new AwsError('ResourceNotFoundException', `Query does not have result. Please check query status with DescribeStatement (${sub?.status ?? 'unknown'})`);
+    if (!sub || sub.status !== 'FINISHED')
+      throw new AwsError(
+        'ResourceNotFoundException',
+        `Query does not have result. Please check query status with DescribeStatement (${sub?.status ?? 'unknown'})`,
+      );
     if (!sub.result || sub.result.fields.length === 0) throw new AwsError('ResourceNotFoundException', 'Query does not have result.');
     const start = typeof nextToken === 'string' ? Number(Buffer.from(nextToken, 'base64url').toString()) : 0;
     const rows = sub.result.rows.slice(start, start + PAGE_ROWS);
     const fields = sub.result.fields;
     const end = start + rows.length;
     return {
-      ColumnMetadata: fields.map((f) => ({ name: this.aliases.original(f.name), label: f.name, typeName: REDSHIFT_TYPES[f.dataTypeID] ?? 'varchar', nullable: 1, isCaseSensitive: true, isSigned: true, precision: 0, scale: 0, schemaName: '', tableName: '' })),
+      ColumnMetadata: fields.map((f) => ({
+        name: this.aliases.original(f.name),
+        label: f.name,
+        typeName: REDSHIFT_TYPES[f.dataTypeID] ?? 'varchar',
+        nullable: 1,
+        isCaseSensitive: true,
+        isSigned: true,
+        precision: 0,
+        scale: 0,
+        schemaName: '',
+        tableName: '',
+      })),
       Records: rows.map((row) => row.map((value, i) => field(typeof value === 'string' ? this.aliases.original(value) : value, fields[i].dataTypeID))),
       TotalNumRows: sub.result.rows.length,
       NextToken: end < sub.result.rows.length ? Buffer.from(String(end)).toString('base64url') : undefined,
@@ -393,7 +463,8 @@ export function bindParameters(sql: string, parameters: unknown): { sql: string;
   if (!Array.isArray(parameters) || parameters.length === 0) return { sql, params: undefined };
   const values = new Map<string, string>();
   for (const p of parameters as Array<{ name?: unknown; value?: unknown }>) {
-    if (typeof p.name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(p.name)) throw new AwsError('ValidationException', `Invalid parameter name ${String(p.name)}`);
+    if (typeof p.name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(p.name))
+      throw new AwsError('ValidationException', `Invalid parameter name ${String(p.name)}`);
     values.set(p.name, String(p.value));
   }
   const order: string[] = [];
@@ -414,7 +485,12 @@ export function bindParameters(sql: string, parameters: unknown): { sql: string;
 }
 
 /** Postgres's words for a failure, as Redshift says it where the two differ (`copyTable`: the failed statement was a COPY into it). */
-function redshiftMessage(error: { readonly message: string; readonly code?: string }, copyTable: string | undefined, database: string, localDatabase: string): string {
+function redshiftMessage(
+  error: { readonly message: string; readonly code?: string },
+  copyTable: string | undefined,
+  database: string,
+  localDatabase: string,
+): string {
   const { message } = error;
   // A transaction that lost a race (a PostgreSQL server's SERIALIZABLE isolation): Redshift's error
   // 1023 ("Troubleshooting serializable isolation errors"), with what Postgres said after it.

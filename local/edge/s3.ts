@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { AwsError, type EdgeRequest, type EdgeResponse } from './http';
 import type { ObjectStore, StoredObject } from './objectStore';
-import type { Countdown} from '../faults';
+import type { Countdown } from '../faults';
 import { type S3FaultRule } from '../faults';
 
 /**
@@ -81,7 +81,9 @@ export class S3Service {
     }
     for (const rule of this.faults.rules) {
       if ((m === 'GET' || m === 'PUT') && rule.rule.method === m && new RegExp(rule.rule.key).test(key) && rule.take()) {
-        throw rule.rule.code === 'SlowDown' ? new AwsError('SlowDown', 'Please reduce your request rate.', 503) : new AwsError('InternalError', 'We encountered an internal error. Please try again.', 500);
+        throw rule.rule.code === 'SlowDown'
+          ? new AwsError('SlowDown', 'Please reduce your request rate.', 503)
+          : new AwsError('InternalError', 'We encountered an internal error. Please try again.', 500);
       }
     }
     if (m === 'PUT' && q.has('uploadId')) return this.uploadPart(q.get('uploadId') as string, Number(q.get('partNumber')), req);
@@ -135,7 +137,8 @@ export class S3Service {
     }
     const failed = () => new AwsError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 412);
     if (ifNoneMatch !== undefined) {
-      if (String(ifNoneMatch).trim() !== '*') throw new AwsError('NotImplemented', 'A header you provided implies functionality that is not implemented (If-None-Match takes only "*")', 501);
+      if (String(ifNoneMatch).trim() !== '*')
+        throw new AwsError('NotImplemented', 'A header you provided implies functionality that is not implemented (If-None-Match takes only "*")', 501);
       if (existing) throw failed();
     }
     if (ifMatch !== undefined) {
@@ -147,7 +150,9 @@ export class S3Service {
 
   private listBuckets(): EdgeResponse {
     const buckets = this.store.bucketNames().map((name) => `<Bucket><Name>${esc(name)}</Name><CreationDate>2026-01-01T00:00:00.000Z</CreationDate></Bucket>`);
-    return xml(`<ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>local</ID></Owner><Buckets>${buckets.join('')}</Buckets></ListAllMyBucketsResult>`);
+    return xml(
+      `<ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>local</ID></Owner><Buckets>${buckets.join('')}</Buckets></ListAllMyBucketsResult>`,
+    );
   }
 
   private listObjectsV2(bucket: string, q: URLSearchParams): EdgeResponse {
@@ -193,7 +198,8 @@ export class S3Service {
       token ? `<ContinuationToken>${esc(token)}</ContinuationToken>` : '',
       truncated ? `<NextContinuationToken>${Buffer.from(last, 'utf8').toString('base64url')}</NextContinuationToken>` : '',
       ...contents.map(
-        (o) => `<Contents><Key>${enc(o.key)}</Key><LastModified>${o.lastModified}</LastModified><ETag>${esc(o.etag)}</ETag><Size>${o.size}</Size><StorageClass>STANDARD</StorageClass></Contents>`,
+        (o) =>
+          `<Contents><Key>${enc(o.key)}</Key><LastModified>${o.lastModified}</LastModified><ETag>${esc(o.etag)}</ETag><Size>${o.size}</Size><StorageClass>STANDARD</StorageClass></Contents>`,
       ),
       ...prefixes.map((p) => `<CommonPrefixes><Prefix>${enc(p)}</Prefix></CommonPrefixes>`),
       '</ListBucketResult>',
@@ -206,7 +212,8 @@ export class S3Service {
     try {
       found = req.method === 'HEAD' ? { meta: this.store.head(bucket, key), body: Buffer.alloc(0) } : this.store.get(bucket, key);
     } catch (e) {
-      if (e instanceof AwsError && e.code === 'NoSuchKey' && this.mayList && !this.mayList(req, bucket)) throw new AwsError('AccessDenied', 'Access Denied', 403);
+      if (e instanceof AwsError && e.code === 'NoSuchKey' && this.mayList && !this.mayList(req, bucket))
+        throw new AwsError('AccessDenied', 'Access Denied', 403);
       throw e;
     }
     const { meta, body } = found;
@@ -261,13 +268,16 @@ export class S3Service {
     const dir = this.uploadDir(uploadId);
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'upload.json'), JSON.stringify({ bucket, key, attributes: objectAttributes(req) }));
-    return xml(`<InitiateMultipartUploadResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>${esc(bucket)}</Bucket><Key>${esc(key)}</Key><UploadId>${uploadId}</UploadId></InitiateMultipartUploadResult>`);
+    return xml(
+      `<InitiateMultipartUploadResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>${esc(bucket)}</Bucket><Key>${esc(key)}</Key><UploadId>${uploadId}</UploadId></InitiateMultipartUploadResult>`,
+    );
   }
 
   private uploadPart(uploadId: string, partNumber: number, req: EdgeRequest): EdgeResponse {
     const dir = this.uploadDir(uploadId);
     if (!fs.existsSync(dir)) throw new AwsError('NoSuchUpload', 'The specified upload does not exist', 404);
-    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10000) throw new AwsError('InvalidArgument', 'Part number must be an integer between 1 and 10000');
+    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10000)
+      throw new AwsError('InvalidArgument', 'Part number must be an integer between 1 and 10000');
     const body = decodeBody(req);
     fs.writeFileSync(path.join(dir, `part-${partNumber}`), body);
     return { status: 200, headers: { etag: `"${createHash('md5').update(body).digest('hex')}"` } };
@@ -288,16 +298,23 @@ export class S3Service {
     const etag = `"${createHash('md5').update(md5s).digest('hex')}-${parts.length}"`;
     this.store.put(upload.bucket, upload.key, Buffer.concat(buffers), upload.attributes, etag);
     fs.rmSync(dir, { recursive: true, force: true });
-    return xml(`<CompleteMultipartUploadResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>${esc(bucket)}</Bucket><Key>${esc(key)}</Key><ETag>${esc(etag)}</ETag></CompleteMultipartUploadResult>`);
+    return xml(
+      `<CompleteMultipartUploadResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>${esc(bucket)}</Bucket><Key>${esc(key)}</Key><ETag>${esc(etag)}</ETag></CompleteMultipartUploadResult>`,
+    );
   }
 }
 
 function objectAttributes(req: EdgeRequest): Omit<StoredObject, 'key' | 'size' | 'etag' | 'lastModified'> {
   const metadata: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (k.startsWith('x-amz-meta-') && typeof v === 'string') metadata[k.slice(11)] = v;
-  const encoding = typeof req.headers['content-encoding'] === 'string'
-    ? req.headers['content-encoding'].split(',').map((s) => s.trim()).filter((s) => s && s !== 'aws-chunked').join(', ')
-    : '';
+  const encoding =
+    typeof req.headers['content-encoding'] === 'string'
+      ? req.headers['content-encoding']
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s && s !== 'aws-chunked')
+          .join(', ')
+      : '';
   return {
     contentType: typeof req.headers['content-type'] === 'string' ? req.headers['content-type'] : undefined,
     contentEncoding: encoding || undefined,

@@ -20,11 +20,13 @@ export const SSM_LIMITS = { standardValueChars: 4096, advancedValueChars: 8192, 
 /** Why a parameter would not be created on AWS, or undefined. */
 export function parameterProblem(p: ParameterSpec): string | undefined {
   if (!/^[a-zA-Z0-9_.\-/]+$/.test(p.name)) return `Parameter name ${p.name} may only use a-zA-Z0-9_.-/`;
-  if (p.name.length > SSM_LIMITS.nameChars) return `Parameter name ${p.name.slice(0, 40)}… has ${p.name.length} characters; the limit is ${SSM_LIMITS.nameChars}`;
+  if (p.name.length > SSM_LIMITS.nameChars)
+    return `Parameter name ${p.name.slice(0, 40)}… has ${p.name.length} characters; the limit is ${SSM_LIMITS.nameChars}`;
   if (/^\/?(aws|ssm)/i.test(p.name)) return `Parameter name ${p.name} may not start with "aws" or "ssm"`;
   if (p.name.split('/').filter(Boolean).length > SSM_LIMITS.levels) return `Parameter name ${p.name} has more than ${SSM_LIMITS.levels} levels`;
   const max = p.tier === 'Advanced' ? SSM_LIMITS.advancedValueChars : SSM_LIMITS.standardValueChars;
-  if (p.value.length > max) return `Parameter ${p.name}: ${p.tier ?? 'Standard'} tier parameters support a maximum parameter value of ${max} characters (this one has ${p.value.length})`;
+  if (p.value.length > max)
+    return `Parameter ${p.name}: ${p.tier ?? 'Standard'} tier parameters support a maximum parameter value of ${max} characters (this one has ${p.value.length})`;
   return undefined;
 }
 
@@ -61,7 +63,10 @@ export class SsmService {
         if (!path.startsWith('/')) throw new AwsError('ValidationException', 'The parameter path must begin with a forward slash (/)');
         const max = input.MaxResults === undefined ? SSM_LIMITS.pageSize : Number(input.MaxResults);
         if (!Number.isInteger(max) || max < 1 || max > SSM_LIMITS.pageSize) {
-          throw new AwsError('ValidationException', `1 validation error detected: Value '${String(input.MaxResults)}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to ${SSM_LIMITS.pageSize}`);
+          throw new AwsError(
+            'ValidationException',
+            `1 validation error detected: Value '${String(input.MaxResults)}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to ${SSM_LIMITS.pageSize}`,
+          );
         }
         const prefix = path.endsWith('/') ? path : `${path}/`;
         const matching = [...this.parameters.values()]
@@ -77,8 +82,17 @@ export class SsmService {
         // What an operator does to rotate a key between deploys (`aws ssm put-parameter --overwrite`).
         const name = String(input.Name ?? '');
         const existing = this.parameters.get(name);
-        if (existing && input.Overwrite !== true) throw new AwsError('ParameterAlreadyExists', 'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.');
-        const spec: ParameterSpec = { name, value: String(input.Value ?? ''), type: String(input.Type ?? existing?.type ?? 'String'), tier: String(input.Tier ?? existing?.tier ?? 'Standard') };
+        if (existing && input.Overwrite !== true)
+          throw new AwsError(
+            'ParameterAlreadyExists',
+            'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.',
+          );
+        const spec: ParameterSpec = {
+          name,
+          value: String(input.Value ?? ''),
+          type: String(input.Type ?? existing?.type ?? 'String'),
+          tier: String(input.Tier ?? existing?.tier ?? 'Standard'),
+        };
         const problem = parameterProblem(spec);
         if (problem) throw new AwsError('ValidationException', problem);
         const version = (existing?.version ?? 0) + 1;
@@ -91,6 +105,14 @@ export class SsmService {
   }
 
   private describe(p: ParameterSpec & { version: number; modified: number }) {
-    return { Name: p.name, Type: p.type, Value: p.value, Version: p.version, LastModifiedDate: p.modified, DataType: 'text', ARN: `arn:aws:ssm:${LOCAL_REGION}:${LOCAL_ACCOUNT}:parameter/${p.name.replace(/^\//, '')}` };
+    return {
+      Name: p.name,
+      Type: p.type,
+      Value: p.value,
+      Version: p.version,
+      LastModifiedDate: p.modified,
+      DataType: 'text',
+      ARN: `arn:aws:ssm:${LOCAL_REGION}:${LOCAL_ACCOUNT}:parameter/${p.name.replace(/^\//, '')}`,
+    };
   }
 }

@@ -63,7 +63,10 @@ export class IamAuthorizer {
       return undefined;
     }
     this.denials.push({ caller, action: p.action, resource: p.resource, explicit: decision === 'ExplicitDeny' });
-    const why = decision === 'ExplicitDeny' ? `with an explicit deny in a ${p.resource.startsWith('arn:aws:s3') ? 'resource-based' : 'identity-based'} policy` : `because no identity-based policy allows the ${p.action} action`;
+    const why =
+      decision === 'ExplicitDeny'
+        ? `with an explicit deny in a ${p.resource.startsWith('arn:aws:s3') ? 'resource-based' : 'identity-based'} policy`
+        : `because no identity-based policy allows the ${p.action} action`;
     return `User: ${sessionArn} is not authorized to perform: ${p.action} on resource: ${shownResource} ${why}`;
   }
 
@@ -75,12 +78,19 @@ export class IamAuthorizer {
    */
   mayList(caller: FunctionIdentity, bucket: string): boolean {
     const resource = `arn:aws:s3:::${bucket}`;
-    return evaluate(this.iam.identityPolicy(caller.roleLogicalId), this.iam.resourcePolicy(resource), {
-      action: 's3:ListBucket',
-      resource,
-      principalArn: caller.sessionArn,
-      keys: { 'aws:PrincipalArn': `arn:aws:iam::${LOCAL_ACCOUNT}:role/${caller.roleLogicalId}`, 'aws:SecureTransport': 'true', 's3:TlsVersion': '1.3', 'aws:userid': caller.userId },
-    }) === 'Allow';
+    return (
+      evaluate(this.iam.identityPolicy(caller.roleLogicalId), this.iam.resourcePolicy(resource), {
+        action: 's3:ListBucket',
+        resource,
+        principalArn: caller.sessionArn,
+        keys: {
+          'aws:PrincipalArn': `arn:aws:iam::${LOCAL_ACCOUNT}:role/${caller.roleLogicalId}`,
+          'aws:SecureTransport': 'true',
+          's3:TlsVersion': '1.3',
+          'aws:userid': caller.userId,
+        },
+      }) === 'Allow'
+    );
   }
 
   /** The function a request comes from, if it comes from one of the template's functions. */
@@ -94,7 +104,13 @@ export class IamAuthorizer {
     const caller = this.caller(req);
     if (!caller) return undefined;
     for (const p of requiredPermissions(req, this.statementOwner)) {
-      const message = this.check(caller.functionId, caller.roleLogicalId, caller.sessionArn, { ...p, keys: { 'aws:userid': caller.userId, ...p.keys } }, s3 ? `"${p.resource}"` : p.resource);
+      const message = this.check(
+        caller.functionId,
+        caller.roleLogicalId,
+        caller.sessionArn,
+        { ...p, keys: { 'aws:userid': caller.userId, ...p.keys } },
+        s3 ? `"${p.resource}"` : p.resource,
+      );
       if (message) throw s3 ? new AwsError('AccessDenied', message, 403) : new AwsError('AccessDeniedException', message, 400);
     }
     return caller;

@@ -17,7 +17,9 @@ export interface FunctionIdentity {
 
 /** AWS managed policies the template attaches, by name (IAM's managed policy reference). */
 const MANAGED: Record<string, Statement[]> = {
-  'service-role/AWSLambdaBasicExecutionRole': [{ Effect: 'Allow', Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'], Resource: '*' }],
+  'service-role/AWSLambdaBasicExecutionRole': [
+    { Effect: 'Allow', Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'], Resource: '*' },
+  ],
 };
 
 type Json = Record<string, unknown>;
@@ -49,7 +51,12 @@ export class TemplateIam {
         statements.push(...managed);
       }
       this.policies.set(id, statements);
-      this.tagsOf.set(id, Object.fromEntries(asList(role.Properties?.Tags as Array<{ Key: string; Value: unknown }> | undefined).map((tag) => [tag.Key, String(t.resolve(tag.Value))])));
+      this.tagsOf.set(
+        id,
+        Object.fromEntries(
+          asList(role.Properties?.Tags as Array<{ Key: string; Value: unknown }> | undefined).map((tag) => [tag.Key, String(t.resolve(tag.Value))]),
+        ),
+      );
     }
     for (const [, policy] of t.resourcesOfType('AWS::IAM::Policy')) {
       const statements = this.statements(policy.Properties?.PolicyDocument);
@@ -71,7 +78,15 @@ export class TemplateIam {
     if (!roleLogicalId) return undefined;
     const roleName = roleLogicalId;
     const roleId = localRoleId(roleLogicalId);
-    return { functionId, roleLogicalId, roleName, roleId, sessionArn: `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/${roleName}/${functionId}`, userId: `${roleId}:${functionId}`, roleTags: this.tagsOf.get(roleLogicalId) ?? {} };
+    return {
+      functionId,
+      roleLogicalId,
+      roleName,
+      roleId,
+      sessionArn: `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/${roleName}/${functionId}`,
+      userId: `${roleId}:${functionId}`,
+      roleTags: this.tagsOf.get(roleLogicalId) ?? {},
+    };
   }
 
   identityPolicy(roleLogicalId: string): Statement[] {

@@ -37,7 +37,13 @@ const asList = <T>(x: T | T[] | undefined): T[] => (x === undefined ? [] : Array
 
 /** `*` and `?` wildcards, the rest literal. */
 function globMatch(pattern: string, value: string, ignoreCase: boolean): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, ignoreCase ? 'is' : 's');
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    ignoreCase ? 'is' : 's',
+  );
   return re.test(value);
 }
 
@@ -61,9 +67,24 @@ const resourceMatches = (patterns: string[], resource: string, keys: RequestCont
   });
 
 const OPERATORS = new Set([
-  'StringEquals', 'StringNotEquals', 'StringEqualsIgnoreCase', 'StringNotEqualsIgnoreCase', 'StringLike', 'StringNotLike',
-  'ArnEquals', 'ArnLike', 'ArnNotEquals', 'ArnNotLike', 'Bool', 'Null',
-  'NumericEquals', 'NumericNotEquals', 'NumericLessThan', 'NumericLessThanEquals', 'NumericGreaterThan', 'NumericGreaterThanEquals',
+  'StringEquals',
+  'StringNotEquals',
+  'StringEqualsIgnoreCase',
+  'StringNotEqualsIgnoreCase',
+  'StringLike',
+  'StringNotLike',
+  'ArnEquals',
+  'ArnLike',
+  'ArnNotEquals',
+  'ArnNotLike',
+  'Bool',
+  'Null',
+  'NumericEquals',
+  'NumericNotEquals',
+  'NumericLessThan',
+  'NumericLessThanEquals',
+  'NumericGreaterThan',
+  'NumericGreaterThanEquals',
 ]);
 
 function conditionHolds(operatorWithSuffix: string, key: string, expected: string[], keys: RequestContext['keys']): boolean {
@@ -75,22 +96,40 @@ function conditionHolds(operatorWithSuffix: string, key: string, expected: strin
   if (actual === undefined) return ifExists || /Not/.test(operator);
   const values = expected.map((e) => substitute(String(e), keys)).filter((e): e is string => e !== undefined);
   switch (operator) {
-    case 'StringEquals': return values.includes(actual);
-    case 'StringNotEquals': return !values.includes(actual);
-    case 'StringEqualsIgnoreCase': return values.some((v) => v.toLowerCase() === actual.toLowerCase());
-    case 'StringNotEqualsIgnoreCase': return !values.some((v) => v.toLowerCase() === actual.toLowerCase());
-    case 'StringLike': return values.some((v) => globMatch(v, actual, false));
-    case 'StringNotLike': return !values.some((v) => globMatch(v, actual, false));
-    case 'ArnEquals': case 'ArnLike': return values.some((v) => globMatch(v, actual, false));
-    case 'ArnNotEquals': case 'ArnNotLike': return !values.some((v) => globMatch(v, actual, false));
-    case 'Bool': return values.some((v) => v.toLowerCase() === actual.toLowerCase());
-    case 'NumericEquals': return values.some((v) => Number(actual) === Number(v));
-    case 'NumericNotEquals': return values.every((v) => Number(actual) !== Number(v));
-    case 'NumericLessThan': return values.some((v) => Number(actual) < Number(v));
-    case 'NumericLessThanEquals': return values.some((v) => Number(actual) <= Number(v));
-    case 'NumericGreaterThan': return values.some((v) => Number(actual) > Number(v));
-    case 'NumericGreaterThanEquals': return values.some((v) => Number(actual) >= Number(v));
-    default: throw new Error(`IAM condition operator ${operatorWithSuffix} is not supported by local mode's evaluator`);
+    case 'StringEquals':
+      return values.includes(actual);
+    case 'StringNotEquals':
+      return !values.includes(actual);
+    case 'StringEqualsIgnoreCase':
+      return values.some((v) => v.toLowerCase() === actual.toLowerCase());
+    case 'StringNotEqualsIgnoreCase':
+      return !values.some((v) => v.toLowerCase() === actual.toLowerCase());
+    case 'StringLike':
+      return values.some((v) => globMatch(v, actual, false));
+    case 'StringNotLike':
+      return !values.some((v) => globMatch(v, actual, false));
+    case 'ArnEquals':
+    case 'ArnLike':
+      return values.some((v) => globMatch(v, actual, false));
+    case 'ArnNotEquals':
+    case 'ArnNotLike':
+      return !values.some((v) => globMatch(v, actual, false));
+    case 'Bool':
+      return values.some((v) => v.toLowerCase() === actual.toLowerCase());
+    case 'NumericEquals':
+      return values.some((v) => Number(actual) === Number(v));
+    case 'NumericNotEquals':
+      return values.every((v) => Number(actual) !== Number(v));
+    case 'NumericLessThan':
+      return values.some((v) => Number(actual) < Number(v));
+    case 'NumericLessThanEquals':
+      return values.some((v) => Number(actual) <= Number(v));
+    case 'NumericGreaterThan':
+      return values.some((v) => Number(actual) > Number(v));
+    case 'NumericGreaterThanEquals':
+      return values.some((v) => Number(actual) >= Number(v));
+    default:
+      throw new Error(`IAM condition operator ${operatorWithSuffix} is not supported by local mode's evaluator`);
   }
 }
 
@@ -100,7 +139,9 @@ function principalMatches(principal: Statement['Principal'], principalArn: strin
   const aws = asList(principal.AWS);
   const account = /^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):/.exec(principalArn)?.[1];
   const roleArn = principalArn.replace(/^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([^/]+)\/.*$/, 'arn:$1:iam::$2:role/$3');
-  return aws.some((p) => p === '*' || p === principalArn || p === roleArn || (account !== undefined && (p === account || p === `arn:aws:iam::${account}:root`)));
+  return aws.some(
+    (p) => p === '*' || p === principalArn || p === roleArn || (account !== undefined && (p === account || p === `arn:aws:iam::${account}:root`)),
+  );
 }
 
 /** Whether one statement applies to the request. */

@@ -47,7 +47,9 @@ export function requiredPermissions(req: EdgeRequest, statementOwner: (id: strin
     if (target.startsWith('AmazonSSM.')) {
       // GetParametersByPath is authorized against the path asked for, not the parameters returned
       // ("How Parameter Store authorizes parameter retrieval").
-      const name = String((op === 'GetParametersByPath' ? input.Path : input.Name) ?? '').replace(/^\//, '').replace(/\/$/, '');
+      const name = String((op === 'GetParametersByPath' ? input.Path : input.Name) ?? '')
+        .replace(/^\//, '')
+        .replace(/\/$/, '');
       return [{ action: `ssm:${op}`, resource: ARN('ssm', `parameter/${name}`) }];
     }
     return [];
@@ -66,7 +68,14 @@ function s3Permissions(req: EdgeRequest): RequiredPermission[] {
     if (method === 'PUT') return [{ action: 's3:CreateBucket', resource: bucketArn }];
     if (method === 'DELETE') return [{ action: 's3:DeleteBucket', resource: bucketArn }];
     if (method === 'POST' && q.has('delete')) {
-      const keys = [...req.body.toString('utf8').matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1].replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'"));
+      const keys = [...req.body.toString('utf8').matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) =>
+        m[1]
+          .replace(/&amp;/g, '&')
+          .replace(/&lt;/g, '<')
+          .replace(/&gt;/g, '>')
+          .replace(/&quot;/g, '"')
+          .replace(/&apos;/g, "'"),
+      );
       return keys.map((k) => ({ action: 's3:DeleteObject', resource: `${bucketArn}/${k}` }));
     }
     if (q.has('location')) return [{ action: 's3:GetBucketLocation', resource: bucketArn }];
@@ -81,7 +90,10 @@ function s3Permissions(req: EdgeRequest): RequiredPermission[] {
   const copySource = req.headers['x-amz-copy-source'];
   if (method === 'PUT' && typeof copySource === 'string') {
     const source = decodeURIComponent(copySource.replace(/^\//, '').split('?')[0]);
-    return [{ action: 's3:GetObject', resource: `arn:aws:s3:::${source}` }, { action: 's3:PutObject', resource: object }];
+    return [
+      { action: 's3:GetObject', resource: `arn:aws:s3:::${source}` },
+      { action: 's3:PutObject', resource: object },
+    ];
   }
   return [{ action: 's3:PutObject', resource: object }];
 }

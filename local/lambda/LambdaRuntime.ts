@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Countdown} from '../faults';
+import type { Countdown } from '../faults';
 import { type LambdaFaultRule } from '../faults';
 import { type Invocation, installInvocationIdentity, installPerFunctionEnvironment, invocations, registerEnvironment } from './invocation';
 
@@ -87,7 +87,6 @@ export class LambdaRuntime {
     return this.functions.has(arn);
   }
 
-
   /** Invokes a function like Lambda does: resolves with its result or rejects with its error. */
   async invoke(arn: string, event: unknown): Promise<unknown> {
     const fn = this.functions.get(arn);
@@ -112,14 +111,20 @@ export class LambdaRuntime {
     // Step Functions reports a function's timeout, out-of-memory or crash as Lambda.Unknown
     // ("Handle Lambda service exceptions", Step Functions Developer Guide); so does local mode.
     const fail = (f: Countdown<LambdaFaultRule>) =>
-      new LambdaFunctionError(UNHANDLED, f.rule.error === 'Sandbox.Timedout' ? timedOut() : `${f.rule.error}: Runtime exited with error: signal: killed (injected fault)`);
+      new LambdaFunctionError(
+        UNHANDLED,
+        f.rule.error === 'Sandbox.Timedout' ? timedOut() : `${f.rule.error}: Runtime exited with error: signal: killed (injected fault)`,
+      );
     const timedOut = () => `Sandbox.Timedout: Task timed out after ${(fn.timeoutMs / 1000).toFixed(2)} seconds`;
     try {
       if (fault?.rule.when === 'before' && fault.take()) throw fail(fault);
       // Events cross a JSON boundary on AWS; so they do here (no shared references).
       const request = JSON.stringify(event ?? null);
       if (Buffer.byteLength(request) > MAX_SYNC_PAYLOAD_BYTES) {
-        throw new LambdaFunctionError('RequestEntityTooLargeException', `Request must be smaller than ${MAX_SYNC_PAYLOAD_BYTES} bytes for the InvokeFunction operation`);
+        throw new LambdaFunctionError(
+          'RequestEntityTooLargeException',
+          `Request must be smaller than ${MAX_SYNC_PAYLOAD_BYTES} bytes for the InvokeFunction operation`,
+        );
       }
       const payload = JSON.parse(request);
       const result = await Promise.race([
@@ -138,14 +143,24 @@ export class LambdaRuntime {
       if (result === undefined) return null;
       const response = JSON.stringify(result);
       if (Buffer.byteLength(response) > MAX_SYNC_PAYLOAD_BYTES) {
-        throw new LambdaFunctionError('Function.ResponseSizeTooLarge', `Response payload size exceeded maximum allowed payload size (${MAX_SYNC_PAYLOAD_BYTES} bytes).`);
+        throw new LambdaFunctionError(
+          'Function.ResponseSizeTooLarge',
+          `Response payload size exceeded maximum allowed payload size (${MAX_SYNC_PAYLOAD_BYTES} bytes).`,
+        );
       }
       return JSON.parse(response);
     } catch (e) {
       counters.errors++;
       if (e instanceof LambdaFunctionError) throw e;
       const err = e as Error;
-      throw new LambdaFunctionError(err?.name || 'Error', err?.message ?? String(e), (err?.stack ?? '').split('\n').slice(1, 6).map((l) => l.trim()));
+      throw new LambdaFunctionError(
+        err?.name || 'Error',
+        err?.message ?? String(e),
+        (err?.stack ?? '')
+          .split('\n')
+          .slice(1, 6)
+          .map((l) => l.trim()),
+      );
     } finally {
       clearTimeout(timer);
       const ms = Date.now() - started;

@@ -33,14 +33,18 @@ export function installInvocationIdentity(): void {
   const patched = ((...args: unknown[]) => {
     const invocation = invocations.getStore();
     if (invocation) {
-      const optionsIndex = typeof args[0] === 'object' && args[0] !== null && !(args[0] instanceof URL) ? 0 : typeof args[1] === 'object' && args[1] !== null ? 1 : -1;
+      const optionsIndex =
+        typeof args[0] === 'object' && args[0] !== null && !(args[0] instanceof URL) ? 0 : typeof args[1] === 'object' && args[1] !== null ? 1 : -1;
       if (optionsIndex >= 0) {
         const options = args[optionsIndex] as http.RequestOptions;
         args[optionsIndex] = { ...options, headers: { ...(options.headers as Record<string, string>), [CALLER_HEADER]: invocation.functionId } };
       }
       if (invocation.ended && optionsIndex >= 0) {
         // A socket that never connects: nothing of the request reaches the edge.
-        const error = Object.assign(new Error(`local mode: ${invocation.functionId} timed out or crashed; on AWS its execution environment is stopped and this call would never be made`), { code: 'ECONNRESET' });
+        const error = Object.assign(
+          new Error(`local mode: ${invocation.functionId} timed out or crashed; on AWS its execution environment is stopped and this call would never be made`),
+          { code: 'ECONNRESET' },
+        );
         args[optionsIndex] = {
           ...(args[optionsIndex] as http.RequestOptions),
           agent: undefined,

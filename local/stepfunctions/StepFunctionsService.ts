@@ -167,20 +167,34 @@ export class StepFunctionsService {
           const page = all.slice(start, start + max);
           return jsonResponse({
             executions: page.map((e) => ({
-              executionArn: e.executionArn, stateMachineArn: e.stateMachineArn, name: e.name, status: e.status,
-              startDate: epochSeconds(e.startDate), stopDate: e.stopDate ? epochSeconds(e.stopDate) : undefined,
+              executionArn: e.executionArn,
+              stateMachineArn: e.stateMachineArn,
+              name: e.name,
+              status: e.status,
+              startDate: epochSeconds(e.startDate),
+              stopDate: e.stopDate ? epochSeconds(e.stopDate) : undefined,
             })),
             nextToken: start + max < all.length ? Buffer.from(String(start + max)).toString('base64url') : undefined,
           });
         }
         case 'ListStateMachines':
           return jsonResponse({
-            stateMachines: [...this.machines.values()].map((m) => ({ stateMachineArn: m.arn, name: m.name, type: m.type, creationDate: epochSeconds(new Date(0)) })),
+            stateMachines: [...this.machines.values()].map((m) => ({
+              stateMachineArn: m.arn,
+              name: m.name,
+              type: m.type,
+              creationDate: epochSeconds(new Date(0)),
+            })),
           });
         case 'DescribeStateMachine': {
           const m = this.machine(String(input.stateMachineArn));
           return jsonResponse({
-            stateMachineArn: m.arn, name: m.name, status: 'ACTIVE', definition: JSON.stringify(m.definition), roleArn: m.roleArn, type: m.type,
+            stateMachineArn: m.arn,
+            name: m.name,
+            status: 'ACTIVE',
+            definition: JSON.stringify(m.definition),
+            roleArn: m.roleArn,
+            type: m.type,
             creationDate: epochSeconds(new Date(0)),
           });
         }
@@ -190,7 +204,9 @@ export class StepFunctionsService {
           const start = input.nextToken ? Number(Buffer.from(String(input.nextToken), 'base64url').toString()) : 0;
           const max = Math.min(Number(input.maxResults || 100), 1000);
           return jsonResponse({
-            events: events.slice(start, start + max).map((e) => ({ id: e.id, previousEventId: e.previousEventId, timestamp: e.timestamp / 1000, type: e.type, ...e.details })),
+            events: events
+              .slice(start, start + max)
+              .map((e) => ({ id: e.id, previousEventId: e.previousEventId, timestamp: e.timestamp / 1000, type: e.type, ...e.details })),
             nextToken: start + max < events.length ? Buffer.from(String(start + max)).toString('base64url') : undefined,
           });
         }
@@ -222,8 +238,17 @@ export class StepFunctionsService {
       throw new AwsError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
     }
     const record: ExecutionRecord = {
-      executionArn, stateMachineArn: machine.arn, name: executionName, input, startDate: new Date(), status: 'RUNNING',
-      parentArn, history: [], awsHistoryEvents: 0, stateTransitions: 0, done: Promise.resolve(),
+      executionArn,
+      stateMachineArn: machine.arn,
+      name: executionName,
+      input,
+      startDate: new Date(),
+      status: 'RUNNING',
+      parentArn,
+      history: [],
+      awsHistoryEvents: 0,
+      stateTransitions: 0,
+      done: Promise.resolve(),
     };
     this.executions.set(executionArn, record);
     this.counters.executions++;
@@ -244,7 +269,8 @@ export class StepFunctionsService {
     const { prepared } = machine;
     const scale = this.options.timeScale;
     const waitTimeOverrides: Record<string, number> = {};
-    for (const [name, seconds] of prepared.waits) waitTimeOverrides[name] = seconds === undefined ? this.options.dynamicWaitMs : Math.round(seconds * 1000 * scale);
+    for (const [name, seconds] of prepared.waits)
+      waitTimeOverrides[name] = seconds === undefined ? this.options.dynamicWaitMs : Math.round(seconds * 1000 * scale);
     const retryIntervalOverrides: Record<string, number[]> = {};
     for (const [name, intervals] of prepared.retries) retryIntervalOverrides[name] = intervals.map((s) => Math.max(1, Math.round(s * 1000 * scale)));
     const taskResourceLocalHandlers: Record<string, (input: Json) => Promise<Json>> = {};
@@ -270,8 +296,16 @@ export class StepFunctionsService {
     });
     record.abort = execution.abort;
     aborter.abort = () => execution.abort();
-    const collecting = this.collectHistory(record, prepared.history, execution.eventLogs as unknown as AsyncGenerator<{ type: string; timestamp: number } & Record<string, unknown>>, aborter.abort);
-    const ended = await execution.result.then((output) => ({ output }), (e: unknown) => ({ error: e as Error & { cause?: Error } }));
+    const collecting = this.collectHistory(
+      record,
+      prepared.history,
+      execution.eventLogs as unknown as AsyncGenerator<{ type: string; timestamp: number } & Record<string, unknown>>,
+      aborter.abort,
+    );
+    const ended = await execution.result.then(
+      (output) => ({ output }),
+      (e: unknown) => ({ error: e as Error & { cause?: Error } }),
+    );
     // The history is counted to its end before the execution's outcome is settled: an execution
     // whose last events reach the history quota fails, as on AWS.
     await Promise.race([collecting, new Promise((r) => setTimeout(r, 1000).unref())]);
@@ -282,7 +316,11 @@ export class StepFunctionsService {
       const err = ended.error;
       const inner = err.name === 'ExecutionError' && err.cause ? err.cause : err;
       const status: Status = err.name === 'ExecutionTimeoutError' ? 'TIMED_OUT' : 'FAILED';
-      this.finish(record, status, status === 'TIMED_OUT' ? { error: 'States.Timeout', cause: 'The execution timed out' } : { error: inner.name, cause: inner.message });
+      this.finish(
+        record,
+        status,
+        status === 'TIMED_OUT' ? { error: 'States.Timeout', cause: 'The execution timed out' } : { error: inner.name, cause: inner.message },
+      );
     }
   }
 
@@ -316,16 +354,27 @@ export class StepFunctionsService {
     abort();
   }
 
-  private async collectHistory(record: ExecutionRecord, weights: ReadonlyMap<string, HistoryWeight>, logs: AsyncGenerator<{ type: string; timestamp: number } & Record<string, unknown>>, abort: () => void = () => undefined): Promise<void> {
-    const weight = (e: Record<string, unknown>, key: 'state' | 'parentState') => weights.get((e[key] as { name?: string } | undefined)?.name ?? '') ?? NOT_COUNTED;
+  private async collectHistory(
+    record: ExecutionRecord,
+    weights: ReadonlyMap<string, HistoryWeight>,
+    logs: AsyncGenerator<{ type: string; timestamp: number } & Record<string, unknown>>,
+    abort: () => void = () => undefined,
+  ): Promise<void> {
+    const weight = (e: Record<string, unknown>, key: 'state' | 'parentState') =>
+      weights.get((e[key] as { name?: string } | undefined)?.name ?? '') ?? NOT_COUNTED;
     for await (const event of logs) {
       const events =
-        event.type === 'ExecutionStarted' ? 1
-        : event.type === 'StateEntered' ? weight(event, 'state').entered
-        : event.type === 'StateExited' || event.type === 'StateCaught' ? weight(event, 'state').exited
-        : event.type === 'StateRetried' ? weight(event, 'state').retried
-        : event.type.startsWith('MapIteration') ? weight(event, 'parentState').iteration
-        : 0;
+        event.type === 'ExecutionStarted'
+          ? 1
+          : event.type === 'StateEntered'
+            ? weight(event, 'state').entered
+            : event.type === 'StateExited' || event.type === 'StateCaught'
+              ? weight(event, 'state').exited
+              : event.type === 'StateRetried'
+                ? weight(event, 'state').retried
+                : event.type.startsWith('MapIteration')
+                  ? weight(event, 'parentState').iteration
+                  : 0;
       this.countHistory(record, events, abort);
       if (event.type === 'StateExited') {
         const state = event.state as { name: string; output?: unknown } | undefined;
@@ -436,12 +485,20 @@ export class StepFunctionsService {
     try {
       items = JSON.parse(this.store.get(params.Bucket, params.Key).body.toString('utf8'));
     } catch (e) {
-      throw Object.assign(new Error(`ItemReader of ${spec.name} could not read s3://${params.Bucket}/${params.Key}: ${(e as Error).message}`), { name: 'States.ItemReaderFailed' });
+      throw Object.assign(new Error(`ItemReader of ${spec.name} could not read s3://${params.Bucket}/${params.Key}: ${(e as Error).message}`), {
+        name: 'States.ItemReaderFailed',
+      });
     }
-    if (!Array.isArray(items)) throw Object.assign(new Error(`ItemReader of ${spec.name}: s3://${params.Bucket}/${params.Key} is not a JSON array`), { name: 'States.ItemReaderFailed' });
+    if (!Array.isArray(items))
+      throw Object.assign(new Error(`ItemReader of ${spec.name}: s3://${params.Bucket}/${params.Key} is not a JSON array`), {
+        name: 'States.ItemReaderFailed',
+      });
     if (!spec.itemBatcher) return items;
     const batcher = spec.itemBatcher;
-    const maxItems = Number(batcher.MaxItemsPerBatch ?? (batcher.MaxItemsPerBatchPath ? readPath(state, String(batcher.MaxItemsPerBatchPath)) : items.length) ?? items.length) || items.length;
+    const maxItems =
+      Number(
+        batcher.MaxItemsPerBatch ?? (batcher.MaxItemsPerBatchPath ? readPath(state, String(batcher.MaxItemsPerBatchPath)) : items.length) ?? items.length,
+      ) || items.length;
     const batchInput = batcher.BatchInput ? evaluateTemplate(batcher.BatchInput, state) : undefined;
     const batches: unknown[] = [];
     for (let i = 0; i < items.length; i += maxItems) {
@@ -454,14 +511,17 @@ export class StepFunctionsService {
     const items = (state[ITEMS_FIELD] as unknown[]) ?? [];
     const results = (state[RESULTS_FIELD] as Array<{ value?: unknown; failed?: boolean; error?: string; cause?: string }>) ?? [];
     const failed = results.filter((r) => r.failed);
-    const pct = spec.toleratedFailurePercentage ?? (spec.toleratedFailurePercentagePath ? Number(readPath(state, spec.toleratedFailurePercentagePath)) : undefined);
+    const pct =
+      spec.toleratedFailurePercentage ?? (spec.toleratedFailurePercentagePath ? Number(readPath(state, spec.toleratedFailurePercentagePath)) : undefined);
     const count = spec.toleratedFailureCount ?? (spec.toleratedFailureCountPath ? Number(readPath(state, spec.toleratedFailureCountPath)) : undefined);
     const allowedByPct = pct === undefined ? 0 : (pct / 100) * items.length;
     const allowedByCount = count ?? 0;
     if (failed.length > 0 && failed.length > Math.max(allowedByPct, allowedByCount)) {
       const first = failed[0];
       throw Object.assign(
-        new Error(`The specified tolerated failure threshold was exceeded: ${failed.length} of ${items.length} items failed (first: ${first.error}: ${String(first.cause).slice(0, 500)})`),
+        new Error(
+          `The specified tolerated failure threshold was exceeded: ${failed.length} of ${items.length} items failed (first: ${first.error}: ${String(first.cause).slice(0, 500)})`,
+        ),
         { name: 'States.ExceedToleratedFailureThreshold' },
       );
     }
@@ -511,7 +571,10 @@ export class StepFunctionsService {
 
   private append(record: ExecutionRecord): void {
     const { executionArn, stateMachineArn, name, input, startDate, status, stopDate, output, error, cause, parentArn, stateTransitions } = record;
-    fs.appendFileSync(this.journal, `${JSON.stringify({ executionArn, stateMachineArn, name, input, startDate, status, stopDate, output, error, cause, parentArn, stateTransitions })}\n`);
+    fs.appendFileSync(
+      this.journal,
+      `${JSON.stringify({ executionArn, stateMachineArn, name, input, startDate, status, stopDate, output, error, cause, parentArn, stateTransitions })}\n`,
+    );
   }
 
   private loadJournal(): void {
@@ -521,7 +584,12 @@ export class StepFunctionsService {
       try {
         const r = JSON.parse(line);
         this.executions.set(r.executionArn, {
-          ...r, startDate: new Date(r.startDate), stopDate: r.stopDate ? new Date(r.stopDate) : undefined, history: [], awsHistoryEvents: 0, done: Promise.resolve(),
+          ...r,
+          startDate: new Date(r.startDate),
+          stopDate: r.stopDate ? new Date(r.stopDate) : undefined,
+          history: [],
+          awsHistoryEvents: 0,
+          done: Promise.resolve(),
         });
       } catch {
         // a torn last line after a crash: ignore it

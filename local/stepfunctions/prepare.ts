@@ -25,7 +25,6 @@ export interface MachineDef {
   [key: string]: Json | undefined;
 }
 
-
 export const READER_RESOURCE = 'local:distributed-map-reader';
 export const TOLERANCE_RESOURCE = 'local:distributed-map-tolerance';
 export const ITEMS_FIELD = '__localMapItems';
@@ -118,11 +117,17 @@ export function prepareDefinition(original: MachineDef): PreparedMachine {
     for (const [name, state] of Object.entries(def.States)) {
       if (state.Type === 'Task') {
         const resource = String(state.Resource);
-        if (tasks.has(name) && tasks.get(name) !== resource) throw new Error(`Two Task states are named "${name}" with different resources; local mode binds tasks by name.`);
+        if (tasks.has(name) && tasks.get(name) !== resource)
+          throw new Error(`Two Task states are named "${name}" with different resources; local mode binds tasks by name.`);
         tasks.set(name, resource);
       }
-      if (state.Type === 'Wait' && !String(state.Comment ?? '').startsWith(REAL_TIME_WAIT)) waits.set(name, typeof state.Seconds === 'number' ? state.Seconds : undefined);
-      if (Array.isArray(state.Retry)) retries.set(name, (state.Retry as Array<{ IntervalSeconds?: number }>).map((r) => r.IntervalSeconds ?? 1));
+      if (state.Type === 'Wait' && !String(state.Comment ?? '').startsWith(REAL_TIME_WAIT))
+        waits.set(name, typeof state.Seconds === 'number' ? state.Seconds : undefined);
+      if (Array.isArray(state.Retry))
+        retries.set(
+          name,
+          (state.Retry as Array<{ IntervalSeconds?: number }>).map((r) => r.IntervalSeconds ?? 1),
+        );
       const processor = (state.ItemProcessor ?? state.Iterator) as MachineDef | undefined;
       if (processor) walk(processor);
       for (const branch of (state.Branches ?? []) as unknown as MachineDef[]) walk(branch);
@@ -195,7 +200,14 @@ function rewrite(def: MachineDef, maps: Map<string, DistributedMapSpec>): Machin
     };
     for (const key of ['MaxConcurrency', 'MaxConcurrencyPath', 'Retry', 'ItemSelector'] as const) if (state[key] !== undefined) inline[key] = state[key];
     states[`${name} (inline)`] = inline;
-    states[`${name} (tolerance)`] = { Type: 'Task', Resource: TOLERANCE_RESOURCE, Parameters: { 'state.$': '$', map: name }, TimeoutSeconds: 600, ...follow, ...catches }; // no ResultPath: the result replaces the state
+    states[`${name} (tolerance)`] = {
+      Type: 'Task',
+      Resource: TOLERANCE_RESOURCE,
+      Parameters: { 'state.$': '$', map: name },
+      TimeoutSeconds: 600,
+      ...follow,
+      ...catches,
+    }; // no ResultPath: the result replaces the state
   }
   def.States = states;
   return def;

@@ -127,7 +127,10 @@ export class EmbeddedWarehouse implements LocalWarehouse {
           internal: s.internal,
           blob: s.blob ? s.blob.buffer.slice(s.blob.byteOffset, s.blob.byteOffset + s.blob.byteLength) : undefined,
         }));
-        this.worker.postMessage({ id, op: 'batch', statements: payload }, payload.filter((p) => p.blob).map((p) => p.blob as ArrayBuffer));
+        this.worker.postMessage(
+          { id, op: 'batch', statements: payload },
+          payload.filter((p) => p.blob).map((p) => p.blob as ArrayBuffer),
+        );
       });
     const result = this.queue.then(run, run);
     this.queue = result;

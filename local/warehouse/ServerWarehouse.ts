@@ -46,7 +46,9 @@ export class ServerWarehouse implements LocalWarehouse {
     pool.on('error', () => undefined);
     let database: string;
     try {
-      const { rows } = await pool.query<{ db: string; su: boolean }>('SELECT current_database() AS db, rolsuper AS su FROM pg_roles WHERE rolname = current_user');
+      const { rows } = await pool.query<{ db: string; su: boolean }>(
+        'SELECT current_database() AS db, rolsuper AS su FROM pg_roles WHERE rolname = current_user',
+      );
       if (!rows[0]?.su) throw new Error('its user is not a superuser (it stands in for the namespace admin, and creates the database users of the IAM roles)');
       database = rows[0].db;
     } catch (e) {

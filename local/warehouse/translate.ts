@@ -33,7 +33,8 @@ export interface CopyCommand {
 }
 
 /** `after`: statements that run right after `sql`, in the same transaction (a sort key's index). */
-export type Translated = { readonly kind: 'sql'; readonly sql: string; readonly after?: ReadonlyArray<string> } | { readonly kind: 'copy'; readonly copy: CopyCommand };
+export type Translated =
+  { readonly kind: 'sql'; readonly sql: string; readonly after?: ReadonlyArray<string> } | { readonly kind: 'copy'; readonly copy: CopyCommand };
 
 /** Postgres keeps 63 bytes of an identifier; Redshift keeps 127. */
 const PG_MAX_IDENTIFIER = 63;
@@ -195,7 +196,9 @@ function sortKeyIndex(sql: string): string | undefined {
 }
 
 function stripComments(sql: string): string {
-  return segments(sql).map((s) => s.text).join('');
+  return segments(sql)
+    .map((s) => s.text)
+    .join('');
 }
 
 /** Tokens of a COPY statement: words, 'strings', "identifiers", parentheses, commas. */
@@ -245,14 +248,16 @@ function parseCopy(sql: string): CopyCommand {
         break;
       case 'IAM_ROLE':
         // Local mode reads the staged objects itself; the role is checked for form only.
-        if (!/^'arn:aws[a-z-]*:iam::\d{12}:role\/.+'$/.test(next ?? '') && next?.toUpperCase() !== 'DEFAULT') throw new UnsupportedSqlError(`ERROR: IAM_ROLE must be 'arn:aws:iam::<account>:role/<name>' or DEFAULT, got ${next}`);
+        if (!/^'arn:aws[a-z-]*:iam::\d{12}:role\/.+'$/.test(next ?? '') && next?.toUpperCase() !== 'DEFAULT')
+          throw new UnsupportedSqlError(`ERROR: IAM_ROLE must be 'arn:aws:iam::<account>:role/<name>' or DEFAULT, got ${next}`);
         i += 2;
         break;
       case 'TIMEFORMAT': {
         // 'auto' recognizes the formats Postgres reads from our files (ISO 8601, with or without a
         // zone); any other format string would need Redshift's format parser: refused, not ignored.
         const value = t[i + 1]?.toUpperCase() === 'AS' ? t[i + 2] : next;
-        if (unquote(value ?? '').toLowerCase() !== 'auto') throw new UnsupportedSqlError(`local warehouse: COPY TIMEFORMAT ${value} is not implemented (only 'auto')`);
+        if (unquote(value ?? '').toLowerCase() !== 'auto')
+          throw new UnsupportedSqlError(`local warehouse: COPY TIMEFORMAT ${value} is not implemented (only 'auto')`);
         i += t[i + 1]?.toUpperCase() === 'AS' ? 3 : 2;
         break;
       }

@@ -30,7 +30,10 @@ describe('bin/app.ts through the cdk CLI', () => {
       const bundles = fs.readdirSync(outdir).filter((f) => f.startsWith('asset.') && fs.existsSync(path.join(outdir, f, 'index.js')));
       expect(bundles.length).toBeGreaterThanOrEqual(11);
       // The stack and one nested stack per 40 sources (lib/constructs/SourceGroups.ts).
-      expect(fs.readdirSync(outdir).filter((f) => f.endsWith('.template.json'))).toEqual([`Clickstream-${envName}.template.json`, expect.stringMatching(new RegExp(`^Clickstream${envName}SourceGroupsGroup1[0-9A-F]{8}\\.nested\\.template\\.json$`))]);
+      expect(fs.readdirSync(outdir).filter((f) => f.endsWith('.template.json'))).toEqual([
+        `Clickstream-${envName}.template.json`,
+        expect.stringMatching(new RegExp(`^Clickstream${envName}SourceGroupsGroup1[0-9A-F]{8}\\.nested\\.template\\.json$`)),
+      ]);
     } finally {
       fs.rmSync(outdir, { recursive: true, force: true });
     }

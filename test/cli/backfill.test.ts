@@ -9,15 +9,31 @@ describe('npx clickstream backfill', () => {
   const START = Date.parse('2026-09-01T00:00:00Z');
   beforeAll(async () => {
     t = await startTestCloud({ bufferIntervalSeconds: 3600 });
-    for (let h = 0; h < 4; h++) await putRawEvents(t, 'app', new Date(START + h * 3_600_000).toISOString(), 'p', [{ type: 'track', event: 'Cli Event', userId: 'u', messageId: `cli-${h}` }]);
+    for (let h = 0; h < 4; h++)
+      await putRawEvents(t, 'app', new Date(START + h * 3_600_000).toISOString(), 'p', [
+        { type: 'track', event: 'Cli Event', userId: 'u', messageId: `cli-${h}` },
+      ]);
   });
   afterAll(() => t.stop());
 
   it('starts the backfill workflow, follows it and prints the summary (JSON)', async () => {
-    const res = await cli(['backfill', '--data-dir', t.dataDir, '--source', 'app', '--from', '2026-09-01T00:00Z', '--to', '2026-09-02T00:00Z', '--max-concurrency', '2', '--json']);
+    const res = await cli([
+      'backfill',
+      '--data-dir',
+      t.dataDir,
+      '--source',
+      'app',
+      '--from',
+      '2026-09-01T00:00Z',
+      '--to',
+      '2026-09-02T00:00Z',
+      '--max-concurrency',
+      '2',
+      '--json',
+    ]);
     expect(res.code).toBe(0);
     expect(JSON.parse(res.stdout)).toMatchObject({ status: 'SUCCEEDED', totals: { windows: 4, succeeded: 4, events: 4 } });
-    expect(await sql(t, "SELECT COUNT(*) FROM app.cli_event")).toEqual([[4]]);
+    expect(await sql(t, 'SELECT COUNT(*) FROM app.cli_event')).toEqual([[4]]);
   }, 120_000);
 
   it('shows progress and a summary table, and a test run says it wrote nothing', async () => {
@@ -25,7 +41,9 @@ describe('npx clickstream backfill', () => {
     expect(res.code).toBe(0);
     expect(res.stderr).toMatch(/\[#+\] 4\/4 windows, 0 failed, [\d,]+ events\/s/);
     expect(res.stdout).toContain('SUCCEEDED (test run: nothing was written)');
-    expect(res.stdout).toMatch(/windows\s+succeeded\s+failed\s+not run\s+objects\s+events\s+rows loaded\s+rows discarded\s+seconds\n\s*4\s+4\s+0\s+0\s+4\s+4\s+8\s+0\s+\d+/);
+    expect(res.stdout).toMatch(
+      /windows\s+succeeded\s+failed\s+not run\s+objects\s+events\s+rows loaded\s+rows discarded\s+seconds\n\s*4\s+4\s+0\s+0\s+4\s+4\s+8\s+0\s+\d+/,
+    );
   }, 120_000);
 
   it('explains a bad input and exits 2', async () => {
@@ -40,7 +58,9 @@ describe('npx clickstream backfill', () => {
   it('says how to start a local stack when there is none', async () => {
     const res = await cli(['backfill', '--data-dir', '/nonexistent-dir', '--source', 'app', '--from', '2026-09-01T00:00Z', '--to', '2026-09-02T00:00Z']);
     expect(res.code).toBe(1);
-    expect(res.stderr).toBe('No local stack is running in /nonexistent-dir: start it with "npm start -- --data-dir /nonexistent-dir" (or pass --data-dir, or --env <name> for a deployed environment).\n');
+    expect(res.stderr).toBe(
+      'No local stack is running in /nonexistent-dir: start it with "npm start -- --data-dir /nonexistent-dir" (or pass --data-dir, or --env <name> for a deployed environment).\n',
+    );
   }, 60_000);
 });
 
@@ -62,9 +82,10 @@ describe('--env resolution', () => {
       } as never,
     });
     const target = await deployedTarget('prod', client);
-    expect(requests).toEqual(["Action=DescribeStacks&Version=2010-05-15&StackName=Clickstream-prod"]);
+    expect(requests).toEqual(['Action=DescribeStacks&Version=2010-05-15&StackName=Clickstream-prod']);
     expect(target).toEqual({
-      kind: 'deployed', region: 'eu-west-1',
+      kind: 'deployed',
+      region: 'eu-west-1',
       stateMachines: {
         load: 'arn:aws:states:eu-west-1:123456789012:stateMachine:clickstream-prod-load',
         backfill: 'arn:aws:states:eu-west-1:123456789012:stateMachine:clickstream-prod-backfill',
@@ -92,7 +113,10 @@ describe('npx clickstream sql', () => {
     expect(res.code).toBe(0);
     expect(res.stdout).toBe('name     n\na        1\nb     NULL\n(2 rows)\n');
     const json = await cli(['sql', 'SELECT name, n FROM cli_demo.t ORDER BY name', '--json', '--data-dir', t.dataDir]);
-    expect(JSON.parse(json.stdout)).toEqual([{ name: 'a', n: 1 }, { name: 'b', n: null }]);
+    expect(JSON.parse(json.stdout)).toEqual([
+      { name: 'a', n: 1 },
+      { name: 'b', n: null },
+    ]);
   }, 60_000);
 
   it('prints the error of a failed statement and exits 4', async () => {

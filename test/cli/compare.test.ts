@@ -15,14 +15,23 @@ describe('npx clickstream compare', () => {
     t = await startTestCloud({ bufferIntervalSeconds: 3600 });
     const at = (h: number) => `2026-11-0${1 + (h % 2)}T1${h}:00:00.123Z`;
     await sendBatch(t, [
-      ...Array.from({ length: 6 }, (_, i) => ({ type: 'track', event: 'Order Completed', userId: `u${i}`, messageId: `cmp-t${i}`, timestamp: at(i), properties: { total: 10 + i, coupon: `c${i}` } })),
+      ...Array.from({ length: 6 }, (_, i) => ({
+        type: 'track',
+        event: 'Order Completed',
+        userId: `u${i}`,
+        messageId: `cmp-t${i}`,
+        timestamp: at(i),
+        properties: { total: 10 + i, coupon: `c${i}` },
+      })),
       ...Array.from({ length: 3 }, (_, i) => ({ type: 'page', name: 'Home', anonymousId: `a${i}`, messageId: `cmp-p${i}`, timestamp: at(i) })),
       ...Array.from({ length: 2 }, (_, i) => ({ type: 'identify', userId: `u${i}`, traits: { plan: 'pro' }, messageId: `cmp-i${i}`, timestamp: at(i) })),
       { type: 'group', userId: 'u1', groupId: 'g1', traits: { name: 'Acme' }, messageId: 'cmp-g0' },
     ]);
     await runLoad(t);
     // Segment's schema, as it would hold the same events.
-    const tables = (await sql(t, "SELECT DISTINCT table_name FROM information_schema.tables WHERE table_schema = 'web' AND table_name NOT LIKE '\\_%' ORDER BY 1")).map((r) => String(r[0]));
+    const tables = (
+      await sql(t, "SELECT DISTINCT table_name FROM information_schema.tables WHERE table_schema = 'web' AND table_name NOT LIKE '\\_%' ORDER BY 1")
+    ).map((r) => String(r[0]));
     expect(tables).toEqual(expect.arrayContaining(['tracks', 'order_completed', 'pages', 'identifies', 'users', 'groups', 'accounts']));
     await sql(t, 'CREATE SCHEMA segment_web');
     for (const table of tables) await sql(t, `CREATE TABLE segment_web.${table} AS SELECT * FROM web.${table}`);
@@ -60,12 +69,24 @@ describe('npx clickstream compare', () => {
       const report = JSON.parse(res.stdout);
       expect(report.equal).toBe(false);
       const byTable = Object.fromEntries(report.tables.map((x: { table: string }) => [x.table, x]));
-      const differences = report.tables.flatMap((x: { table: string; days: Array<{ day: string; onlyOld: number; onlyNew: number; onlyOldExamples: string[]; onlyNewExamples: string[]; differing: Array<{ column: string; rows: number; example: string }> }> }) =>
-        x.days.flatMap((d) => [
-          ...(d.onlyOld ? [{ table: x.table, onlyOld: d.onlyOld, examples: d.onlyOldExamples }] : []),
-          ...(d.onlyNew ? [{ table: x.table, onlyNew: d.onlyNew, examples: d.onlyNewExamples }] : []),
-          ...d.differing.map((c) => ({ table: x.table, column: c.column, rows: c.rows, example: c.example })),
-        ]));
+      const differences = report.tables.flatMap(
+        (x: {
+          table: string;
+          days: Array<{
+            day: string;
+            onlyOld: number;
+            onlyNew: number;
+            onlyOldExamples: string[];
+            onlyNewExamples: string[];
+            differing: Array<{ column: string; rows: number; example: string }>;
+          }>;
+        }) =>
+          x.days.flatMap((d) => [
+            ...(d.onlyOld ? [{ table: x.table, onlyOld: d.onlyOld, examples: d.onlyOldExamples }] : []),
+            ...(d.onlyNew ? [{ table: x.table, onlyNew: d.onlyNew, examples: d.onlyNewExamples }] : []),
+            ...d.differing.map((c) => ({ table: x.table, column: c.column, rows: c.rows, example: c.example })),
+          ]),
+      );
       expect(differences).toEqual([
         { table: 'order_completed', column: 'total', rows: 1, example: 'cmp-t4' },
         { table: 'pages', onlyOld: 1, examples: ['cmp-extra'] },
@@ -85,9 +106,18 @@ describe('npx clickstream compare', () => {
     }, 60_000);
 
     it('says what is wrong with bad input (exit code 2)', async () => {
-      expect(await cli(['compare', '--data-dir', t.dataDir, '--source', 'web'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--with is required') });
-      expect(await cli(['compare', '--data-dir', t.dataDir, '--source', 'web', '--with', 'x; DROP'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--with must be a schema name') });
-      expect(await cli(['compare', '--data-dir', t.dataDir, '--source', 'web', '--with', 'no_such_schema'])).toMatchObject({ code: 2, stderr: expect.stringContaining('has no tables') });
+      expect(await cli(['compare', '--data-dir', t.dataDir, '--source', 'web'])).toMatchObject({
+        code: 2,
+        stderr: expect.stringContaining('--with is required'),
+      });
+      expect(await cli(['compare', '--data-dir', t.dataDir, '--source', 'web', '--with', 'x; DROP'])).toMatchObject({
+        code: 2,
+        stderr: expect.stringContaining('--with must be a schema name'),
+      });
+      expect(await cli(['compare', '--data-dir', t.dataDir, '--source', 'web', '--with', 'no_such_schema'])).toMatchObject({
+        code: 2,
+        stderr: expect.stringContaining('has no tables'),
+      });
     }, 60_000);
   });
 });

@@ -7,8 +7,17 @@ import { cli } from '../support/cli';
 import { startTestCloud, type TestCloud } from '../support/localCloud';
 
 const base: CostInput = {
-  eventsPerDay: 100_000_000, eventsPerRequest: 10, sources: 1, loadIntervalSeconds: 300, endpoint: 'function-url',
-  firehoseBufferSeconds: 60, firehoseBufferMiB: 64, rawRetentionDays: 400, stagedRetentionDays: 7, warehouseRpu: 8, collectorTracing: false,
+  eventsPerDay: 100_000_000,
+  eventsPerRequest: 10,
+  sources: 1,
+  loadIntervalSeconds: 300,
+  endpoint: 'function-url',
+  firehoseBufferSeconds: 60,
+  firehoseBufferMiB: 64,
+  rawRetentionDays: 400,
+  stagedRetentionDays: 7,
+  warehouseRpu: 8,
+  collectorTracing: false,
 };
 
 describe('the cost profile is measured in an instrumented local run', () => {
@@ -22,7 +31,10 @@ describe('the cost profile is measured in an instrumented local run', () => {
     const before = t.cloud.firehose.counters.putCalls;
     const p = await measureProfile(t.cloud, { eventsPerRequest: [1, 10], eventsPerSample: 200, loadSizes: [300, 1500] });
     // 200 requests of 1 event and 20 of 10: one collector invocation and one Firehose call each.
-    expect(p.collector.samples.map((s) => [s.eventsPerRequest, s.requests, s.firehoseRecordsPerRequest, s.firehoseCallsPerRequest])).toEqual([[1, 200, 1, 1], [10, 20, 1, 1]]);
+    expect(p.collector.samples.map((s) => [s.eventsPerRequest, s.requests, s.firehoseRecordsPerRequest, s.firehoseCallsPerRequest])).toEqual([
+      [1, 200, 1, 1],
+      [10, 20, 1, 1],
+    ]);
     expect(t.cloud.firehose.counters.putCalls - before).toBeGreaterThanOrEqual(220);
     expect(p.collector.samples[1].firehoseRecordBytesPerRequest).toBeGreaterThan(9 * p.collector.samples[0].firehoseRecordBytesPerRequest);
     expect(p.collector.memoryMb).toBe(1024);
@@ -58,7 +70,7 @@ describe('the cost model', () => {
     expect(url.breakdown.some((l) => l.component.startsWith('API Gateway'))).toBe(false);
   });
 
-  it('adds the statement checks of the workflow\'s backoff per table, not the local 100 ms polls', () => {
+  it("adds the statement checks of the workflow's backoff per table, not the local 100 ms polls", () => {
     // waits 1, 2, 3, 5, 8, 12, 18, 27 s…
     expect([0.5, 1, 2, 3.5, 10, 60].map(checksFor)).toEqual([1, 1, 2, 3, 4, 8]);
     const load = loadCounts(profile, 100_000);
@@ -86,9 +98,29 @@ describe('npx clickstream cost', () => {
     expect(res.code).toBe(0);
     const e = JSON.parse(res.stdout);
     expect(e.usdPerMillionEvents).toBeCloseTo(estimateCost(loadProfile(), base).usdPerMillionEvents, 9);
-    expect(e.breakdown.map((l: { component: string }) => l.component)).toEqual(expect.arrayContaining(['Lambda: collector requests', 'Firehose ingestion', 'Step Functions transitions', 'S3 requests', 'S3 storage: raw events', 'Redshift Data API']));
-    expect(e.assumptions).toMatchObject({ eventsPerDay: 100_000_000, eventsPerRequest: 10, collectorEndpoint: 'function-url', pricesAsOf: PRICES.asOf, rawRetentionDays: 400 });
-    expect(e.variants.map((v: { endpoint: string; eventsPerRequest: number }) => `${v.endpoint}@${v.eventsPerRequest}`)).toEqual(['function-url@1', 'function-url@10', 'http-api@1', 'http-api@10']);
+    expect(e.breakdown.map((l: { component: string }) => l.component)).toEqual(
+      expect.arrayContaining([
+        'Lambda: collector requests',
+        'Firehose ingestion',
+        'Step Functions transitions',
+        'S3 requests',
+        'S3 storage: raw events',
+        'Redshift Data API',
+      ]),
+    );
+    expect(e.assumptions).toMatchObject({
+      eventsPerDay: 100_000_000,
+      eventsPerRequest: 10,
+      collectorEndpoint: 'function-url',
+      pricesAsOf: PRICES.asOf,
+      rawRetentionDays: 400,
+    });
+    expect(e.variants.map((v: { endpoint: string; eventsPerRequest: number }) => `${v.endpoint}@${v.eventsPerRequest}`)).toEqual([
+      'function-url@1',
+      'function-url@10',
+      'http-api@1',
+      'http-api@10',
+    ]);
     expect(e.warehouse.component).toBe('Redshift Serverless (loads only)');
   }, 60_000);
 

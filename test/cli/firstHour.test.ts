@@ -17,7 +17,14 @@ describe('the first hour', () => {
   afterAll(() => t.stop());
 
   it('refuses a second stack on a data directory in use, naming the process that holds it', async () => {
-    const second = startLocalCloud({ dataDir: t.dataDir, edgePort: 0, collectorPort: 0, loadIntervalSeconds: 0, bufferIntervalSeconds: 1, template: localTemplate() });
+    const second = startLocalCloud({
+      dataDir: t.dataDir,
+      edgePort: 0,
+      collectorPort: 0,
+      loadIntervalSeconds: 0,
+      bufferIntervalSeconds: 1,
+      template: localTemplate(),
+    });
     await expect(second).rejects.toThrow(DataDirLockedError);
     await expect(second).rejects.toThrow(`is in use by a running stack: process ${process.pid} on ${os.hostname()}`);
     // The running stack's endpoints were not overwritten.
@@ -27,7 +34,10 @@ describe('the first hour', () => {
 
   it('verify right after a load counts the events of the current hour', async () => {
     const now = new Date().toISOString();
-    await sendBatch(t, Array.from({ length: 5 }, (_, i) => ({ type: 'track', event: 'First Hour', userId: 'u', messageId: `fh-${i}`, timestamp: now })));
+    await sendBatch(
+      t,
+      Array.from({ length: 5 }, (_, i) => ({ type: 'track', event: 'First Hour', userId: 'u', messageId: `fh-${i}`, timestamp: now })),
+    );
     await runLoad(t);
     const res = await cli(['verify', '--data-dir', t.dataDir, '--source', 'web', '--json']);
     expect(res.code).toBe(0);
@@ -38,7 +48,8 @@ describe('the first hour', () => {
   }, 60_000);
 
   it('rejects bad backfill input before any execution starts', async () => {
-    const list = async () => (await t.clients.sfn.send(new ListExecutionsCommand({ stateMachineArn: t.cloud.endpoints.stateMachines.backfill }))).executions ?? [];
+    const list = async () =>
+      (await t.clients.sfn.send(new ListExecutionsCommand({ stateMachineArn: t.cloud.endpoints.stateMachines.backfill }))).executions ?? [];
     const before = (await list()).length;
     const cases: Array<[string[], string]> = [
       [['--source', 'nope', '--from', '2026-09-01T00:00Z', '--to', '2026-09-02T00:00Z'], 'Unknown source "nope"'],
@@ -77,11 +88,16 @@ describe('the CLI against a stack that is not running', () => {
   it('tells a stack that died (endpoints left behind, its process gone) from a running one', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'clickstream-dead-'));
     try {
-      fs.writeFileSync(path.join(dir, 'endpoints.json'), JSON.stringify({ edge: 'http://127.0.0.1:9', collector: 'http://127.0.0.1:9', sources: [], buckets: {}, stateMachines: {}, warehouse: {} }));
+      fs.writeFileSync(
+        path.join(dir, 'endpoints.json'),
+        JSON.stringify({ edge: 'http://127.0.0.1:9', collector: 'http://127.0.0.1:9', sources: [], buckets: {}, stateMachines: {}, warehouse: {} }),
+      );
       fs.writeFileSync(path.join(dir, LOCK_FILE), JSON.stringify({ pid: 2 ** 22 + 12345, host: os.hostname(), startedAt: '2026-12-01T00:00:00Z' }));
       const res = await cli(['status', '--data-dir', dir]);
       expect(res.code).toBe(1);
-      expect(res.stderr).toBe(`The local stack in ${dir} is not running (its process ended without stopping cleanly): start it with "npm start -- --data-dir ${dir}" (or pass --data-dir, or --env <name> for a deployed environment).\n`);
+      expect(res.stderr).toBe(
+        `The local stack in ${dir} is not running (its process ended without stopping cleanly): start it with "npm start -- --data-dir ${dir}" (or pass --data-dir, or --env <name> for a deployed environment).\n`,
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -20,10 +20,12 @@ describe('npx clickstream forget', () => {
 
   /** Every line of every object under a prefix of a bucket, by key. */
   const objectLines = (bucket: string, prefix: string) =>
-    new Map([...t.cloud.store.keys(bucket, prefix)].map((o) => {
-      const body = t.cloud.store.get(bucket, o.key).body;
-      return [o.key, (body[0] === 0x1f && body[1] === 0x8b ? gunzipSync(body) : body).toString('utf8').split('\n').filter(Boolean)];
-    }));
+    new Map(
+      [...t.cloud.store.keys(bucket, prefix)].map((o) => {
+        const body = t.cloud.store.get(bucket, o.key).body;
+        return [o.key, (body[0] === 0x1f && body[1] === 0x8b ? gunzipSync(body) : body).toString('utf8').split('\n').filter(Boolean)];
+      }),
+    );
   const rawLines = () => objectLines(t.cloud.endpoints.buckets.raw, '');
   /** Everything the warehouse holds, table by table, as sorted text rows (uuid_ts aside). */
   const snapshot = async (filter = false) => {
@@ -38,8 +40,13 @@ describe('npx clickstream forget', () => {
   const traces = async () => {
     const rows = Object.entries(await snapshot()).flatMap(([table, rs]) => rs.filter((r) => ERASED_PATTERN.test(r)).map((r) => `${table}: ${r}`));
     // The request's own working files keep message ids (for the ledger), never an identity.
-    const lines = [...rawLines(), ...objectLines(t.cloud.endpoints.buckets.staged, 'loads/'), ...objectLines(t.cloud.endpoints.buckets.staged, 'erasures/')]
-      .flatMap(([key, ls]) => ls.filter((l) => (key.startsWith('erasures/') ? IDENTITY_PATTERN : ERASED_PATTERN).test(l)).map((l) => `${key}: ${l.slice(0, 80)}`));
+    const lines = [
+      ...rawLines(),
+      ...objectLines(t.cloud.endpoints.buckets.staged, 'loads/'),
+      ...objectLines(t.cloud.endpoints.buckets.staged, 'erasures/'),
+    ].flatMap(([key, ls]) =>
+      ls.filter((l) => (key.startsWith('erasures/') ? IDENTITY_PATTERN : ERASED_PATTERN).test(l)).map((l) => `${key}: ${l.slice(0, 80)}`),
+    );
     return { rows, lines };
   };
 
@@ -49,7 +56,14 @@ describe('npx clickstream forget', () => {
     await sendBatch(t, [
       // The user to erase: anonymous history, an alias of an older anonymous id, identifies, tracks, pages, a group call, a discarded value.
       { type: 'page', anonymousId: 'anon-erase', name: 'Pricing', messageId: 'e-1', timestamp: at(1) },
-      { type: 'identify', userId: 'u-erase', anonymousId: 'anon-erase', traits: { email: 'erase@example.com', plan: 'pro' }, messageId: 'e-2', timestamp: at(2) },
+      {
+        type: 'identify',
+        userId: 'u-erase',
+        anonymousId: 'anon-erase',
+        traits: { email: 'erase@example.com', plan: 'pro' },
+        messageId: 'e-2',
+        timestamp: at(2),
+      },
       { type: 'alias', userId: 'u-erase', previousId: 'anon-old', messageId: 'e-3', timestamp: at(3) },
       { type: 'track', userId: 'u-erase', event: 'Order Completed', properties: { total: 25 }, messageId: 'e-4', timestamp: at(4) },
       { type: 'group', userId: 'u-erase', groupId: 'g1', traits: { name: 'Acme (by erased)' }, messageId: 'e-6', timestamp: at(30) },
@@ -81,7 +95,8 @@ describe('npx clickstream forget', () => {
 
   it('the user is everywhere before: every table, raw objects, the quarantine, staged files', async () => {
     const { rows, lines } = await traces();
-    for (const table of ['tracks', 'order_completed', 'pages', 'identifies', 'users', 'groups', 'aliases', '_ids']) expect([table, rows.some((r) => r.startsWith(`${table}: `) || r.includes('"e-'))]).toEqual([table, true]);
+    for (const table of ['tracks', 'order_completed', 'pages', 'identifies', 'users', 'groups', 'aliases', '_ids'])
+      expect([table, rows.some((r) => r.startsWith(`${table}: `) || r.includes('"e-'))]).toEqual([table, true]);
     // accounts holds the erased user's group call's traits (the latest by timestamp).
     expect(await sql(t, 'SELECT id, name, employees FROM web.accounts')).toEqual([['g1', 'Acme (by erased)', 10]]);
     expect((await sql(t, "SELECT COUNT(*) FROM web._discards WHERE row_id = 'e-5'"))[0][0]).toBe(1);
@@ -89,7 +104,10 @@ describe('npx clickstream forget', () => {
     expect(lines.some((l) => l.startsWith('loads/'))).toBe(true);
     before = await snapshot();
     othersBefore = await snapshot(true);
-    othersRaw = [...rawLines().values()].flat().filter((l) => !ERASED_PATTERN.test(l)).sort();
+    othersRaw = [...rawLines().values()]
+      .flat()
+      .filter((l) => !ERASED_PATTERN.test(l))
+      .sort();
   });
 
   it('dry run: reports rows per table and objects, and changes nothing', async () => {
@@ -99,7 +117,16 @@ describe('npx clickstream forget', () => {
     dryRun = JSON.parse(res.stdout);
     // u-erase, the anonymous id it identified with, and the aliased previous id (matched as either kind).
     expect(dryRun).toMatchObject({ dryRun: true, receipts: [{ source: 'web', identities: 4 }] });
-    expect(dryRun.receipts[0].rowsDeleted).toMatchObject({ tracks: 2, order_completed: 2, pages: 2, identifies: 1, users: 1, groups: 1, aliases: 1, _discards: 1 });
+    expect(dryRun.receipts[0].rowsDeleted).toMatchObject({
+      tracks: 2,
+      order_completed: 2,
+      pages: 2,
+      identifies: 1,
+      users: 1,
+      groups: 1,
+      aliases: 1,
+      _discards: 1,
+    });
     expect(dryRun.receipts[0].objects.rewritten).toBeGreaterThanOrEqual(3); // raw, quarantine, staged
     expect(await snapshot()).toEqual(before);
     expect(rawLines()).toEqual(rawBefore);
@@ -107,7 +134,10 @@ describe('npx clickstream forget', () => {
     expect(JSON.parse(list.stdout)).toEqual([{ source: 'web', entries: [] }]);
   }, 120_000);
 
-  let receipt: { requestId: string; receipts: Array<{ rowsDeleted: Record<string, number>; identities: number; remainingRows: number; objects: { rewritten: number; linesRemoved: number } }> };
+  let receipt: {
+    requestId: string;
+    receipts: Array<{ rowsDeleted: Record<string, number>; identities: number; remainingRows: number; objects: { rewritten: number; linesRemoved: number } }>;
+  };
   it('erases the user (and the anonymous ids linked to them) from every table and every object; others stay byte for byte', async () => {
     // The collector has just read the (empty) suppression list: it keeps it for its cache time.
     await sendBatch(t, [{ type: 'track', userId: 'u-other', event: 'Warm', messageId: 'o-1' }]);
@@ -117,8 +147,16 @@ describe('npx clickstream forget', () => {
     receipt = JSON.parse(res.stdout);
     // The workflow waited the cache out: the moment it ends, the collector already drops them.
     const raw = rawLines();
-    await sendBatch(t, [{ type: 'track', userId: 'u-erase', event: 'Right After', messageId: 'e-11' }, { type: 'track', userId: 'u-other', event: 'Right After', messageId: 'o-2' }]);
-    expect([...rawLines()].filter(([key]) => !raw.has(key)).flatMap(([, ls]) => ls).map((l) => JSON.parse(l).messageId)).toEqual(['o-2']);
+    await sendBatch(t, [
+      { type: 'track', userId: 'u-erase', event: 'Right After', messageId: 'e-11' },
+      { type: 'track', userId: 'u-other', event: 'Right After', messageId: 'o-2' },
+    ]);
+    expect(
+      [...rawLines()]
+        .filter(([key]) => !raw.has(key))
+        .flatMap(([, ls]) => ls)
+        .map((l) => JSON.parse(l).messageId),
+    ).toEqual(['o-2']);
     const r = receipt.receipts[0];
     // The receipt counts what the dry run announced.
     expect(r.rowsDeleted).toMatchObject(dryRun.receipts[0].rowsDeleted);
@@ -127,12 +165,20 @@ describe('npx clickstream forget', () => {
     expect(r.remainingRows).toBe(0);
     expect(await traces()).toEqual({ rows: [], lines: [] });
     // accounts of g1 rebuilt from the group calls that remain: the erased user's later name is gone.
-    expect(await sql(t, "SELECT id, name, employees FROM web.accounts")).toEqual([['g1', 'Acme', 10]]);
+    expect(await sql(t, 'SELECT id, name, employees FROM web.accounts')).toEqual([['g1', 'Acme', 10]]);
     const others = await snapshot(true);
     expect({ ...others, accounts: [] }).toEqual({ ...othersBefore, accounts: [] });
-    expect([...rawLines().values()].flat().filter((l) => !l.includes('"u-other"')).sort()).toEqual(othersRaw);
+    expect(
+      [...rawLines().values()]
+        .flat()
+        .filter((l) => !l.includes('"u-other"'))
+        .sort(),
+    ).toEqual(othersRaw);
     // The receipt in the warehouse matches.
-    const stored = await sql(t, `SELECT identities, rows_deleted, objects_rewritten, lines_removed, remaining_rows FROM web._erasures WHERE request_id = '${receipt.requestId}'`);
+    const stored = await sql(
+      t,
+      `SELECT identities, rows_deleted, objects_rewritten, lines_removed, remaining_rows FROM web._erasures WHERE request_id = '${receipt.requestId}'`,
+    );
     expect(stored).toEqual([[4, JSON.stringify(r.rowsDeleted), r.objects.rewritten, r.objects.linesRemoved, 0]]);
     // The suppression list names them only by digest.
     const list = JSON.parse((await cli(['forget', '--data-dir', t.dataDir, '--source', 'web', '--list', '--json'])).stdout);
@@ -173,7 +219,10 @@ describe('npx clickstream forget', () => {
 
   it('no reload, missing backfill, late object, import or verify --repair brings them back', async () => {
     // An object holding their messages arrives after the erasure (an import, a late delivery): the transform honours the suppression.
-    await putRawEvents(t, 'web', from, 'late-object', [{ type: 'track', userId: 'u-erase', event: 'Order Completed', properties: { total: 1 }, messageId: 'e-late' }, { type: 'track', userId: 'u-keep', event: 'Late', messageId: 'k-late' }]);
+    await putRawEvents(t, 'web', from, 'late-object', [
+      { type: 'track', userId: 'u-erase', event: 'Order Completed', properties: { total: 1 }, messageId: 'e-late' },
+      { type: 'track', userId: 'u-keep', event: 'Late', messageId: 'k-late' },
+    ]);
     for (const mode of ['reload', 'missing']) {
       const res = await cli(['backfill', '--data-dir', t.dataDir, '--source', 'web', '--from', from, '--to', to, '--mode', mode, '--json']);
       expect(res.code).toBe(0);
@@ -181,9 +230,33 @@ describe('npx clickstream forget', () => {
     // History imported from a Segment archive after the erasure: their messages are left out.
     t.cloud.store.createBucket('segment-archive');
     const day = Date.parse('2026-10-05T00:00:00Z');
-    const archived = (id: string, userId: string) => ({ type: 'track', event: 'Archived', userId, messageId: id, receivedAt: '2026-10-05T09:00:00.000Z', timestamp: '2026-10-05T09:00:00.000Z' });
-    t.cloud.store.put('segment-archive', `segment-logs/src/${day}/part-0.gz`, gzipSync(`${JSON.stringify(archived('e-arch', 'u-erase'))}\n${JSON.stringify(archived('k-arch', 'u-keep'))}\n`));
-    const imported = await cli(['import', '--data-dir', t.dataDir, '--source', 'web', '--archive', 's3://segment-archive/segment-logs/src/', '--from', '2026-10-05T00:00Z', '--to', '2026-10-06T00:00Z', '--json']);
+    const archived = (id: string, userId: string) => ({
+      type: 'track',
+      event: 'Archived',
+      userId,
+      messageId: id,
+      receivedAt: '2026-10-05T09:00:00.000Z',
+      timestamp: '2026-10-05T09:00:00.000Z',
+    });
+    t.cloud.store.put(
+      'segment-archive',
+      `segment-logs/src/${day}/part-0.gz`,
+      gzipSync(`${JSON.stringify(archived('e-arch', 'u-erase'))}\n${JSON.stringify(archived('k-arch', 'u-keep'))}\n`),
+    );
+    const imported = await cli([
+      'import',
+      '--data-dir',
+      t.dataDir,
+      '--source',
+      'web',
+      '--archive',
+      's3://segment-archive/segment-logs/src/',
+      '--from',
+      '2026-10-05T00:00Z',
+      '--to',
+      '2026-10-06T00:00Z',
+      '--json',
+    ]);
     expect(imported.code).toBe(0);
     expect(JSON.parse(imported.stdout)).toMatchObject({ messages: 2, suppressed: 1, rawObjectsWritten: 1 });
     expect((await sql(t, "SELECT COUNT(*) FROM web.tracks WHERE id = 'k-arch'"))[0][0]).toBe(1);

@@ -11,7 +11,15 @@ const DAYS = ['2026-10-01', '2026-10-02'];
 /** Whole Segment messages as Segment's S3 destination archives them. */
 function archived(day: string, hour: number, i: number, extra: Record<string, unknown>): Record<string, unknown> {
   const receivedAt = `${day}T${String(hour).padStart(2, '0')}:${String(10 + i).padStart(2, '0')}:00.250Z`;
-  return { messageId: `arch-${day}-${hour}-${i}`, receivedAt, sentAt: receivedAt, timestamp: receivedAt, originalTimestamp: receivedAt, context: { library: { name: 'analytics.js', version: '4.1.0' } }, ...extra };
+  return {
+    messageId: `arch-${day}-${hour}-${i}`,
+    receivedAt,
+    sentAt: receivedAt,
+    timestamp: receivedAt,
+    originalTimestamp: receivedAt,
+    context: { library: { name: 'analytics.js', version: '4.1.0' } },
+    ...extra,
+  };
 }
 
 const TABLES = ['tracks', 'pages', 'screens', 'identifies', 'groups', 'aliases', 'users', 'accounts', 'checkout_started'];
@@ -68,15 +76,31 @@ afterAll(() => t?.stop());
 async function expectImportVerified(source: string): Promise<void> {
   const res = await cli(['verify', '--data-dir', t.dataDir, '--source', source, '--from', '2026-10-01T00:00Z', '--to', '2026-10-03T00:00Z', '--json']);
   const { ok, totals } = JSON.parse(res.stdout);
-  expect({ code: res.code, ok, accepted: totals.accepted, loaded: totals.loaded, discarded: totals.discarded, duplicates: totals.duplicates, quarantined: totals.quarantined }).toEqual({
-    code: 0, ok: true, accepted: 11, loaded: 10, discarded: 1, duplicates: 2, quarantined: 1,
+  expect({
+    code: res.code,
+    ok,
+    accepted: totals.accepted,
+    loaded: totals.loaded,
+    discarded: totals.discarded,
+    duplicates: totals.duplicates,
+    quarantined: totals.quarantined,
+  }).toEqual({
+    code: 0,
+    ok: true,
+    accepted: 11,
+    loaded: 10,
+    discarded: 1,
+    duplicates: 2,
+    quarantined: 1,
   });
 }
 
 /** Rows per table of a source's schema (0 for a table not created yet). */
 async function counts(schema = 'web'): Promise<Record<string, number>> {
   const existing = new Set((await sql(t, `SELECT table_name FROM information_schema.tables WHERE table_schema = '${schema}'`)).map((r) => String(r[0])));
-  return Object.fromEntries(await Promise.all(TABLES.map(async (table) => [table, existing.has(table) ? Number((await sql(t, `SELECT COUNT(*) FROM ${schema}.${table}`))[0][0]) : 0])));
+  return Object.fromEntries(
+    await Promise.all(TABLES.map(async (table) => [table, existing.has(table) ? Number((await sql(t, `SELECT COUNT(*) FROM ${schema}.${table}`))[0][0]) : 0])),
+  );
 }
 
 /**
@@ -84,7 +108,22 @@ async function counts(schema = 'web'): Promise<Record<string, number>> {
  * then the import, then again (nothing changes), then verify.
  */
 describe('npx clickstream import', () => {
-  const run = (...extra: string[]) => cli(['import', '--data-dir', t.dataDir, '--source', 'web', '--archive', `s3://${ARCHIVE_BUCKET}/${PREFIX}`, '--from', '2026-10-01T00:00Z', '--to', '2026-10-03T00:00Z', '--json', ...extra]);
+  const run = (...extra: string[]) =>
+    cli([
+      'import',
+      '--data-dir',
+      t.dataDir,
+      '--source',
+      'web',
+      '--archive',
+      `s3://${ARCHIVE_BUCKET}/${PREFIX}`,
+      '--from',
+      '2026-10-01T00:00Z',
+      '--to',
+      '2026-10-03T00:00Z',
+      '--json',
+      ...extra,
+    ]);
 
   it('dry run: reports days, messages, invalid lines and hours, and changes nothing', async () => {
     const before = await counts();
@@ -93,14 +132,33 @@ describe('npx clickstream import', () => {
     expect(res.code).toBe(0);
     const summary = JSON.parse(res.stdout);
     expect(summary).toMatchObject({
-      dryRun: true, messages: 13, invalid: 1, rawObjectsWritten: 0,
-      days: [{ day: '2026-10-01', objects: 2, skipped: 1, messages: 7, invalid: 1 }, { day: '2026-10-02', objects: 2, skipped: 1, messages: 6, invalid: 0 }],
-      hours: ['2026-10-01T09:00:00.000Z', '2026-10-01T10:00:00.000Z', '2026-10-01T23:00:00.000Z', '2026-10-02T09:00:00.000Z', '2026-10-02T10:00:00.000Z', '2026-10-02T23:00:00.000Z'],
+      dryRun: true,
+      messages: 13,
+      invalid: 1,
+      rawObjectsWritten: 0,
+      days: [
+        { day: '2026-10-01', objects: 2, skipped: 1, messages: 7, invalid: 1 },
+        { day: '2026-10-02', objects: 2, skipped: 1, messages: 6, invalid: 0 },
+      ],
+      hours: [
+        '2026-10-01T09:00:00.000Z',
+        '2026-10-01T10:00:00.000Z',
+        '2026-10-01T23:00:00.000Z',
+        '2026-10-02T09:00:00.000Z',
+        '2026-10-02T10:00:00.000Z',
+        '2026-10-02T23:00:00.000Z',
+      ],
     });
     expect(Object.keys(summary.invalidReasons)).toEqual([expect.stringMatching(/^not JSON/)]);
     // What the loads would stage, per hour, from the real transform: here the last hour of day 1.
     expect(summary.windows).toHaveLength(6);
-    expect(summary.windows[2]).toMatchObject({ from: '2026-10-01T23:00:00.000Z', events: 3, discardedEvents: 1, rows: { _discards: 1, aliases: 1, groups: 1 }, discards: { 'event: track event without an event name': 1 } });
+    expect(summary.windows[2]).toMatchObject({
+      from: '2026-10-01T23:00:00.000Z',
+      events: 3,
+      discardedEvents: 1,
+      rows: { _discards: 1, aliases: 1, groups: 1 },
+      discards: { 'event: track event without an event name': 1 },
+    });
     expect(summary.schemaChanges).toEqual(expect.arrayContaining(['add column checkout_started.coupon VARCHAR(65535)', 'add column identifies.seats BIGINT']));
     expect(await counts()).toEqual(before);
     expect([...t.cloud.store.keys(t.cloud.endpoints.buckets.raw, 'web/')].length).toBe(rawBefore);
@@ -115,16 +173,32 @@ describe('npx clickstream import', () => {
     const after = await counts();
     // Per day: 1 track (one of day 1 arrived live already), 1 page, 1 screen, 1 identify, 1 group, 1 alias.
     expect(after).toEqual({
-      tracks: before.tracks + 1, checkout_started: before.checkout_started + 1, pages: before.pages + 2, screens: before.screens + 2,
-      identifies: before.identifies + 1, groups: before.groups + 2, aliases: before.aliases + 2, users: before.users, accounts: before.accounts + 1,
+      tracks: before.tracks + 1,
+      checkout_started: before.checkout_started + 1,
+      pages: before.pages + 2,
+      screens: before.screens + 2,
+      identifies: before.identifies + 1,
+      groups: before.groups + 2,
+      aliases: before.aliases + 2,
+      users: before.users,
+      accounts: before.accounts + 1,
     });
-    expect(await sql(t, "SELECT received_at, coupon, total FROM web.checkout_started WHERE id = 'arch-2026-10-02-9-0'")).toEqual([['2026-10-02 09:10:00.25', 'WINTER', 5]]);
+    expect(await sql(t, "SELECT received_at, coupon, total FROM web.checkout_started WHERE id = 'arch-2026-10-02-9-0'")).toEqual([
+      ['2026-10-02 09:10:00.25', 'WINTER', 5],
+    ]);
     expect(await sql(t, "SELECT COUNT(*) FROM web.tracks WHERE id = 'arch-2026-10-01-9-0'")).toEqual([[1]]);
     expect(await sql(t, "SELECT name, employees FROM web.accounts WHERE id = 'g1'")).toEqual([['Acme', 20]]);
     // The invalid line is quarantined with its reason.
     const quarantined = [...t.cloud.store.keys(t.cloud.endpoints.buckets.raw, '_quarantine/web/')].filter((o) => o.key.includes('segment-logs'));
     expect(quarantined).toHaveLength(1);
-    afterFirst = Object.fromEntries(await Promise.all(['tracks', 'checkout_started', 'pages', 'screens', 'identifies', 'groups', 'aliases', 'users', 'accounts'].map(async (x) => [x, await tableChecksum(t, x)])));
+    afterFirst = Object.fromEntries(
+      await Promise.all(
+        ['tracks', 'checkout_started', 'pages', 'screens', 'identifies', 'groups', 'aliases', 'users', 'accounts'].map(async (x) => [
+          x,
+          await tableChecksum(t, x),
+        ]),
+      ),
+    );
   }, 120_000);
 
   it('imports again: every table identical', async () => {
@@ -137,8 +211,25 @@ describe('npx clickstream import', () => {
   it('verify: accepted = loaded + discarded over the imported days', () => expectImportVerified('web'), 60_000);
 
   it('says what is wrong with bad input (exit code 2)', async () => {
-    expect(await cli(['import', '--data-dir', t.dataDir, '--source', 'web', '--from', '2026-10-01T00:00Z', '--to', '2026-10-03T00:00Z'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--archive is required') });
-    expect(await cli(['import', '--data-dir', t.dataDir, '--source', 'web', '--archive', 'clickstream-local-segment-archive/x', '--from', '2026-10-01T00:00Z', '--to', '2026-10-03T00:00Z'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--archive must be s3://') });
+    expect(await cli(['import', '--data-dir', t.dataDir, '--source', 'web', '--from', '2026-10-01T00:00Z', '--to', '2026-10-03T00:00Z'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--archive is required'),
+    });
+    expect(
+      await cli([
+        'import',
+        '--data-dir',
+        t.dataDir,
+        '--source',
+        'web',
+        '--archive',
+        'clickstream-local-segment-archive/x',
+        '--from',
+        '2026-10-01T00:00Z',
+        '--to',
+        '2026-10-03T00:00Z',
+      ]),
+    ).toMatchObject({ code: 2, stderr: expect.stringContaining('--archive must be s3://') });
   }, 60_000);
 });
 
@@ -147,7 +238,15 @@ describe('npx clickstream import', () => {
  * state machine, its Distributed Maps and functions under their own roles), into source "app".
  */
 describe('backfill workflow, mode "import"', () => {
-  const request = (extra: Record<string, unknown> = {}) => ({ source: 'app', mode: 'import', archive: { bucket: ARCHIVE_BUCKET, prefix: PREFIX }, from: '2026-10-01T00:00Z', to: '2026-10-03T00:00Z', maxConcurrency: 2, ...extra });
+  const request = (extra: Record<string, unknown> = {}) => ({
+    source: 'app',
+    mode: 'import',
+    archive: { bucket: ARCHIVE_BUCKET, prefix: PREFIX },
+    from: '2026-10-01T00:00Z',
+    to: '2026-10-03T00:00Z',
+    maxConcurrency: 2,
+    ...extra,
+  });
   const importRun = async (extra: Record<string, unknown> = {}) => {
     const d = await runExecution(t, t.cloud.endpoints.stateMachines.backfill, request(extra), 240_000);
     if (d.status !== 'SUCCEEDED') throw new Error(`import ${d.status}: ${d.error}: ${d.cause}`);
@@ -163,30 +262,64 @@ describe('backfill workflow, mode "import"', () => {
     expect(out).toMatchObject({ status: 'SUCCEEDED', dryRun: true, mode: 'import', totals: { windows: 0 } });
     expect(out.message).toMatch(/^Dry run: would import 13 messages \(1 invalid lines to quarantine\) into 6 hourly windows/);
     expect(out.import).toMatchObject({
-      archive: `s3://${ARCHIVE_BUCKET}/${PREFIX}`, dryRun: true, objects: 4, skipped: 2, messages: 13, invalid: 1, suppressed: 0, rawObjectsWritten: 0, hours: 6,
-      days: [{ day: '2026-10-01', objects: 2, messages: 7, invalid: 1 }, { day: '2026-10-02', objects: 2, messages: 6, invalid: 0 }],
+      archive: `s3://${ARCHIVE_BUCKET}/${PREFIX}`,
+      dryRun: true,
+      objects: 4,
+      skipped: 2,
+      messages: 13,
+      invalid: 1,
+      suppressed: 0,
+      rawObjectsWritten: 0,
+      hours: 6,
+      days: [
+        { day: '2026-10-01', objects: 2, messages: 7, invalid: 1 },
+        { day: '2026-10-02', objects: 2, messages: 6, invalid: 0 },
+      ],
     });
     expect(Object.keys(out.import.invalidReasons)).toEqual([expect.stringMatching(/^not JSON/)]);
-    expect(out.import.windows.map((w: { from: string }) => w.from)).toEqual(['2026-10-01T09', '2026-10-01T10', '2026-10-01T23', '2026-10-02T09', '2026-10-02T10', '2026-10-02T23'].map((h) => `${h}:00:00.000Z`));
+    expect(out.import.windows.map((w: { from: string }) => w.from)).toEqual(
+      ['2026-10-01T09', '2026-10-01T10', '2026-10-01T23', '2026-10-02T09', '2026-10-02T10', '2026-10-02T23'].map((h) => `${h}:00:00.000Z`),
+    );
     // The first hour: a track of a known event and an identify (tables exist; the archive's messages carry
     // a coupon, seats and context.library, which the live ones did not: new columns).
     expect(out.import.windows[0]).toEqual({
-      ...hour('2026-10-01T09'), events: 2, discardedEvents: 0, rows: { checkout_started: 1, identifies: 1, tracks: 1 }, valuesDiscarded: 0, discards: {},
+      ...hour('2026-10-01T09'),
+      events: 2,
+      discardedEvents: 0,
+      rows: { checkout_started: 1, identifies: 1, tracks: 1 },
+      valuesDiscarded: 0,
+      discards: {},
       schemaChanges: [
-        'add column checkout_started.context_library_name VARCHAR(65535)', 'add column checkout_started.context_library_version VARCHAR(65535)', 'add column checkout_started.coupon VARCHAR(65535)',
-        'add column identifies.context_library_name VARCHAR(65535)', 'add column identifies.context_library_version VARCHAR(65535)', 'add column identifies.seats BIGINT',
-        'add column tracks.context_library_name VARCHAR(65535)', 'add column tracks.context_library_version VARCHAR(65535)', 'add column users.seats BIGINT',
+        'add column checkout_started.context_library_name VARCHAR(65535)',
+        'add column checkout_started.context_library_version VARCHAR(65535)',
+        'add column checkout_started.coupon VARCHAR(65535)',
+        'add column identifies.context_library_name VARCHAR(65535)',
+        'add column identifies.context_library_version VARCHAR(65535)',
+        'add column identifies.seats BIGINT',
+        'add column tracks.context_library_name VARCHAR(65535)',
+        'add column tracks.context_library_version VARCHAR(65535)',
+        'add column users.seats BIGINT',
       ],
     });
     // The last hour of day 1: a group, an alias, and a track without an event name (discarded with its reason).
     expect(out.import.windows[2]).toMatchObject({
-      ...hour('2026-10-01T23'), events: 3, discardedEvents: 1, rows: { _discards: 1, aliases: 1, groups: 1 }, discards: { 'event: track event without an event name': 1 },
+      ...hour('2026-10-01T23'),
+      events: 3,
+      discardedEvents: 1,
+      rows: { _discards: 1, aliases: 1, groups: 1 },
+      discards: { 'event: track event without an event name': 1 },
     });
     // "app" has never seen a page, screen, group or alias: the import would create those tables.
-    expect(out.import.schemaChanges).toEqual(expect.arrayContaining([
-      expect.stringMatching(/^create table pages \(\d+ columns\)$/), expect.stringMatching(/^create table screens /), expect.stringMatching(/^create table groups /),
-      expect.stringMatching(/^create table aliases /), expect.stringMatching(/^create table accounts /), 'add column checkout_started.coupon VARCHAR(65535)',
-    ]));
+    expect(out.import.schemaChanges).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^create table pages \(\d+ columns\)$/),
+        expect.stringMatching(/^create table screens /),
+        expect.stringMatching(/^create table groups /),
+        expect.stringMatching(/^create table aliases /),
+        expect.stringMatching(/^create table accounts /),
+        'add column checkout_started.coupon VARCHAR(65535)',
+      ]),
+    );
     expect(await counts('app')).toEqual(before);
     expect(rawKeys()).toEqual(keysBefore);
     expect([...t.cloud.store.keys(t.cloud.endpoints.buckets.raw, '_quarantine/app/')]).toHaveLength(0);
@@ -196,17 +329,39 @@ describe('backfill workflow, mode "import"', () => {
   it('imports: exact counts, received_at kept, the live duplicates once, invalid line quarantined', async () => {
     const before = await counts('app');
     const out = await importRun();
-    expect(out).toMatchObject({ status: 'SUCCEEDED', dryRun: false, totals: { windows: 6, succeeded: 6, failed: 0 }, import: { messages: 13, invalid: 1, rawObjectsWritten: 6, hours: 6 } });
+    expect(out).toMatchObject({
+      status: 'SUCCEEDED',
+      dryRun: false,
+      totals: { windows: 6, succeeded: 6, failed: 0 },
+      import: { messages: 13, invalid: 1, rawObjectsWritten: 6, hours: 6 },
+    });
     expect(out.import.windows).toBeUndefined();
     expect(await counts('app')).toEqual({
-      ...before, tracks: before.tracks + 1, checkout_started: before.checkout_started + 1, pages: 2, screens: 2, identifies: before.identifies + 1, groups: 2, aliases: 2, accounts: 1,
+      ...before,
+      tracks: before.tracks + 1,
+      checkout_started: before.checkout_started + 1,
+      pages: 2,
+      screens: 2,
+      identifies: before.identifies + 1,
+      groups: 2,
+      aliases: 2,
+      accounts: 1,
     });
-    expect(await sql(t, "SELECT received_at, coupon, total FROM app.checkout_started WHERE id = 'arch-2026-10-02-9-0'")).toEqual([['2026-10-02 09:10:00.25', 'WINTER', 5]]);
+    expect(await sql(t, "SELECT received_at, coupon, total FROM app.checkout_started WHERE id = 'arch-2026-10-02-9-0'")).toEqual([
+      ['2026-10-02 09:10:00.25', 'WINTER', 5],
+    ]);
     expect(await sql(t, "SELECT COUNT(*) FROM app.tracks WHERE id = 'arch-2026-10-01-9-0'")).toEqual([[1]]);
     expect(await sql(t, "SELECT name, employees FROM app.accounts WHERE id = 'g1'")).toEqual([['Acme', 20]]);
     // The columns the dry run said the import would add, with the types it said.
-    expect(await sql(t, "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'app' AND column_name IN ('coupon', 'seats') ORDER BY 1, 2")).toEqual([
-      ['checkout_started', 'coupon', 'character varying'], ['identifies', 'seats', 'bigint'], ['users', 'seats', 'bigint'],
+    expect(
+      await sql(
+        t,
+        "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'app' AND column_name IN ('coupon', 'seats') ORDER BY 1, 2",
+      ),
+    ).toEqual([
+      ['checkout_started', 'coupon', 'character varying'],
+      ['identifies', 'seats', 'bigint'],
+      ['users', 'seats', 'bigint'],
     ]);
     expect([...t.cloud.store.keys(t.cloud.endpoints.buckets.raw, '_quarantine/app/')].filter((o) => o.key.includes('segment-logs'))).toHaveLength(1);
     afterFirst = Object.fromEntries(await Promise.all(TABLES.map(async (x) => [x, await tableChecksum(t, x, ['uuid_ts'], 'app')])));
@@ -224,7 +379,12 @@ describe('backfill workflow, mode "import"', () => {
     const d = await runExecution(t, t.cloud.endpoints.stateMachines.backfill, request({ archive: { bucket: 'someone-elses-archive', prefix: PREFIX } }));
     expect({ status: d.status, error: d.error }).toEqual({ status: 'FAILED', error: 'InvalidInputError' });
     expect(d.cause).toContain('add \\"arn:aws:s3:::someone-elses-archive\\" to its \\"archiveBuckets\\" in cdk.json');
-    const noArchive = await runExecution(t, t.cloud.endpoints.stateMachines.backfill, { source: 'app', mode: 'import', from: '2026-10-01T00:00Z', to: '2026-10-03T00:00Z' });
+    const noArchive = await runExecution(t, t.cloud.endpoints.stateMachines.backfill, {
+      source: 'app',
+      mode: 'import',
+      from: '2026-10-01T00:00Z',
+      to: '2026-10-03T00:00Z',
+    });
     expect(noArchive.cause).toContain('mode \\"import\\" reads a Segment archive');
   }, 60_000);
 });

@@ -37,10 +37,18 @@ describe('npx clickstream status, load, send, verify', () => {
     expect(sent.distinctMessages + sent.duplicates).toBe(400);
     // Every acknowledged event reaches a raw object (30 more were there: the three past hours).
     const raw = t.cloud.endpoints.buckets.raw;
-    const lines = await eventually(() => {
-      const n = [...t.cloud.store.keys(raw, 'web/')].reduce((sum, o) => sum + gunzipSync(t.cloud.store.get(raw, o.key).body).toString().trim().split('\n').length, 0) - 30;
-      return n === 400 ? n : undefined;
-    }, 20_000, 'the 400 events in raw objects');
+    const lines = await eventually(
+      () => {
+        const n =
+          [...t.cloud.store.keys(raw, 'web/')].reduce(
+            (sum, o) => sum + gunzipSync(t.cloud.store.get(raw, o.key).body).toString().trim().split('\n').length,
+            0,
+          ) - 30;
+        return n === 400 ? n : undefined;
+      },
+      20_000,
+      'the 400 events in raw objects',
+    );
     expect(lines).toBe(400);
   }, 60_000);
 
@@ -61,7 +69,9 @@ describe('npx clickstream status, load, send, verify', () => {
     expect(after).toMatchObject({ lagSeconds: 0, pendingObjects: 0, eventsRead: { lastHour: 430, lastDay: 430 } });
     expect(Date.parse(after.lastLoadedAt)).toBeGreaterThan(Date.now() - 60_000);
     const text = await cli(['status', '--data-dir', t.dataDir]);
-    expect(text.stdout).toMatch(/source\s+collect\s+load\s+dry run\s+last load \(UTC\)\s+lag\s+waiting objects\s+events read 1 h\s+events read 24 h\s+failed loads 24 h\s+discards 24 h\s+discards total\s+set aside\nweb\s+on\s+on\s+off\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+0 s\s+0\s+430\s+430\s+0\s+3\s+3\s+0\napp\s+on/);
+    expect(text.stdout).toMatch(
+      /source\s+collect\s+load\s+dry run\s+last load \(UTC\)\s+lag\s+waiting objects\s+events read 1 h\s+events read 24 h\s+failed loads 24 h\s+discards 24 h\s+discards total\s+set aside\nweb\s+on\s+on\s+off\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+0 s\s+0\s+430\s+430\s+0\s+3\s+3\s+0\napp\s+on/,
+    );
   }, 120_000);
 
   it('load: nothing pending says so; a failed load names its cause and exits 2 for bad input', async () => {
@@ -78,10 +88,31 @@ describe('npx clickstream status, load, send, verify', () => {
     const ok = await cli(['verify', '--data-dir', t.dataDir, '--source', 'web', ...range, '--json']);
     expect(ok.code).toBe(0);
     const report = json(ok.stdout);
-    expect(report.hours.slice(0, 3)).toEqual(PAST.map((hour) => ({ hour, accepted: 10, quarantined: 0, loaded: 9, discarded: 1, erased: 0, duplicates: 0, objects: 1, objectsLoaded: 1, ok: true, problems: [] })));
+    expect(report.hours.slice(0, 3)).toEqual(
+      PAST.map((hour) => ({
+        hour,
+        accepted: 10,
+        quarantined: 0,
+        loaded: 9,
+        discarded: 1,
+        erased: 0,
+        duplicates: 0,
+        objects: 1,
+        objectsLoaded: 1,
+        ok: true,
+        problems: [],
+      })),
+    );
     const sent = report.hours.slice(3);
     expect(sent.every((h: { ok: boolean }) => h.ok)).toBe(true);
-    const totals = sent.reduce((a: Record<string, number>, h: Record<string, number>) => ({ accepted: a.accepted + h.accepted, loaded: a.loaded + h.loaded, duplicates: a.duplicates + h.duplicates }), { accepted: 0, loaded: 0, duplicates: 0 });
+    const totals = sent.reduce(
+      (a: Record<string, number>, h: Record<string, number>) => ({
+        accepted: a.accepted + h.accepted,
+        loaded: a.loaded + h.loaded,
+        duplicates: a.duplicates + h.duplicates,
+      }),
+      { accepted: 0, loaded: 0, duplicates: 0 },
+    );
     expect(totals.accepted).toBe(totals.loaded);
     expect(totals.accepted + totals.duplicates).toBe(400);
 
@@ -90,7 +121,9 @@ describe('npx clickstream status, load, send, verify', () => {
     expect(del.code).toBe(0);
     const broken = await cli(['verify', '--data-dir', t.dataDir, '--source', 'web', ...range]);
     expect(broken.code).toBe(3);
-    expect(broken.stdout).toMatch(/Hours that do not add up \(accepted ≠ loaded \+ discarded \+ erased\):\nhour\s+accepted\s+quarantined\s+loaded\s+discarded\s+erased\s+duplicates\s+problem\n2026-09-01T01:00Z\s+10\s+0\s+7\s+1\s+0\s+0\s+2 loaded messages missing from tracks\n\nRepair them: npx clickstream verify --source web --from 2026-09-01T00:00Z --to \S+ --repair\n$/);
+    expect(broken.stdout).toMatch(
+      /Hours that do not add up \(accepted ≠ loaded \+ discarded \+ erased\):\nhour\s+accepted\s+quarantined\s+loaded\s+discarded\s+erased\s+duplicates\s+problem\n2026-09-01T01:00Z\s+10\s+0\s+7\s+1\s+0\s+0\s+2 loaded messages missing from tracks\n\nRepair them: npx clickstream verify --source web --from 2026-09-01T00:00Z --to \S+ --repair\n$/,
+    );
 
     const repaired = await cli(['verify', '--data-dir', t.dataDir, '--source', 'web', ...range, '--repair']);
     expect(repaired.stdout).toContain('Repairing 1 hour with a "missing" backfill');
@@ -109,9 +142,11 @@ describe('npx clickstream status, load, send, verify', () => {
     expect((await cli(['verify', '--data-dir', t.dataDir, '--source', 'web', ...range])).code).toBe(0);
     const deep = await cli(['verify', '--data-dir', t.dataDir, '--source', 'web', ...range, '--deep', '--json']);
     expect(deep.code).toBe(3);
-    expect(json(deep.stdout).hours.filter((h: { ok: boolean }) => !h.ok).map((h: { hour: string; problems: string[] }) => [h.hour, h.problems])).toEqual([
-      ['2026-09-01T02:00:00.000Z', ['its loaded raw objects hold 10 distinct messages; the loads account for 9']],
-    ]);
+    expect(
+      json(deep.stdout)
+        .hours.filter((h: { ok: boolean }) => !h.ok)
+        .map((h: { hour: string; problems: string[] }) => [h.hour, h.problems]),
+    ).toEqual([['2026-09-01T02:00:00.000Z', ['its loaded raw objects hold 10 distinct messages; the loads account for 9']]]);
     const repaired = await cli(['verify', '--data-dir', t.dataDir, '--source', 'web', ...range, '--deep', '--repair']);
     expect(repaired.stdout).toContain('Repairing 1 hour with a "reload" backfill');
     expect(repaired.code).toBe(0);
@@ -119,11 +154,26 @@ describe('npx clickstream status, load, send, verify', () => {
   }, 120_000);
 
   it('verify: an hour whose raw object was never loaded is named, with its events', async () => {
-    await putRawEvents(t, 'web', '2026-09-01T05:00:00.000Z', 'late', [{ type: 'track', event: 'Late', userId: 'u', messageId: 'late-1' }, { type: 'track', event: 'Late', userId: 'u', messageId: 'late-1' }]);
+    await putRawEvents(t, 'web', '2026-09-01T05:00:00.000Z', 'late', [
+      { type: 'track', event: 'Late', userId: 'u', messageId: 'late-1' },
+      { type: 'track', event: 'Late', userId: 'u', messageId: 'late-1' },
+    ]);
     const res = await cli(['verify', '--data-dir', t.dataDir, '--source', 'web', '--from', '2026-09-01T00:00Z', '--to', '2026-09-01T06:00Z', '--json']);
     expect(res.code).toBe(3);
     expect(json(res.stdout).hours.filter((h: { ok: boolean }) => !h.ok)).toEqual([
-      { hour: '2026-09-01T05:00:00.000Z', accepted: 1, quarantined: 0, loaded: 0, discarded: 0, erased: 0, duplicates: 0, objects: 1, objectsLoaded: 0, ok: false, problems: ['1 raw object (1 event) not loaded'] },
+      {
+        hour: '2026-09-01T05:00:00.000Z',
+        accepted: 1,
+        quarantined: 0,
+        loaded: 0,
+        discarded: 0,
+        erased: 0,
+        duplicates: 0,
+        objects: 1,
+        objectsLoaded: 0,
+        ok: false,
+        problems: ['1 raw object (1 event) not loaded'],
+      },
     ]);
   }, 60_000);
 
@@ -131,7 +181,9 @@ describe('npx clickstream status, load, send, verify', () => {
     const bad = await runExecution(t, t.cloud.endpoints.stateMachines.verify, { source: 'web', from: '2026-09-01T00:00Z', to: '2026-09-01T06:00Z' });
     expect(bad.status).toBe('FAILED');
     expect(bad.error).toBe('VerificationFailed');
-    expect(bad.cause).toBe('1 hour(s) of web do not add up, first 2026-09-01T05:00:00.000Z: 1 raw object (1 event) not loaded. Repair: npx clickstream verify --source web --from 2026-09-01T00:00:00.000Z --to 2026-09-01T06:00:00.000Z --repair');
+    expect(bad.cause).toBe(
+      '1 hour(s) of web do not add up, first 2026-09-01T05:00:00.000Z: 1 raw object (1 event) not loaded. Repair: npx clickstream verify --source web --from 2026-09-01T00:00:00.000Z --to 2026-09-01T06:00:00.000Z --repair',
+    );
     const good = await runExecution(t, t.cloud.endpoints.stateMachines.verify, { source: 'web', from: '2026-09-01T00:00Z', to: '2026-09-01T05:00Z' });
     expect(good.status).toBe('SUCCEEDED');
     const out = JSON.parse(good.output ?? '{}');

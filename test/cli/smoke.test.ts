@@ -15,7 +15,9 @@ describe('npx clickstream smoke', () => {
   it('passes every step end to end: preflight, settings, send, retry, delivery, load, rows, verify', async () => {
     const res = await cli(['smoke', '--data-dir', t.dataDir, '--json']);
     const report = JSON.parse(res.stdout) as { ok: boolean; source: string; steps: Step[]; messageIds: string[] };
-    expect(report.steps.map((s) => [s.step, s.ok])).toEqual(['preflight', 'settings', 'send', 'retry', 'delivery', 'load', 'rows', 'verify'].map((s) => [s, true]));
+    expect(report.steps.map((s) => [s.step, s.ok])).toEqual(
+      ['preflight', 'settings', 'send', 'retry', 'delivery', 'load', 'rows', 'verify'].map((s) => [s, true]),
+    );
     expect(report).toMatchObject({ ok: true, source: 'web' });
     expect(res.code).toBe(0);
     expect(report.messageIds.every((id) => id.startsWith('smoke-'))).toBe(true);
@@ -36,7 +38,12 @@ describe('npx clickstream smoke', () => {
       expect(res.code).toBe(3);
       const report = JSON.parse(res.stdout) as { ok: boolean; steps: Step[] };
       const load = report.steps.find((s) => s.step === 'load');
-      expect(load).toMatchObject({ ok: false, detail: expect.stringMatching(/^the load FAILED: .*Lambda\.Unknown/), cause: 'a function timed out or crashed', fix: expect.stringContaining('Step Functions console') });
+      expect(load).toMatchObject({
+        ok: false,
+        detail: expect.stringMatching(/^the load FAILED: .*Lambda\.Unknown/),
+        cause: 'a function timed out or crashed',
+        fix: expect.stringContaining('Step Functions console'),
+      });
       expect(report.steps.filter((s) => s.ok === null).map((s) => s.step)).toEqual(['rows', 'verify']);
     } finally {
       t.cloud.lambdas.faults.length = 0;

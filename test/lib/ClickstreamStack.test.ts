@@ -6,7 +6,7 @@ type Statement = { Action: string | string[]; Resource: unknown; Effect: string;
 function statementsOf(template: ReturnType<typeof synthEnvironment>['template']): Array<{ policy: string; statement: Statement }> {
   const out: Array<{ policy: string; statement: Statement }> = [];
   for (const [id, res] of Object.entries(template.findResources('AWS::IAM::Policy'))) {
-    for (const statement of (res.Properties.PolicyDocument.Statement as Statement[])) out.push({ policy: id, statement });
+    for (const statement of res.Properties.PolicyDocument.Statement as Statement[]) out.push({ policy: id, statement });
   }
   for (const [id, res] of Object.entries(template.findResources('AWS::IAM::Role'))) {
     for (const p of (res.Properties.Policies ?? []) as Array<{ PolicyDocument: { Statement: Statement[] } }>) {
@@ -69,12 +69,20 @@ describe('ClickstreamStack', () => {
     });
 
     it('traces the collector when collector.tracing is on', () => {
-      const { template } = synthEnvironment('x', { x: { sources: [{ name: 'web', writeKeys: ['wk_web_12345678'] }], warehouse: { type: 'serverless', availabilityZones: ['us-east-1a', 'us-east-1b', 'us-east-1c'] }, collector: { tracing: true } } });
-      const collect = Object.values(template.findResources('AWS::Lambda::Function')).find((f) => f.Metadata['clickstream:handler'] === 'lambdas/collect/handler.ts');
+      const { template } = synthEnvironment('x', {
+        x: {
+          sources: [{ name: 'web', writeKeys: ['wk_web_12345678'] }],
+          warehouse: { type: 'serverless', availabilityZones: ['us-east-1a', 'us-east-1b', 'us-east-1c'] },
+          collector: { tracing: true },
+        },
+      });
+      const collect = Object.values(template.findResources('AWS::Lambda::Function')).find(
+        (f) => f.Metadata['clickstream:handler'] === 'lambdas/collect/handler.ts',
+      );
       expect(collect?.Properties.TracingConfig).toEqual({ Mode: 'Active' });
     });
 
-    it('buffers at most a quarter of a source\'s load interval (freshness), else as configured', () => {
+    it("buffers at most a quarter of a source's load interval (freshness), else as configured", () => {
       const { template } = synthEnvironment('x', {
         x: {
           sources: [
@@ -85,8 +93,15 @@ describe('ClickstreamStack', () => {
           warehouse: { type: 'serverless', availabilityZones: ['us-east-1a', 'us-east-1b', 'us-east-1c'] },
         },
       });
-      const hints = Object.values(template.findResources('AWS::KinesisFirehose::DeliveryStream')).map((r) => [r.Properties.DeliveryStreamName, r.Properties.ExtendedS3DestinationConfiguration.BufferingHints.IntervalInSeconds]);
-      expect(hints.sort()).toEqual([['clickstream-x-fast', 15], ['clickstream-x-nightly', 60], ['clickstream-x-slow', 60]]);
+      const hints = Object.values(template.findResources('AWS::KinesisFirehose::DeliveryStream')).map((r) => [
+        r.Properties.DeliveryStreamName,
+        r.Properties.ExtendedS3DestinationConfiguration.BufferingHints.IntervalInSeconds,
+      ]);
+      expect(hints.sort()).toEqual([
+        ['clickstream-x-fast', 15],
+        ['clickstream-x-nightly', 60],
+        ['clickstream-x-slow', 60],
+      ]);
     });
 
     it('lets each stream write only its own source prefixes', () => {
@@ -181,16 +196,26 @@ describe('ClickstreamStack', () => {
     });
 
     it('recognizes a wildcard resource written as "*", ["*"], an ARN ending in ":*" or "::*", or a Join of only account and region', () => {
-      for (const wildcard of ['*', 'arn:aws:s3:::*', 'arn:aws:firehose:us-east-1:123456789012:*', 'arn:aws:firehose:*:*:deliverystream/*', { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':firehose:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':deliverystream/*']] }]) {
+      for (const wildcard of [
+        '*',
+        'arn:aws:s3:::*',
+        'arn:aws:firehose:us-east-1:123456789012:*',
+        'arn:aws:firehose:*:*:deliverystream/*',
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':firehose:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':deliverystream/*']] },
+      ]) {
         expect({ wildcard, found: isWildcardResource(wildcard) }).toEqual({ wildcard, found: true });
       }
-      for (const named of ['arn:aws:s3:::raw-bucket/*', { 'Fn::GetAtt': ['Bucket', 'Arn'] }, { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['Bucket', 'Arn'] }, '/*']] }]) {
+      for (const named of [
+        'arn:aws:s3:::raw-bucket/*',
+        { 'Fn::GetAtt': ['Bucket', 'Arn'] },
+        { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['Bucket', 'Arn'] }, '/*']] },
+      ]) {
         expect({ named, found: isWildcardResource(named) }).toEqual({ named, found: false });
       }
       expect(asArray(['*']).some(isWildcardResource)).toBe(true);
     });
 
-    it('limits Data API status calls to statements of the caller\'s own role (any of its sessions)', () => {
+    it("limits Data API status calls to statements of the caller's own role (any of its sessions)", () => {
       const status = statementsOf(prod.template).filter(({ statement }) => asArray(statement.Action).includes('redshift-data:DescribeStatement'));
       expect(status.length).toBeGreaterThan(0);
       const policies = prod.template.findResources('AWS::IAM::Policy');
@@ -207,7 +232,9 @@ describe('ClickstreamStack', () => {
       const archive = local.template.findOutputs('ArchiveReaderRoleArns');
       expect(Object.keys(archive)).toHaveLength(1);
       // Per role, the actions of every statement that names the archive bucket (statements may also name others).
-      const onArchive = statementsOf(local.template).filter(({ statement }) => JSON.stringify(statement.Resource).includes('clickstream-local-segment-archive'));
+      const onArchive = statementsOf(local.template).filter(({ statement }) =>
+        JSON.stringify(statement.Resource).includes('clickstream-local-segment-archive'),
+      );
       expect(onArchive.map(({ policy, statement }) => [policy.replace(/[0-9A-F]{8}$/, ''), asArray(statement.Action)]).sort()).toEqual([
         ['BackfillWorkflowImportArchiveFunctionServiceRoleDefaultPolicy', ['s3:GetObject']],
         ['WarehouseUserRoleDefaultPolicy', ['s3:ListBucket']],
@@ -240,7 +267,12 @@ describe('ClickstreamStack', () => {
       expect(Object.keys(buckets)).toHaveLength(4);
       for (const [id, b] of Object.entries(buckets)) {
         expect(b.Properties.BucketEncryption).toEqual({ ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] });
-        expect(b.Properties.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+        expect(b.Properties.PublicAccessBlockConfiguration).toEqual({
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        });
         if (!id.includes('AccessLogs')) expect(b.Properties.LoggingConfiguration).toBeDefined();
       }
     });
@@ -250,9 +282,7 @@ describe('ClickstreamStack', () => {
       expect(policies).toHaveLength(4);
       for (const p of policies) {
         expect(p.Properties.PolicyDocument.Statement).toEqual(
-          expect.arrayContaining([
-            expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-          ]),
+          expect.arrayContaining([expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
         );
       }
     });
@@ -269,12 +299,16 @@ describe('ClickstreamStack', () => {
 
   describe('Collector', () => {
     it('serves every Segment route through an HTTP API with CORS and throttling (prod)', () => {
-      const routes = Object.values(prod.template.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey).sort();
+      const routes = Object.values(prod.template.findResources('AWS::ApiGatewayV2::Route'))
+        .map((r) => r.Properties.RouteKey)
+        .sort();
       expect(routes).toEqual(
         [
           ...['a', 'alias', 'b', 'batch', 'g', 'group', 'i', 'identify', 'p', 'page', 's', 'screen', 't', 'track'].map((r) => `POST /v1/${r}`),
           // What Segment's CDN serves, served by the collector (analytics.js, its chunks, settings).
-          'GET /analytics.js/v1/{writeKey}/{file}', 'GET /analytics-next/bundles/{file}', 'GET /v1/projects/{writeKey}/settings',
+          'GET /analytics.js/v1/{writeKey}/{file}',
+          'GET /analytics-next/bundles/{file}',
+          'GET /v1/projects/{writeKey}/settings',
         ].sort(),
       );
       prod.template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
@@ -292,7 +326,11 @@ describe('ClickstreamStack', () => {
       dev.template.resourceCountIs('AWS::ApiGatewayV2::Api', 0);
       dev.template.hasResourceProperties('AWS::Lambda::Url', {
         AuthType: 'NONE',
-        Cors: Match.objectLike({ AllowMethods: ['POST', 'GET'], AllowOrigins: ['*'], AllowHeaders: ['content-type', 'authorization', 'content-encoding', 'x-retry-count'] }),
+        Cors: Match.objectLike({
+          AllowMethods: ['POST', 'GET'],
+          AllowOrigins: ['*'],
+          AllowHeaders: ['content-type', 'authorization', 'content-encoding', 'x-retry-count'],
+        }),
       });
     });
   });
@@ -311,7 +349,9 @@ describe('ClickstreamStack', () => {
       // The admin password exists only in Secrets Manager: the template holds a dynamic reference.
       const [namespace] = Object.values(prod.template.findResources('AWS::RedshiftServerless::Namespace'));
       expect(namespace.Properties.ManageAdminPassword).toBeUndefined();
-      expect(JSON.stringify(namespace.Properties.AdminUserPassword)).toMatch(/^\{"Fn::Join":\["",\["\{\{resolve:secretsmanager:",\{"Ref":"WarehouseAdminSecret[0-9A-F]+"\},":SecretString:password::\}\}"\]\]\}$/);
+      expect(JSON.stringify(namespace.Properties.AdminUserPassword)).toMatch(
+        /^\{"Fn::Join":\["",\["\{\{resolve:secretsmanager:",\{"Ref":"WarehouseAdminSecret[0-9A-F]+"\},":SecretString:password::\}\}"\]\]\}$/,
+      );
     });
 
     it('imports an existing cluster and grants the Data API on it only', () => {
@@ -338,11 +378,23 @@ describe('ClickstreamStack', () => {
       const metrics = alarms.map((a) => a.Properties.MetricName).sort();
       // prod has two sources; "ios" is a dry-run source, whose backlog never empties: no lag alarm, and no set-aside alarm (its loads commit nothing).
       expect(metrics).toEqual(
-        ['5xx', 'DeliveryToS3.Success', 'DeliveryToS3.Success', 'ExecutionsFailed', 'ExecutionsFailed', 'ExecutionsFailed', 'ObjectsSetAside', 'OldestPendingObjectAgeSeconds'].sort(),
+        [
+          '5xx',
+          'DeliveryToS3.Success',
+          'DeliveryToS3.Success',
+          'ExecutionsFailed',
+          'ExecutionsFailed',
+          'ExecutionsFailed',
+          'ObjectsSetAside',
+          'OldestPendingObjectAgeSeconds',
+        ].sort(),
       );
       prod.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: 'OldestPendingObjectAgeSeconds',
-        Dimensions: [{ Name: 'Source', Value: 'web' }, { Name: 'service', Value: 'loader' }],
+        Dimensions: [
+          { Name: 'Source', Value: 'web' },
+          { Name: 'service', Value: 'loader' },
+        ],
       });
       prod.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: 'ExecutionsFailed',
@@ -356,8 +408,20 @@ describe('ClickstreamStack', () => {
   });
 
   it('outputs what operators and the CLI need', () => {
-    prod.template.hasOutput('Sources', { Value: '[{"name":"web","collect":true,"load":true,"dryRun":false},{"name":"ios","collect":true,"load":true,"dryRun":true}]' });
-    for (const key of ['CollectorUrl', 'LoadStateMachineArn', 'BackfillStateMachineArn', 'VerifyStateMachineArn', 'RawBucketName', 'StagedBucketName', 'WarehouseTarget', 'WarehouseKind', 'WarehouseDatabase']) {
+    prod.template.hasOutput('Sources', {
+      Value: '[{"name":"web","collect":true,"load":true,"dryRun":false},{"name":"ios","collect":true,"load":true,"dryRun":true}]',
+    });
+    for (const key of [
+      'CollectorUrl',
+      'LoadStateMachineArn',
+      'BackfillStateMachineArn',
+      'VerifyStateMachineArn',
+      'RawBucketName',
+      'StagedBucketName',
+      'WarehouseTarget',
+      'WarehouseKind',
+      'WarehouseDatabase',
+    ]) {
       prod.template.hasOutput(key, {});
     }
   });

@@ -18,8 +18,10 @@ type Finding = { Rule: { Id: string }; Level: string; Message: string; Location:
  * every error, any other warning — fails the test.
  */
 const KEPT_WARNINGS: Record<string, string> = {
-  W3005: 'CDK writes a DependsOn next to a Ref/GetAtt that already implies it (e.g. a role\'s policy before its function); redundant, harmless, and not ours to remove.',
-  W3010: 'The warehouse subnets name their availability zones on purpose: Redshift Serverless needs three, an environment-agnostic stack gets two from CDK, and not every AZ of a region offers Redshift Serverless (lib/config/schema.ts, warehouse.availabilityZones).',
+  W3005:
+    "CDK writes a DependsOn next to a Ref/GetAtt that already implies it (e.g. a role's policy before its function); redundant, harmless, and not ours to remove.",
+  W3010:
+    'The warehouse subnets name their availability zones on purpose: Redshift Serverless needs three, an environment-agnostic stack gets two from CDK, and not every AZ of a region offers Redshift Serverless (lib/config/schema.ts, warehouse.availabilityZones).',
 };
 
 function cfnLint(template: Json): Finding[] {
@@ -45,7 +47,8 @@ function substituted(definitionString: unknown, resources: Record<string, { Type
       return parts.map(value).join(sep);
     }
     const id = 'Ref' in obj ? String(obj.Ref) : String((obj['Fn::GetAtt'] as string[])[0]);
-    if (id.startsWith('AWS::')) return { 'AWS::Partition': 'aws', 'AWS::Region': 'us-east-1', 'AWS::AccountId': '123456789012', 'AWS::URLSuffix': 'amazonaws.com' }[id] ?? id;
+    if (id.startsWith('AWS::'))
+      return { 'AWS::Partition': 'aws', 'AWS::Region': 'us-east-1', 'AWS::AccountId': '123456789012', 'AWS::URLSuffix': 'amazonaws.com' }[id] ?? id;
     const type = resources[id]?.Type;
     if (type === 'AWS::Lambda::Function') return `arn:aws:lambda:us-east-1:123456789012:function:${id}`;
     if (type === 'AWS::StepFunctions::StateMachine') return `arn:aws:states:us-east-1:123456789012:stateMachine:${id}`;
@@ -83,13 +86,22 @@ describe('static validation catches planted defects', () => {
   const json = template.toJSON() as { Resources: Record<string, { Type: string; Properties: Json }> };
 
   it('cfn-lint reports an error in a broken template', () => {
-    const broken = { ...json, Resources: { ...json.Resources, Broken: { Type: 'AWS::Lambda::Function', Properties: { Runtime: 'nodejs99.x', Handler: 'index.handler', Code: { ZipFile: 'x' }, Role: 'not-an-arn' } } } };
+    const broken = {
+      ...json,
+      Resources: {
+        ...json.Resources,
+        Broken: { Type: 'AWS::Lambda::Function', Properties: { Runtime: 'nodejs99.x', Handler: 'index.handler', Code: { ZipFile: 'x' }, Role: 'not-an-arn' } },
+      },
+    };
     const errors = cfnLint(broken).filter((f) => f.Level === 'Error');
     expect(errors.length).toBeGreaterThan(0);
   }, 60_000);
 
   it('asl-validator rejects a definition whose Next names no state', () => {
-    const [, machine] = Object.entries(json.Resources).find(([id, r]) => id.startsWith('LoadWorkflow') && r.Type === 'AWS::StepFunctions::StateMachine') as [string, { Properties: Json }];
+    const [, machine] = Object.entries(json.Resources).find(([id, r]) => id.startsWith('LoadWorkflow') && r.Type === 'AWS::StepFunctions::StateMachine') as [
+      string,
+      { Properties: Json },
+    ];
     const def = substituted(machine.Properties.DefinitionString, json.Resources) as { StartAt: string; States: Record<string, Json> };
     def.States[def.StartAt] = { ...def.States[def.StartAt], Next: 'NoSuchState' };
     expect(aslValidator(def).isValid).toBe(false);
@@ -107,14 +119,20 @@ describe('limits checked at synth', () => {
 
   it('fails synth, naming the field, when a source name makes a resource name too long', () => {
     const name = `s${'x'.repeat(45)}`;
-    expect(() => synthSources([source(name)])).toThrow(/environments\.x\.sources\[0\]\.name: "sx+" makes the schedule name "clickstream-x-verify-sx+" 67 characters; names allow 64: use at most 43 characters here/);
+    expect(() => synthSources([source(name)])).toThrow(
+      /environments\.x\.sources\[0\]\.name: "sx+" makes the schedule name "clickstream-x-verify-sx+" 67 characters; names allow 64: use at most 43 characters here/,
+    );
   });
 
   it('backs the config check with a check of the synthesized names', () => {
-    const app = new App({ context: { ...cdkJsonContext(), environments: { x: { ...base, sources: [source('web')] } }, env: 'x', 'aws:cdk:bundling-stacks': [] } });
+    const app = new App({
+      context: { ...cdkJsonContext(), environments: { x: { ...base, sources: [source('web')] } }, env: 'x', 'aws:cdk:bundling-stacks': [] },
+    });
     const stack = buildApp(app);
     expect(limitViolations(stack)).toEqual([]);
-    const stream = stack.node.findAll().find((c) => (c as { cfnResourceType?: string }).cfnResourceType === 'AWS::KinesisFirehose::DeliveryStream') as unknown as { deliveryStreamName: string };
+    const stream = stack.node
+      .findAll()
+      .find((c) => (c as { cfnResourceType?: string }).cfnResourceType === 'AWS::KinesisFirehose::DeliveryStream') as unknown as { deliveryStreamName: string };
     stream.deliveryStreamName = `clickstream-x-${'w'.repeat(60)}`;
     expect(limitViolations(stack)).toEqual([expect.stringMatching(/DeliveryStreamName "clickstream-x-w+" has 74 characters; the limit is 64/)]);
   });
@@ -122,17 +140,37 @@ describe('limits checked at synth', () => {
   it('synthesizes 50 sources with every template under 500 resources and 200 outputs, every function environment under 4 KB', () => {
     const sources = Array.from({ length: 50 }, (_, i) => source(`source${String(i).padStart(2, '0')}`, 2));
     const { templates } = synthEnvironment('x', { x: { ...base, sources } });
-    const counts = Object.entries(templates).map(([name, t]) => ({ name, resources: Object.keys(t.Resources).length, outputs: Object.keys(t.Outputs ?? {}).length, parameters: Object.keys(t.Parameters ?? {}).length }));
-    // Counted from the templates as written, not by the synth check under test: a reference counts 100 bytes.
-    const bytes = (v: unknown): number => (typeof v === 'string' ? Buffer.byteLength(v) : Array.isArray(v) ? v.reduce((n: number, x) => n + bytes(x), 0) : v && typeof v === 'object' ? ('Fn::Join' in v ? bytes((v as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1]) : 100) : String(v).length);
-    const environments = Object.values(templates).flatMap((t) => Object.entries(t.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function').map(([id, r]) => {
-      const variables = ((r.Properties?.Environment ?? {}) as { Variables?: Record<string, unknown> }).Variables ?? {};
-      return { id, bytes: Object.entries(variables).reduce((n, [k, v]) => n + k.length + bytes(v), 0) };
+    const counts = Object.entries(templates).map(([name, t]) => ({
+      name,
+      resources: Object.keys(t.Resources).length,
+      outputs: Object.keys(t.Outputs ?? {}).length,
+      parameters: Object.keys(t.Parameters ?? {}).length,
     }));
+    // Counted from the templates as written, not by the synth check under test: a reference counts 100 bytes.
+    const bytes = (v: unknown): number =>
+      typeof v === 'string'
+        ? Buffer.byteLength(v)
+        : Array.isArray(v)
+          ? v.reduce((n: number, x) => n + bytes(x), 0)
+          : v && typeof v === 'object'
+            ? 'Fn::Join' in v
+              ? bytes((v as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1])
+              : 100
+            : String(v).length;
+    const environments = Object.values(templates).flatMap((t) =>
+      Object.entries(t.Resources)
+        .filter(([, r]) => r.Type === 'AWS::Lambda::Function')
+        .map(([id, r]) => {
+          const variables = ((r.Properties?.Environment ?? {}) as { Variables?: Record<string, unknown> }).Variables ?? {};
+          return { id, bytes: Object.entries(variables).reduce((n, [k, v]) => n + k.length + bytes(v), 0) };
+        }),
+    );
     const largest = environments.reduce((a, b) => (b.bytes > a.bytes ? b : a));
     const parameters = Object.values(templates).flatMap((t) => Object.values(t.Resources).filter((r) => r.Type === 'AWS::SSM::Parameter'));
     // The figures the deploy guide quotes (docs/deploy.md, "Limits").
-    console.log(`limits at 50 sources: ${counts.map((c) => `${c.name} ${c.resources} resources / ${c.outputs} outputs / ${c.parameters} parameters`).join('; ')}; largest function environment ${largest.bytes} bytes (${largest.id})`);
+    console.log(
+      `limits at 50 sources: ${counts.map((c) => `${c.name} ${c.resources} resources / ${c.outputs} outputs / ${c.parameters} parameters`).join('; ')}; largest function environment ${largest.bytes} bytes (${largest.id})`,
+    );
     expect(counts.length).toBe(3); // the stack and 2 source groups of 40 and 10
     for (const c of counts) expect(c.resources <= 500 && c.outputs <= 200 && c.parameters <= 200).toBe(true);
     expect(largest.bytes).toBeLessThanOrEqual(4096);
@@ -141,11 +179,15 @@ describe('limits checked at synth', () => {
   }, 120_000);
 
   it('counts resources per template: a nested stack over 500 fails synth naming it', () => {
-    const app = new App({ context: { ...cdkJsonContext(), environments: { x: { ...base, sources: [source('web')] } }, env: 'x', 'aws:cdk:bundling-stacks': [] } });
+    const app = new App({
+      context: { ...cdkJsonContext(), environments: { x: { ...base, sources: [source('web')] } }, env: 'x', 'aws:cdk:bundling-stacks': [] },
+    });
     const stack = buildApp(app);
     expect(limitViolations(stack)).toEqual([]);
     const group = stack.node.findAll().find((c) => NestedStack.isNestedStack(c)) as NestedStack;
     for (let i = 0; i < 500; i++) new CfnWaitConditionHandle(group, `Filler${i}`);
-    expect(limitViolations(stack)).toEqual([expect.stringMatching(/^The nested stack Clickstream-x\/SourceGroups\/Group1 has 5\d\d resources; CloudFormation allows 500 per template/)]);
+    expect(limitViolations(stack)).toEqual([
+      expect.stringMatching(/^The nested stack Clickstream-x\/SourceGroups\/Group1 has 5\d\d resources; CloudFormation allows 500 per template/),
+    ]);
   });
 });

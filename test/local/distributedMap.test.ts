@@ -17,7 +17,9 @@ describe('local Distributed Map', () => {
   const fnArn = 'arn:aws:lambda:us-east-1:000000000000:function:Work';
   const module = path.join(dir, 'work.js');
   // Each item sleeps a little and records how many run at once; items marked "fail" throw.
-  fs.writeFileSync(module, `
+  fs.writeFileSync(
+    module,
+    `
     let running = 0; exports.peak = 0;
     exports.handler = async (event) => {
       running++; exports.peak = Math.max(exports.peak, running);
@@ -25,7 +27,8 @@ describe('local Distributed Map', () => {
       running--;
       if (event.Items.some((i) => i.fail)) { const e = new Error('item failed'); e.name = 'ItemFailed'; throw e; }
       return { n: event.Items.length };
-    };`);
+    };`,
+  );
   const lambdas = new LambdaRuntime([{ arn: fnArn, name: 'Work', module, timeoutMs: 10_000, memoryMb: 128, environment: {} }], {});
   const definition: MachineDef = {
     StartAt: 'Fan',
@@ -36,13 +39,23 @@ describe('local Distributed Map', () => {
         ItemBatcher: { MaxItemsPerBatchPath: '$.perBatch', BatchInput: { 'tag.$': '$.tag' } },
         MaxConcurrencyPath: '$.concurrency',
         ToleratedFailurePercentagePath: '$.tolerated',
-        ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' }, StartAt: 'Work', States: { Work: { Type: 'Task', Resource: fnArn, End: true } } },
+        ItemProcessor: {
+          ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
+          StartAt: 'Work',
+          States: { Work: { Type: 'Task', Resource: fnArn, End: true } },
+        },
         ResultPath: '$.results',
         End: true,
       },
     },
   };
-  const sfn = new StepFunctionsService([{ arn: 'arn:aws:states:us-east-1:000000000000:stateMachine:dmap', name: 'dmap', definition, roleArn: 'r', type: 'STANDARD' }], lambdas, store, path.join(dir, 'sfn'), { timeScale: 0.001, dynamicWaitMs: 10 });
+  const sfn = new StepFunctionsService(
+    [{ arn: 'arn:aws:states:us-east-1:000000000000:stateMachine:dmap', name: 'dmap', definition, roleArn: 'r', type: 'STANDARD' }],
+    lambdas,
+    store,
+    path.join(dir, 'sfn'),
+    { timeScale: 0.001, dynamicWaitMs: 10 },
+  );
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   const run = async (items: unknown[], input: Record<string, unknown>) => {

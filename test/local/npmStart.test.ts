@@ -9,7 +9,12 @@ import type { Endpoints } from '../../local/LocalCloud';
 
 /** Starts `npm start` as a user would, and resolves when it prints its `ready` line. */
 function npmStart(args: string[]): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = spawn('npm', ['start', '--', ...args], { cwd: REPO_ROOT, env: { ...process.env, AWS_ENDPOINT_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn('npm', ['start', '--', ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, AWS_ENDPOINT_URL: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let out = '';
   child.stdout?.on('data', (d) => (out += d));
   child.stderr?.on('data', (d) => (out += d));
@@ -46,9 +51,15 @@ describe('npm start (end to end)', () => {
     const endpoints = JSON.parse(fs.readFileSync(path.join(dataDir, 'endpoints.json'), 'utf8')) as Endpoints;
     expect(endpoints).toMatchObject({
       region: 'us-east-1',
-      sources: [{ name: 'web', writeKeys: ['local-web-write-key'] }, { name: 'app', writeKeys: ['local-app-write-key'] }],
+      sources: [
+        { name: 'web', writeKeys: ['local-web-write-key'] },
+        { name: 'app', writeKeys: ['local-app-write-key'] },
+      ],
       warehouse: { workgroupName: 'clickstream-local-wg', database: 'clickstream' },
-      stateMachines: { load: expect.stringMatching(/^arn:aws:states:us-east-1:\d{12}:stateMachine:clickstream-local-load$/), backfill: expect.stringContaining('backfill') },
+      stateMachines: {
+        load: expect.stringMatching(/^arn:aws:states:us-east-1:\d{12}:stateMachine:clickstream-local-load$/),
+        backfill: expect.stringContaining('backfill'),
+      },
     });
     expect(endpoints.edge).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
 
@@ -61,7 +72,9 @@ describe('npm start (end to end)', () => {
 
     const data = new RedshiftDataClient({ endpoint: endpoints.edge, region: endpoints.region, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
     const query = async (sql: string) => {
-      const { Id } = await data.send(new ExecuteStatementCommand({ WorkgroupName: endpoints.warehouse.workgroupName, Database: endpoints.warehouse.database, Sql: sql }));
+      const { Id } = await data.send(
+        new ExecuteStatementCommand({ WorkgroupName: endpoints.warehouse.workgroupName, Database: endpoints.warehouse.database, Sql: sql }),
+      );
       for (;;) {
         const d = await data.send(new DescribeStatementCommand({ Id }));
         if (d.Status === 'FAILED') return undefined;
@@ -82,7 +95,13 @@ describe('npm start (end to end)', () => {
     const second = await npmStart(args);
     const again = JSON.parse(fs.readFileSync(path.join(dataDir, 'endpoints.json'), 'utf8')) as Endpoints;
     const data2 = new RedshiftDataClient({ endpoint: again.edge, region: again.region, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
-    const { Id } = await data2.send(new ExecuteStatementCommand({ WorkgroupName: again.warehouse.workgroupName, Database: again.warehouse.database, Sql: 'SELECT COUNT(*) FROM web.e2e_checked' }));
+    const { Id } = await data2.send(
+      new ExecuteStatementCommand({
+        WorkgroupName: again.warehouse.workgroupName,
+        Database: again.warehouse.database,
+        Sql: 'SELECT COUNT(*) FROM web.e2e_checked',
+      }),
+    );
     let rows;
     for (;;) {
       const d = await data2.send(new DescribeStatementCommand({ Id }));

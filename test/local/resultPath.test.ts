@@ -26,7 +26,13 @@ describe('local Step Functions: ResultPath "$"', () => {
       Done: { Type: 'Pass', End: true },
     },
   };
-  const sfn = new StepFunctionsService([{ arn: 'arn:aws:states:us-east-1:000000000000:stateMachine:rp', name: 'rp', definition, roleArn: 'r', type: 'STANDARD' }], new LambdaRuntime([{ arn: fnArn, name: 'Boom', module, timeoutMs: 10_000, memoryMb: 128, environment: {} }], {}), new ObjectStore(path.join(dir, 's3')), path.join(dir, 'sfn'), { timeScale: 0.001, dynamicWaitMs: 10 });
+  const sfn = new StepFunctionsService(
+    [{ arn: 'arn:aws:states:us-east-1:000000000000:stateMachine:rp', name: 'rp', definition, roleArn: 'r', type: 'STANDARD' }],
+    new LambdaRuntime([{ arn: fnArn, name: 'Boom', module, timeoutMs: 10_000, memoryMb: 128, environment: {} }], {}),
+    new ObjectStore(path.join(dir, 's3')),
+    path.join(dir, 'sfn'),
+    { timeScale: 0.001, dynamicWaitMs: 10 },
+  );
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('replaces the input with the result, and with the error in a Catch', async () => {

@@ -19,19 +19,28 @@ const START = Math.floor(Date.now() / 3_600_000 - HOURS - 1) * 3_600_000;
 async function putHours(t: TestCloud): Promise<void> {
   for (let h = 0; h < HOURS; h++) {
     const hour = new Date(START + h * 3_600_000).toISOString();
-    const first = Array.from({ length: 20 }, (_, i) => ({ type: 'track', event: `Step ${(h + i) % 3}`, userId: `u${i % 7}`, messageId: `cy-${h}-${i}`, properties: { h, i, label: `l${i}` } }));
+    const first = Array.from({ length: 20 }, (_, i) => ({
+      type: 'track',
+      event: `Step ${(h + i) % 3}`,
+      userId: `u${i % 7}`,
+      messageId: `cy-${h}-${i}`,
+      properties: { h, i, label: `l${i}` },
+    }));
     await putRawEvents(t, 'web', hour, 'a', [
       ...first,
       { type: 'identify', userId: `u${h % 7}`, messageId: `cy-id-${h}`, traits: { plan: `p${h}`, seats: h } },
       { type: 'track', userId: 'u0', messageId: `cy-noevent-${h}` },
     ]);
     // A retried delivery: five messages of the first object again, and ten new ones.
-    await putRawEvents(t, 'web', hour, 'b', [...first.slice(0, 5), ...Array.from({ length: 10 }, (_, i) => ({ type: 'page', name: 'Home', userId: `u${i}`, messageId: `cy-page-${h}-${i}` }))]);
+    await putRawEvents(t, 'web', hour, 'b', [
+      ...first.slice(0, 5),
+      ...Array.from({ length: 10 }, (_, i) => ({ type: 'page', name: 'Home', userId: `u${i}`, messageId: `cy-page-${h}-${i}` })),
+    ]);
   }
 }
 
 async function loadAll(t: TestCloud): Promise<void> {
-  for (let more = true; more; ) more = Boolean((await runLoad(t)).more);
+  for (let more = true; more;) more = Boolean((await runLoad(t)).more);
 }
 
 const TABLES: Array<[string, string[]]> = [
@@ -86,14 +95,18 @@ describe(`concurrency: ${OVERLAPPING_LOADS} overlapping loads and a reload backf
 
     const conflicts = c.cloud.warehouse.counters.serializationFailures;
     // The overlapping ticks: one loads, the others find it running and end at once (SKIPPED).
-    const tickStatuses = outcomes.slice(0, OVERLAPPING_LOADS).map((o) => (o.status === 'SUCCEEDED' ? String(JSON.parse(o.output as string).status) : String(o.status)));
+    const tickStatuses = outcomes
+      .slice(0, OVERLAPPING_LOADS)
+      .map((o) => (o.status === 'SUCCEEDED' ? String(JSON.parse(o.output as string).status) : String(o.status)));
     const loads = c.cloud.stepFunctions.allExecutions().filter((e) => e.stateMachineArn === c.cloud.endpoints.stateMachines.load);
     const [[rows, distinct]] = await sql(c, "SELECT COUNT(*), COUNT(DISTINCT id) FROM web.tracks WHERE id LIKE 'cy-%'");
     process.stdout.write(
       `\nconcurrency: ${HOURS} hours, ${OVERLAPPING_LOADS} overlapping loads + a reload backfill (3 windows at once): ${loads.length} load executions in ${seconds.toFixed(1)} s, ` +
         `${conflicts} serialization conflicts retried; the overlapping loads ended ${tickStatuses.join(', ')}; executions ${outcomes.map((o) => o.status).join(', ')}; tracks ${rows} rows, ${distinct} distinct\n`,
     );
-    expect(outcomes.map((o) => ({ status: o.status, error: o.error, cause: o.cause }))).toEqual(outcomes.map(() => ({ status: 'SUCCEEDED', error: undefined, cause: undefined })));
+    expect(outcomes.map((o) => ({ status: o.status, error: o.error, cause: o.cause }))).toEqual(
+      outcomes.map(() => ({ status: 'SUCCEEDED', error: undefined, cause: undefined })),
+    );
     expect(tickStatuses.every((st) => ['SUCCEEDED', 'SKIPPED', 'EMPTY'].includes(st))).toBe(true);
     expect([rows, distinct]).toEqual([HOURS * 20, HOURS * 20]);
     const actual = await Promise.all(TABLES.map(([table, exclude]) => tableChecksum(c, table, exclude)));

@@ -71,7 +71,7 @@ async function send(endpoints: Endpoints, events: Array<Record<string, unknown>>
 async function loadUntilDone(sfn: SFNClient, endpoints: Endpoints): Promise<{ runs: number; failed: number }> {
   let runs = 0;
   let failed = 0;
-  for (; runs < 8; ) {
+  for (; runs < 8;) {
     runs++;
     const d = await runExecution(sfn, endpoints.stateMachines.load, { source: 'web' }, { maxIntervalMs: 50 });
     if (d.status !== 'SUCCEEDED') {
@@ -90,7 +90,9 @@ async function check(endpoints: Endpoints, prefix: string, events: Array<Record<
   const data = new RedshiftDataClient(config);
   try {
     const warehouse = new Warehouse(data, { workgroup: endpoints.warehouse.workgroupName, database: endpoints.warehouse.database });
-    const expected = new Map<string, string>(events.map((e) => [String(e.messageId), e.type === 'track' ? 'tracks' : e.type === 'page' ? 'pages' : 'identifies']));
+    const expected = new Map<string, string>(
+      events.map((e) => [String(e.messageId), e.type === 'track' ? 'tracks' : e.type === 'page' ? 'pages' : 'identifies']),
+    );
     let lost = 0;
     let duplicated = 0;
     for (const table of [...CALL_TABLES, 'reliability_checked']) {
@@ -101,7 +103,12 @@ async function check(endpoints: Endpoints, prefix: string, events: Array<Record<
       lost += want.filter((id) => !present.has(id)).length;
     }
     const now = Date.now();
-    const report = await verifySource({ objects: new ObjectStore(s3), warehouse, rawBucket: endpoints.buckets.raw, quarantinePrefix: QUARANTINE_PREFIX }, 'web', new Date(now - 2 * 3_600_000), new Date(now + 3_600_000));
+    const report = await verifySource(
+      { objects: new ObjectStore(s3), warehouse, rawBucket: endpoints.buckets.raw, quarantinePrefix: QUARANTINE_PREFIX },
+      'web',
+      new Date(now - 2 * 3_600_000),
+      new Date(now + 3_600_000),
+    );
     return { lost, duplicated, verified: report.ok };
   } finally {
     s3.destroy();
@@ -116,7 +123,15 @@ describe('reliability: faults injected, nothing lost, nothing doubled', () => {
   });
   afterAll(async () => {
     await t?.stop();
-    const rows = results.map((r) => ({ fault: r.fault, recovery: r.recovery, injected: r.injected, survived: r.lost === 0 && r.duplicated === 0 && r.verified ? 'yes' : 'NO', lost: r.lost, duplicated: r.duplicated, 'load runs (failed)': `${r.loadRuns} (${r.failedLoads})` }));
+    const rows = results.map((r) => ({
+      fault: r.fault,
+      recovery: r.recovery,
+      injected: r.injected,
+      survived: r.lost === 0 && r.duplicated === 0 && r.verified ? 'yes' : 'NO',
+      lost: r.lost,
+      duplicated: r.duplicated,
+      'load runs (failed)': `${r.loadRuns} (${r.failedLoads})`,
+    }));
     process.stdout.write(`\nReliability (${EVENTS} events per fault):\n`);
     console.table(rows);
   });
@@ -131,7 +146,15 @@ describe('reliability: faults injected, nothing lost, nothing doubled', () => {
     t.cloud.firehose.flushAll();
     if (!plan.firehoseFailRecords) injectFaults(t.cloud, plan);
     const loads = await loadUntilDone(sfn, t.cloud.endpoints);
-    const outcome: Outcome = { fault, recovery, injected: injected(), sent: events.length, loadRuns: loads.runs, failedLoads: loads.failed, ...(await check(t.cloud.endpoints, prefix, events)) };
+    const outcome: Outcome = {
+      fault,
+      recovery,
+      injected: injected(),
+      sent: events.length,
+      loadRuns: loads.runs,
+      failedLoads: loads.failed,
+      ...(await check(t.cloud.endpoints, prefix, events)),
+    };
     results.push(outcome);
     expect(outcome.injected).toBeGreaterThan(0);
     expect(outcome).toMatchObject({ lost: 0, duplicated: 0, verified: true });
@@ -149,18 +172,33 @@ describe('reliability: faults injected, nothing lost, nothing doubled', () => {
   }, 120_000);
 
   it('S3 fails writes of staged files (500 InternalError)', async () => {
-    await scenario('S3 500 on staged writes', 'task retries', { s3: [{ method: 'PUT', key: '^loads/web/', times: 3, code: 'InternalError' }] }, firedSince(s3Fired));
+    await scenario(
+      'S3 500 on staged writes',
+      'task retries',
+      { s3: [{ method: 'PUT', key: '^loads/web/', times: 3, code: 'InternalError' }] },
+      firedSince(s3Fired),
+    );
   }, 120_000);
 
   it('Firehose fails records inside PutRecordBatch', async () => {
     const before = t.cloud.firehose.counters.records;
-    await scenario('Firehose partial failures', 'collector retries, then client retries on 503', { firehoseFailRecords: 6 }, () => 6 - t.cloud.firehose.faults.failRecords);
+    await scenario(
+      'Firehose partial failures',
+      'collector retries, then client retries on 503',
+      { firehoseFailRecords: 6 },
+      () => 6 - t.cloud.firehose.faults.failRecords,
+    );
     expect(t.cloud.firehose.counters.records).toBeGreaterThan(before);
   }, 120_000);
 
   it('a Data API statement fails in the middle of a table transaction', async () => {
     const fired = () => t.cloud.redshiftData.faults.statements.reduce((n, r) => n + r.fired, 0);
-    await scenario('statement fails mid-transaction (tracks)', 'rollback, load re-run', { dataApiStatements: [{ sql: '^INSERT INTO "web"."tracks"', times: 1 }] }, firedSince(fired));
+    await scenario(
+      'statement fails mid-transaction (tracks)',
+      'rollback, load re-run',
+      { dataApiStatements: [{ sql: '^INSERT INTO "web"."tracks"', times: 1 }] },
+      firedSince(fired),
+    );
   }, 120_000);
 
   it('the warehouse goes away (Data API answers 500)', async () => {
@@ -168,19 +206,39 @@ describe('reliability: faults injected, nothing lost, nothing doubled', () => {
   }, 120_000);
 
   it('Transform crashes', async () => {
-    await scenario('Transform crashes (Runtime.ExitError)', 'task retry', { lambda: [{ function: 'transform', times: 1, error: 'Runtime.ExitError', when: 'before' }] }, firedSince(lambdaFired));
+    await scenario(
+      'Transform crashes (Runtime.ExitError)',
+      'task retry',
+      { lambda: [{ function: 'transform', times: 1, error: 'Runtime.ExitError', when: 'before' }] },
+      firedSince(lambdaFired),
+    );
   }, 120_000);
 
   it('SubmitLoad times out after submitting its transaction', async () => {
-    await scenario('SubmitLoad times out after submitting', 'task retry resubmits (idempotent)', { lambda: [{ function: 'submit-load', times: 1, error: 'Sandbox.Timedout', when: 'after' }] }, firedSince(lambdaFired));
+    await scenario(
+      'SubmitLoad times out after submitting',
+      'task retry resubmits (idempotent)',
+      { lambda: [{ function: 'submit-load', times: 1, error: 'Sandbox.Timedout', when: 'after' }] },
+      firedSince(lambdaFired),
+    );
   }, 120_000);
 
   it('VerifyAndCommit crashes after writing the ledger, three times (retries exhausted)', async () => {
-    await scenario('VerifyAndCommit crashes after its writes ×3', 'load fails, re-run', { lambda: [{ function: 'verify-load', times: 3, error: 'Runtime.ExitError', when: 'after' }] }, firedSince(lambdaFired));
+    await scenario(
+      'VerifyAndCommit crashes after its writes ×3',
+      'load fails, re-run',
+      { lambda: [{ function: 'verify-load', times: 3, error: 'Runtime.ExitError', when: 'after' }] },
+      firedSince(lambdaFired),
+    );
   }, 120_000);
 
   it('Transform times out three times (retries exhausted)', async () => {
-    await scenario('Transform times out ×3', 'load fails, re-run', { lambda: [{ function: 'transform', times: 3, error: 'Sandbox.Timedout', when: 'after' }] }, firedSince(lambdaFired));
+    await scenario(
+      'Transform times out ×3',
+      'load fails, re-run',
+      { lambda: [{ function: 'transform', times: 3, error: 'Sandbox.Timedout', when: 'after' }] },
+      firedSince(lambdaFired),
+    );
   }, 120_000);
 
   it('the local stack is killed (SIGKILL) with events buffered and again in the middle of a load, and restarted', async () => {
@@ -202,7 +260,9 @@ describe('reliability: faults injected, nothing lost, nothing doubled', () => {
       p = await start();
       sfn.destroy();
       sfn = new SFNClient({ ...config, endpoint: p.endpoints.edge });
-      const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: p.endpoints.stateMachines.load, input: JSON.stringify({ source: 'web' }) }));
+      const { executionArn } = await sfn.send(
+        new StartExecutionCommand({ stateMachineArn: p.endpoints.stateMachines.load, input: JSON.stringify({ source: 'web' }) }),
+      );
       await new Promise((r) => setTimeout(r, 700)); // mid-load
       const during = await sfn.send(new DescribeExecutionCommand({ executionArn }));
       await kill(p.child);
@@ -235,7 +295,10 @@ function startProcess(args: string[]): Promise<{ child: ChildProcess; endpoints:
   const dataDir = args[args.indexOf('--data-dir') + 1];
   fs.rmSync(path.join(dataDir, 'endpoints.json'), { force: true });
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'local/main.ts', ...args], {
-    cwd: REPO_ROOT, env: { ...process.env, AWS_ENDPOINT_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+    cwd: REPO_ROOT,
+    env: { ...process.env, AWS_ENDPOINT_URL: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   let out = '';
   child.stdout?.on('data', (d) => (out += d));

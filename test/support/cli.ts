@@ -4,7 +4,10 @@ import { REPO_ROOT } from './synth';
 
 /** `npx clickstream …` as an operator runs it (a child process; no endpoint from this process leaks in). */
 export function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'clickstream.cjs'), ...args], { cwd: REPO_ROOT, env: { ...process.env, AWS_ENDPOINT_URL: '' } });
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'clickstream.cjs'), ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, AWS_ENDPOINT_URL: '' },
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));

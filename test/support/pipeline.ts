@@ -1,4 +1,10 @@
-import { BatchExecuteStatementCommand, type DescribeStatementCommandOutput, ExecuteStatementCommand, GetStatementResultCommand, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
+import {
+  BatchExecuteStatementCommand,
+  type DescribeStatementCommandOutput,
+  ExecuteStatementCommand,
+  GetStatementResultCommand,
+  RedshiftDataClient,
+} from '@aws-sdk/client-redshift-data';
 import { CALLER_HEADER } from '../../local/lambda/invocation';
 import type { DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import { runExecution as runAndWait } from '../../lambdas/io/executions';
@@ -41,7 +47,16 @@ export async function runLoad(t: TestCloud, input: Record<string, unknown> = { s
  */
 export async function sql(t: TestCloud, query: string, options: { readonly as?: string } = {}): Promise<Value[][]> {
   const target = { WorkgroupName: t.cloud.endpoints.warehouse.workgroupName, Database: t.cloud.endpoints.warehouse.database };
-  const client = options.as ? asFunction(new RedshiftDataClient({ endpoint: t.cloud.endpoints.edge, region: t.cloud.endpoints.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }), options.as) : t.clients.data;
+  const client = options.as
+    ? asFunction(
+        new RedshiftDataClient({
+          endpoint: t.cloud.endpoints.edge,
+          region: t.cloud.endpoints.region,
+          credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+        }),
+        options.as,
+      )
+    : t.clients.data;
   try {
     return await rowsOf(client, await client.send(new ExecuteStatementCommand({ ...target, Sql: query })), query);
   } finally {
@@ -65,10 +80,15 @@ async function rowsOf(client: RedshiftDataClient, { Id }: { Id?: string }, query
 
 /** A checksum of a whole table's content (all columns but the load time), order-independent. */
 export async function tableChecksum(t: TestCloud, table: string, exclude: string[] = ['uuid_ts'], schema = 'web'): Promise<string> {
-  const columns = (await sql(t, `SELECT column_name FROM information_schema.columns WHERE table_schema = '${schema}' AND table_name = '${table}' ORDER BY column_name`))
+  const columns = (
+    await sql(t, `SELECT column_name FROM information_schema.columns WHERE table_schema = '${schema}' AND table_name = '${table}' ORDER BY column_name`)
+  )
     .map((r) => String(r[0]))
     .filter((c) => !exclude.includes(c));
-  const rows = await sql(t, `SELECT MD5(${columns.map((c) => `COALESCE(CAST("${c}" AS VARCHAR), '∅')`).join(" || '|' || ")}) AS h FROM "${schema}"."${table}" ORDER BY h`);
+  const rows = await sql(
+    t,
+    `SELECT MD5(${columns.map((c) => `COALESCE(CAST("${c}" AS VARCHAR), '∅')`).join(" || '|' || ")}) AS h FROM "${schema}"."${table}" ORDER BY h`,
+  );
   return `${rows.length}:${rows.map((r) => r[0]).join(',')}`;
 }
 
@@ -106,4 +126,6 @@ export function asFunction<T extends { middlewareStack: { add: (...a: never[]) =
 
 /** The logical id of the stack's function built from `lambdas/<dir>/handler.ts`. */
 export const functionId = (template: CfnTemplate, dir: string): string =>
-  Object.entries(template.Resources).find(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.['clickstream:handler'] === `lambdas/${dir}/handler.ts`)?.[0] as string;
+  Object.entries(template.Resources).find(
+    ([, r]) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.['clickstream:handler'] === `lambdas/${dir}/handler.ts`,
+  )?.[0] as string;

@@ -46,7 +46,9 @@ function binary(name: string): string {
   const debian = '/usr/lib/postgresql';
   const versions = fs.existsSync(debian) ? fs.readdirSync(debian).sort((a, b) => Number(b) - Number(a)) : [];
   for (const v of versions) if (fs.existsSync(path.join(debian, v, 'bin', name))) return path.join(debian, v, 'bin', name);
-  throw new Error(`PostgreSQL's ${name} was not found: install the server (Debian: apt-get install postgresql) or set CLICKSTREAM_TEST_POSTGRES_URL to a superuser's URL`);
+  throw new Error(
+    `PostgreSQL's ${name} was not found: install the server (Debian: apt-get install postgresql) or set CLICKSTREAM_TEST_POSTGRES_URL to a superuser's URL`,
+  );
 }
 
 async function freePort(): Promise<number> {
@@ -66,7 +68,8 @@ async function startThrowawayCluster(): Promise<PostgresServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'clickstream-pg-'));
   // PostgreSQL refuses to run as root: as root, the cluster belongs to the `postgres` user.
   const asRoot = process.getuid?.() === 0;
-  const run = (file: string, args: string[]) => execFileSync(asRoot ? 'runuser' : file, asRoot ? ['-u', 'postgres', '--', file, ...args] : args, { stdio: 'pipe' });
+  const run = (file: string, args: string[]) =>
+    execFileSync(asRoot ? 'runuser' : file, asRoot ? ['-u', 'postgres', '--', file, ...args] : args, { stdio: 'pipe' });
   if (asRoot) execFileSync('chown', ['postgres', dir]);
   const data = path.join(dir, 'data');
   run(initdb, ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale', 'C']);

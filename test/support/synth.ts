@@ -29,7 +29,12 @@ export function synthEnvironment(envName: string, environments?: Record<string, 
     const stack = buildApp(app);
     const parent = app.synth().getStackByName(stack.stackName).template as CfnTemplate;
     const nested = nestedTemplates(stack, outdir);
-    return { app, stack, template: Template.fromJSON(flattenNestedStacks(parent, nested) as unknown as Record<string, unknown>), templates: { [stack.stackName]: parent, ...Object.fromEntries(nested) } };
+    return {
+      app,
+      stack,
+      template: Template.fromJSON(flattenNestedStacks(parent, nested) as unknown as Record<string, unknown>),
+      templates: { [stack.stackName]: parent, ...Object.fromEntries(nested) },
+    };
   } finally {
     fs.rmSync(outdir, { recursive: true, force: true });
   }

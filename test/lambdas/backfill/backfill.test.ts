@@ -33,13 +33,22 @@ describe('Backfill workflow over 7 days × 24 hourly windows', () => {
 
   it('reloads with at most maxConcurrency loads at once and ends identical to what the scheduled loads produced', async () => {
     // What scheduled loads produce: everything pending, in bounded loads.
-    for (let more = true; more; ) more = Boolean((await runLoad(t, { source: 'app' })).more);
+    for (let more = true; more;) more = Boolean((await runLoad(t, { source: 'app' })).more);
     const tables = ['tracks', 'hourly_tick', 'identifies', 'users'];
     const scheduled = await Promise.all(tables.map((tb) => tableChecksum(t, tb, ['uuid_ts'], 'app')));
 
-    const d = await runExecution(t, t.cloud.endpoints.stateMachines.backfill, {
-      source: 'app', from: new Date(START).toISOString(), to: new Date(START + DAYS * 86_400_000).toISOString(), mode: 'reload', maxConcurrency: 3,
-    }, 600_000);
+    const d = await runExecution(
+      t,
+      t.cloud.endpoints.stateMachines.backfill,
+      {
+        source: 'app',
+        from: new Date(START).toISOString(),
+        to: new Date(START + DAYS * 86_400_000).toISOString(),
+        mode: 'reload',
+        maxConcurrency: 3,
+      },
+      600_000,
+    );
     expect({ status: d.status, error: d.error }).toEqual({ status: 'SUCCEEDED', error: undefined });
     const summary = JSON.parse(d.output as string);
     expect(summary.totals).toMatchObject({ windows: DAYS * 24, succeeded: DAYS * 24, failed: 0, events: DAYS * 24 * 2 });
@@ -72,7 +81,9 @@ describe('Backfill with a failing window', () => {
   beforeAll(async () => {
     t = await startTestCloud({ bufferIntervalSeconds: 3600 });
     for (let h = 0; h < 4; h++) {
-      await putRawEvents(t, 'app', new Date(START + h * 3_600_000).toISOString(), 'part-0', [{ type: 'track', event: 'Fragile', userId: 'u', messageId: `fragile-${h}` }]);
+      await putRawEvents(t, 'app', new Date(START + h * 3_600_000).toISOString(), 'part-0', [
+        { type: 'track', event: 'Fragile', userId: 'u', messageId: `fragile-${h}` },
+      ]);
     }
   });
   afterAll(() => t.stop());
@@ -80,20 +91,33 @@ describe('Backfill with a failing window', () => {
   it('reports the failed window with its cause and an input that re-runs only it; that re-run fixes it', async () => {
     // S3 throttles every read of one hour's raw object, beyond all retries.
     t.cloud.edge.services.s3.faults.getSlowDown = { pattern: /^app\/2026\/10\/01\/02\//, times: 10_000 };
-    const input = { source: 'app', from: new Date(START).toISOString(), to: new Date(START + 4 * 3_600_000).toISOString(), maxConcurrency: 2, toleratedFailurePercentage: 50 };
+    const input = {
+      source: 'app',
+      from: new Date(START).toISOString(),
+      to: new Date(START + 4 * 3_600_000).toISOString(),
+      maxConcurrency: 2,
+      toleratedFailurePercentage: 50,
+    };
     const d = await runExecution(t, t.cloud.endpoints.stateMachines.backfill, input, 300_000);
     t.cloud.edge.services.s3.faults.getSlowDown = undefined;
     expect(d.status).toBe('SUCCEEDED');
     const summary = JSON.parse(d.output as string);
     expect(summary).toMatchObject({ status: 'PARTIAL', totals: { windows: 4, succeeded: 3, failed: 1 } });
     const failed = summary.windows.filter((w: { status: string }) => w.status === 'FAILED');
-    expect(failed).toEqual([expect.objectContaining({ from: '2026-10-01T02:00:00.000Z', error: 'States.TaskFailed', cause: expect.stringContaining('TransformChunks failed') })]);
-    expect(summary.rerunInput).toEqual({ windows: [{ source: 'app', from: '2026-10-01T02:00:00.000Z', to: '2026-10-01T03:00:00.000Z' }], mode: 'reload', dryRun: false, maxConcurrency: 2 });
-    expect(await sql(t, "SELECT id FROM app.fragile ORDER BY id")).toEqual([['fragile-0'], ['fragile-1'], ['fragile-3']]);
+    expect(failed).toEqual([
+      expect.objectContaining({ from: '2026-10-01T02:00:00.000Z', error: 'States.TaskFailed', cause: expect.stringContaining('TransformChunks failed') }),
+    ]);
+    expect(summary.rerunInput).toEqual({
+      windows: [{ source: 'app', from: '2026-10-01T02:00:00.000Z', to: '2026-10-01T03:00:00.000Z' }],
+      mode: 'reload',
+      dryRun: false,
+      maxConcurrency: 2,
+    });
+    expect(await sql(t, 'SELECT id FROM app.fragile ORDER BY id')).toEqual([['fragile-0'], ['fragile-1'], ['fragile-3']]);
 
     const rerun = await runExecution(t, t.cloud.endpoints.stateMachines.backfill, summary.rerunInput, 300_000);
     expect(JSON.parse(rerun.output as string)).toMatchObject({ status: 'SUCCEEDED', totals: { windows: 1, succeeded: 1 } });
-    expect(await sql(t, "SELECT id FROM app.fragile ORDER BY id")).toEqual([['fragile-0'], ['fragile-1'], ['fragile-2'], ['fragile-3']]);
+    expect(await sql(t, 'SELECT id FROM app.fragile ORDER BY id')).toEqual([['fragile-0'], ['fragile-1'], ['fragile-2'], ['fragile-3']]);
   }, 300_000);
 });
 
@@ -112,7 +136,12 @@ describe('Backfill beside scheduled loads of the same source', () => {
   afterAll(() => t.stop());
 
   it('loses nothing and duplicates nothing, with no lock between them', async () => {
-    const backfill = runExecution(t, t.cloud.endpoints.stateMachines.backfill, { source: 'app', from: new Date(START).toISOString(), to: new Date(START + 86_400_000).toISOString(), maxConcurrency: 3 }, 300_000);
+    const backfill = runExecution(
+      t,
+      t.cloud.endpoints.stateMachines.backfill,
+      { source: 'app', from: new Date(START).toISOString(), to: new Date(START + 86_400_000).toISOString(), maxConcurrency: 3 },
+      300_000,
+    );
     const scheduled = (async () => {
       for (let i = 0; i < 4; i++) await runLoad(t, { source: 'app' });
     })();
@@ -121,7 +150,11 @@ describe('Backfill beside scheduled loads of the same source', () => {
     expect(await sql(t, 'SELECT COUNT(*), COUNT(DISTINCT id) FROM app.busy')).toEqual([[24, 24]]);
     expect(await sql(t, 'SELECT COUNT(*), COUNT(DISTINCT id) FROM app.tracks')).toEqual([[24, 24]]);
     expect(await sql(t, 'SELECT COUNT(*), COUNT(DISTINCT id) FROM app.identifies')).toEqual([[24, 24]]);
-    expect(await sql(t, 'SELECT id, h FROM app.users ORDER BY id')).toEqual([['u0', 21], ['u1', 22], ['u2', 23]]);
+    expect(await sql(t, 'SELECT id, h FROM app.users ORDER BY id')).toEqual([
+      ['u0', 21],
+      ['u1', 22],
+      ['u2', 23],
+    ]);
   }, 300_000);
 });
 
@@ -136,7 +169,7 @@ describe('Backfill in "missing" mode', () => {
         { type: 'page', anonymousId: 'a', name: 'Home', messageId: `page-${h}` },
       ]);
     }
-    for (let more = true; more; ) more = Boolean((await runLoad(t, { source: 'app' })).more);
+    for (let more = true; more;) more = Boolean((await runLoad(t, { source: 'app' })).more);
   }, 120_000);
   afterAll(() => t.stop());
 

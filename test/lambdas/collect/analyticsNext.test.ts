@@ -17,9 +17,25 @@ describe('Collector with @segment/analytics-next (analytics.js)', () => {
   const urls: string[] = [];
   beforeAll(async () => {
     t = await startTestCloud({ bufferIntervalSeconds: 3600 });
-    const dom = new JSDOM('<!doctype html><html><head><title>Shop</title></head><body></body></html>', { url: 'https://shop.example.org/pricing?ref=ad', referrer: 'https://www.google.com/' });
+    const dom = new JSDOM('<!doctype html><html><head><title>Shop</title></head><body></body></html>', {
+      url: 'https://shop.example.org/pricing?ref=ad',
+      referrer: 'https://www.google.com/',
+    });
     const g = globalThis as Record<string, unknown>;
-    for (const key of ['window', 'document', 'navigator', 'location', 'localStorage', 'sessionStorage', 'HTMLElement', 'Element', 'Node', 'Event', 'CustomEvent', 'screen']) {
+    for (const key of [
+      'window',
+      'document',
+      'navigator',
+      'location',
+      'localStorage',
+      'sessionStorage',
+      'HTMLElement',
+      'Element',
+      'Node',
+      'Event',
+      'CustomEvent',
+      'screen',
+    ]) {
       if (g[key] === undefined) g[key] = (dom.window as unknown as Record<string, unknown>)[key];
     }
     // fetch, recording where analytics.js sends.
@@ -35,23 +51,39 @@ describe('Collector with @segment/analytics-next (analytics.js)', () => {
   afterAll(() => t.stop());
 
   async function storedEvents(ids: string[]): Promise<Stored[]> {
-    return eventually(() => {
-      t.cloud.firehose.flushAll();
-      const bucket = t.cloud.endpoints.buckets.raw;
-      const events = [...t.cloud.store.keys(bucket, 'web/')].flatMap((o) =>
-        zlib.gunzipSync(t.cloud.store.get(bucket, o.key).body).toString().split('\n').filter(Boolean).map((l) => JSON.parse(l)),
-      ).filter((e) => ids.includes(e.messageId));
-      return events.length === ids.length ? events : undefined;
-    }, 20_000, `events ${ids.join(', ')} in the raw bucket`);
+    return eventually(
+      () => {
+        t.cloud.firehose.flushAll();
+        const bucket = t.cloud.endpoints.buckets.raw;
+        const events = [...t.cloud.store.keys(bucket, 'web/')]
+          .flatMap((o) =>
+            zlib
+              .gunzipSync(t.cloud.store.get(bucket, o.key).body)
+              .toString()
+              .split('\n')
+              .filter(Boolean)
+              .map((l) => JSON.parse(l)),
+          )
+          .filter((e) => ids.includes(e.messageId));
+        return events.length === ids.length ? events : undefined;
+      },
+      20_000,
+      `events ${ids.join(', ')} in the raw bucket`,
+    );
   }
 
   const settings = (extra: Record<string, unknown> = {}) => ({
     metrics: { sampleRate: 0 },
-    integrations: { 'Segment.io': { apiKey: 'local-web-write-key', apiHost: `${t.cloud.endpoints.collector.replace(/^http:\/\//, '')}/v1`, protocol: 'http', ...extra } },
+    integrations: {
+      'Segment.io': { apiKey: 'local-web-write-key', apiHost: `${t.cloud.endpoints.collector.replace(/^http:\/\//, '')}/v1`, protocol: 'http', ...extra },
+    },
   });
 
   it('delivers track, page and identify in the default mode with context from the page', async () => {
-    const [analytics] = await AnalyticsBrowser.load({ writeKey: 'local-web-write-key', cdnSettings: settings() as never }, { integrations: { 'Segment.io': { apiHost: `${t.cloud.endpoints.collector.replace(/^http:\/\//, '')}/v1`, protocol: 'http' } } as never });
+    const [analytics] = await AnalyticsBrowser.load(
+      { writeKey: 'local-web-write-key', cdnSettings: settings() as never },
+      { integrations: { 'Segment.io': { apiHost: `${t.cloud.endpoints.collector.replace(/^http:\/\//, '')}/v1`, protocol: 'http' } } as never },
+    );
     await analytics.page('Pricing', {}, { messageId: 'next-page' } as never);
     await analytics.track('Plan Selected', { plan: 'pro' }, { messageId: 'next-track' } as never);
     await analytics.identify('user-7', { email: 'u7@example.com' }, { messageId: 'next-identify' } as never);
@@ -71,7 +103,15 @@ describe('Collector with @segment/analytics-next (analytics.js)', () => {
   it('delivers in batching mode through /v1/b', async () => {
     const [analytics] = await AnalyticsBrowser.load(
       { writeKey: 'local-web-write-key', cdnSettings: settings({ deliveryStrategy: { strategy: 'batching', config: { size: 3, timeout: 100 } } }) as never },
-      { integrations: { 'Segment.io': { apiHost: `${t.cloud.endpoints.collector.replace(/^http:\/\//, '')}/v1`, protocol: 'http', deliveryStrategy: { strategy: 'batching', config: { size: 3, timeout: 100 } } } } as never },
+      {
+        integrations: {
+          'Segment.io': {
+            apiHost: `${t.cloud.endpoints.collector.replace(/^http:\/\//, '')}/v1`,
+            protocol: 'http',
+            deliveryStrategy: { strategy: 'batching', config: { size: 3, timeout: 100 } },
+          },
+        } as never,
+      },
     );
     void analytics.track('Batched One', {}, { messageId: 'next-b1' } as never);
     void analytics.track('Batched Two', {}, { messageId: 'next-b2' } as never);

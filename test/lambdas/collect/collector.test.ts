@@ -19,7 +19,12 @@ async function stored(t: TestCloud): Promise<{ events: Array<Record<string, unkn
   const quarantined: Array<Record<string, unknown>> = [];
   for (const o of t.cloud.store.keys(bucket, '')) {
     if (seenKeys.has(o.key)) continue;
-    const lines = zlib.gunzipSync(t.cloud.store.get(bucket, o.key).body).toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const lines = zlib
+      .gunzipSync(t.cloud.store.get(bucket, o.key).body)
+      .toString('utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     (o.key.startsWith('_quarantine/') ? quarantined : events).push(...lines);
   }
   return { events, quarantined };
@@ -39,7 +44,11 @@ async function post(t: TestCloud, path: string, body: unknown, headers: Record<s
  * through the SDK), the collector re-reading the sources on every request meanwhile; restores both.
  */
 async function withSourceEntry(t: TestCloud, source: string, patch: Record<string, unknown>, fn: () => Promise<void>): Promise<void> {
-  const ssm = new SSMClient({ endpoint: t.cloud.endpoints.edge, region: t.cloud.endpoints.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const ssm = new SSMClient({
+    endpoint: t.cloud.endpoints.edge,
+    region: t.cloud.endpoints.region,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   const collector = t.cloud.lambdas.functionList.find((f) => f.module.includes('/lambdas/collect/')) as { name: string; environment: Record<string, string> };
   const Name = `${collector.environment.SOURCES_PARAMETER_PATH}/${source}`;
   const original = (await ssm.send(new GetParameterCommand({ Name }))).Parameter?.Value as string;
@@ -85,7 +94,7 @@ describe('Collector', () => {
       const { events } = await stored(t);
       expect(events.map((e) => e.messageId).sort()).toEqual(['m-alias', 'm-group', 'm-identify', 'm-page', 'm-screen', 'm-track']);
       // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a stored event is free-form JSON
-      const track = events.find((e) => e.messageId === "m-track") as Record<string, any>;
+      const track = events.find((e) => e.messageId === 'm-track') as Record<string, any>;
       expect(track).toMatchObject({ type: 'track', event: 'Order Completed', userId: 'u1', properties: { total: 12.5, items: [{ sku: 'a' }] } });
       expect(track.context.library.name).toBe('@segment/analytics-node');
       expect(track.context.ip).toBe('127.0.0.1');
@@ -136,14 +145,23 @@ describe('Collector', () => {
 
   describe('request formats', () => {
     it('reads a key written with JSON escapes in the body after parsing (the early check leaves it alone)', async () => {
-      const escaped = JSON.stringify({ writeKey: webKey, type: 'track', event: 'Escaped Key', anonymousId: 'x', messageId: 'esc-1' }).replace(`"writeKey":"${webKey[0]}`, `"writeKey":"\\u${webKey.charCodeAt(0).toString(16).padStart(4, '0')}`);
+      const escaped = JSON.stringify({ writeKey: webKey, type: 'track', event: 'Escaped Key', anonymousId: 'x', messageId: 'esc-1' }).replace(
+        `"writeKey":"${webKey[0]}`,
+        `"writeKey":"\\u${webKey.charCodeAt(0).toString(16).padStart(4, '0')}`,
+      );
       expect(escaped).toContain('"writeKey":"\\u');
       const res = await post(t, '/v1/t', undefined, { 'content-type': 'text/plain' }, escaped);
       expect({ status: res.status, body: res.body }).toEqual({ status: 200, body: { success: true } });
     });
 
     it('accepts analytics.js style text/plain bodies with writeKey in the body on short routes', async () => {
-      const res = await post(t, '/v1/t', undefined, { 'content-type': 'text/plain' }, JSON.stringify({ writeKey: webKey, type: 'track', event: 'Clicked', anonymousId: 'x', messageId: 'tp1' }));
+      const res = await post(
+        t,
+        '/v1/t',
+        undefined,
+        { 'content-type': 'text/plain' },
+        JSON.stringify({ writeKey: webKey, type: 'track', event: 'Clicked', anonymousId: 'x', messageId: 'tp1' }),
+      );
       expect(res.status).toBe(200);
       const { events } = await stored(t);
       expect(events[0]).toMatchObject({ type: 'track', event: 'Clicked', messageId: 'tp1' });
@@ -151,12 +169,14 @@ describe('Collector', () => {
     });
 
     it('accepts gzip bodies and merges batch-level context under each message', async () => {
-      const body = zlib.gzipSync(JSON.stringify({
-        batch: [{ type: 'page', anonymousId: 'a', messageId: 'gz1', context: { page: { path: '/x' } } }],
-        context: { library: { name: 'custom', version: '1' }, page: { path: '/batch', title: 'T' } },
-        integrations: { All: true },
-        sentAt: new Date().toISOString(),
-      }));
+      const body = zlib.gzipSync(
+        JSON.stringify({
+          batch: [{ type: 'page', anonymousId: 'a', messageId: 'gz1', context: { page: { path: '/x' } } }],
+          context: { library: { name: 'custom', version: '1' }, page: { path: '/batch', title: 'T' } },
+          integrations: { All: true },
+          sentAt: new Date().toISOString(),
+        }),
+      );
       const res = await post(t, '/v1/b', undefined, { ...basic(webKey), 'content-encoding': 'gzip' }, body);
       expect(res.status).toBe(200);
       const [event] = (await stored(t)).events;
@@ -185,19 +205,86 @@ describe('Collector', () => {
 
   describe('bad input gets a clear 4xx and stores nothing', () => {
     const cases: Array<[string, () => Promise<{ status: number; body: unknown }>, number, Record<string, unknown>]> = [
-      ['missing write key', () => post(t, '/v1/track', { type: 'track', event: 'E', userId: 'u' }), 401, { success: false, code: 'missing_write_key', message: 'No write key: send it as the Basic auth user name or as "writeKey" in the body' }],
-      ['unknown write key', () => post(t, '/v1/track', { event: 'E', userId: 'u' }, basic('not-a-key-123')), 401, { success: false, code: 'invalid_write_key', message: 'Unknown write key' }],
+      [
+        'missing write key',
+        () => post(t, '/v1/track', { type: 'track', event: 'E', userId: 'u' }),
+        401,
+        { success: false, code: 'missing_write_key', message: 'No write key: send it as the Basic auth user name or as "writeKey" in the body' },
+      ],
+      [
+        'unknown write key',
+        () => post(t, '/v1/track', { event: 'E', userId: 'u' }, basic('not-a-key-123')),
+        401,
+        { success: false, code: 'invalid_write_key', message: 'Unknown write key' },
+      ],
       ['invalid JSON', () => post(t, '/v1/batch', undefined, basic(webKey), '{"batch": ['), 400, { success: false, code: 'invalid_json' }],
       // The key is checked before the body costs anything: a body that does not even decompress, or
       // does not parse, is answered 401 for its wrong key (it would be 400 if it had been read first).
-      ['a wrong key in the header, before decompressing', () => post(t, '/v1/batch', undefined, { ...basic('not-a-key-123'), 'content-encoding': 'gzip' }, Buffer.from('not gzip at all')), 401, { success: false, code: 'invalid_write_key' }],
-      ['a wrong key in a plain body, before parsing', () => post(t, '/v1/batch', undefined, { 'content-type': 'text/plain' }, '{"writeKey": "not-a-key-123", "batch": [ this is not JSON'), 401, { success: false, code: 'invalid_write_key' }],
-      ['a body that is not an object', () => post(t, '/v1/batch', [1, 2], basic(webKey)), 400, { success: false, code: 'invalid_body', message: 'The body must be a JSON object' }],
-      ['a batch that is not an array', () => post(t, '/v1/batch', { batch: {} }, basic(webKey)), 400, { success: false, code: 'invalid_batch', message: '"batch" must be an array of messages' }],
-      ['more than 2,500 messages', () => post(t, '/v1/batch', { batch: Array.from({ length: 2501 }, () => ({})) }, basic(webKey)), 400, { success: false, code: 'batch_too_large', message: 'The batch has 2501 messages; the limit is 2500' }],
-      ['a message over 32 KB', () => post(t, '/v1/batch', { batch: [{ type: 'track', event: 'E', userId: 'u' }, { type: 'track', event: 'E', userId: 'u', properties: { big: 'x'.repeat(33 * 1024) } }] }, basic(webKey)), 400, { success: false, code: 'message_too_large', message: expect.stringMatching(/^Message 1 is \d+ bytes; the limit is 32 KB per message$/) }],
-      ['a body over 500 KB', () => post(t, '/v1/batch', { batch: Array.from({ length: 20 }, () => ({ type: 'track', event: 'E', userId: 'u', properties: { p: 'x'.repeat(30 * 1024) } })) }, basic(webKey)), 400, { success: false, code: 'batch_too_large', message: expect.stringMatching(/^The body is \d+ bytes; the limit is 500 KB per request$/) }],
-      ['a gzip bomb', () => post(t, '/v1/batch', undefined, { ...basic(webKey), 'content-encoding': 'gzip' }, zlib.gzipSync(Buffer.alloc(10 * 1024 * 1024, 32))), 400, { success: false, code: 'batch_too_large' }],
+      [
+        'a wrong key in the header, before decompressing',
+        () => post(t, '/v1/batch', undefined, { ...basic('not-a-key-123'), 'content-encoding': 'gzip' }, Buffer.from('not gzip at all')),
+        401,
+        { success: false, code: 'invalid_write_key' },
+      ],
+      [
+        'a wrong key in a plain body, before parsing',
+        () => post(t, '/v1/batch', undefined, { 'content-type': 'text/plain' }, '{"writeKey": "not-a-key-123", "batch": [ this is not JSON'),
+        401,
+        { success: false, code: 'invalid_write_key' },
+      ],
+      [
+        'a body that is not an object',
+        () => post(t, '/v1/batch', [1, 2], basic(webKey)),
+        400,
+        { success: false, code: 'invalid_body', message: 'The body must be a JSON object' },
+      ],
+      [
+        'a batch that is not an array',
+        () => post(t, '/v1/batch', { batch: {} }, basic(webKey)),
+        400,
+        { success: false, code: 'invalid_batch', message: '"batch" must be an array of messages' },
+      ],
+      [
+        'more than 2,500 messages',
+        () => post(t, '/v1/batch', { batch: Array.from({ length: 2501 }, () => ({})) }, basic(webKey)),
+        400,
+        { success: false, code: 'batch_too_large', message: 'The batch has 2501 messages; the limit is 2500' },
+      ],
+      [
+        'a message over 32 KB',
+        () =>
+          post(
+            t,
+            '/v1/batch',
+            {
+              batch: [
+                { type: 'track', event: 'E', userId: 'u' },
+                { type: 'track', event: 'E', userId: 'u', properties: { big: 'x'.repeat(33 * 1024) } },
+              ],
+            },
+            basic(webKey),
+          ),
+        400,
+        { success: false, code: 'message_too_large', message: expect.stringMatching(/^Message 1 is \d+ bytes; the limit is 32 KB per message$/) },
+      ],
+      [
+        'a body over 500 KB',
+        () =>
+          post(
+            t,
+            '/v1/batch',
+            { batch: Array.from({ length: 20 }, () => ({ type: 'track', event: 'E', userId: 'u', properties: { p: 'x'.repeat(30 * 1024) } })) },
+            basic(webKey),
+          ),
+        400,
+        { success: false, code: 'batch_too_large', message: expect.stringMatching(/^The body is \d+ bytes; the limit is 500 KB per request$/) },
+      ],
+      [
+        'a gzip bomb',
+        () => post(t, '/v1/batch', undefined, { ...basic(webKey), 'content-encoding': 'gzip' }, zlib.gzipSync(Buffer.alloc(10 * 1024 * 1024, 32))),
+        400,
+        { success: false, code: 'batch_too_large' },
+      ],
       ['an unknown path', () => post(t, '/v1/nope', {}, basic(webKey)), 404, { success: false, code: 'not_found' }],
       ['a path named like an inherited object key', () => post(t, '/v1/constructor', {}, basic(webKey)), 404, { success: false, code: 'not_found' }],
     ];
@@ -211,9 +298,17 @@ describe('Collector', () => {
 
     it('answers 403 and stores nothing when the source collect flag is off', async () => {
       await withSourceEntry(t, 'web', { collect: false }, async () => {
-        const res = await fetch(`${t.cloud.endpoints.collector}/v1/track`, { method: 'POST', headers: { ...basic(webKey), 'content-type': 'application/json' }, body: JSON.stringify({ event: 'E', userId: 'u' }) });
+        const res = await fetch(`${t.cloud.endpoints.collector}/v1/track`, {
+          method: 'POST',
+          headers: { ...basic(webKey), 'content-type': 'application/json' },
+          body: JSON.stringify({ event: 'E', userId: 'u' }),
+        });
         expect(res.status).toBe(403);
-        expect(await res.json()).toEqual({ success: false, code: 'source_disabled', message: 'Collection is turned off for source "web" (its collect flag); nothing was stored' });
+        expect(await res.json()).toEqual({
+          success: false,
+          code: 'source_disabled',
+          message: 'Collection is turned off for source "web" (its collect flag); nothing was stored',
+        });
       });
       expect((await stored(t)).events).toEqual([]);
     });
@@ -235,13 +330,13 @@ describe('Collector', () => {
       return events.sort((a, b) => a.messageId.localeCompare(b.messageId)).map((e) => ('ip' in e.context ? e.context.ip : 'absent'));
     }
 
-    it('keep: stores the client\'s address as sent and fills an empty one with the caller\'s', async () => {
+    it("keep: stores the client's address as sent and fills an empty one with the caller's", async () => {
       expect(await storedIps('keep')).toEqual(['203.0.113.77', '2001:db8:85a3:8d3:1319:8a2e:370:7348', '127.0.0.1']);
     });
     it('truncate: stores only the network, IPv4 /24 and IPv6 /48, for the sent and the filled address', async () => {
       expect(await storedIps('truncate')).toEqual(['203.0.113.0', '2001:db8:85a3::', '127.0.0.0']);
     });
-    it('drop: stores no address at all, neither the sent one nor the caller\'s', async () => {
+    it("drop: stores no address at all, neither the sent one nor the caller's", async () => {
       expect(await storedIps('drop')).toEqual(['absent', 'absent', 'absent']);
     });
   });

@@ -1,4 +1,15 @@
-import { archiveDayOfKey, archiveObjectsPerBatch, type HourPreview, isArchiveFile, mergePreviews, parseArchiveUri, previewObject, reshard, schemaChanges, windowPreviews } from '../../../lambdas/core/archive';
+import {
+  archiveDayOfKey,
+  archiveObjectsPerBatch,
+  type HourPreview,
+  isArchiveFile,
+  mergePreviews,
+  parseArchiveUri,
+  previewObject,
+  reshard,
+  schemaChanges,
+  windowPreviews,
+} from '../../../lambdas/core/archive';
 import { fixedColumnsOf } from '../../../lambdas/core/schema';
 
 describe('Segment archive layout', () => {
@@ -21,13 +32,29 @@ describe('Segment archive layout', () => {
   it('puts each message in the raw object of the hour it was received, keeps it as archived, and names what it cannot place', () => {
     const a = JSON.stringify({ messageId: 'm1', type: 'track', event: 'E', receivedAt: '2025-10-01T09:59:59.999Z' });
     const b = JSON.stringify({ messageId: 'm2', type: 'page', receivedAt: '2025-10-01T10:00:00.000Z' });
-    const text = [a, b, '', 'not json', '[1]', '{"type":"track","receivedAt":"2025-10-01T10:00:00Z"}', '{"messageId":"m3","type":"track","receivedAt":"yesterday"}'].join('\n');
+    const text = [
+      a,
+      b,
+      '',
+      'not json',
+      '[1]',
+      '{"type":"track","receivedAt":"2025-10-01T10:00:00Z"}',
+      '{"messageId":"m3","type":"track","receivedAt":"yesterday"}',
+    ].join('\n');
     const r = reshard('web', 'segment-logs/src/1759276800000/f.gz', text);
     expect(r.messages).toBe(2);
     const keys = [...r.objects.keys()];
-    expect(keys).toEqual([expect.stringMatching(/^web\/2025\/10\/01\/09\/segment-archive-[0-9a-f]{24}\.gz$/), expect.stringMatching(/^web\/2025\/10\/01\/10\/segment-archive-[0-9a-f]{24}\.gz$/)]);
+    expect(keys).toEqual([
+      expect.stringMatching(/^web\/2025\/10\/01\/09\/segment-archive-[0-9a-f]{24}\.gz$/),
+      expect.stringMatching(/^web\/2025\/10\/01\/10\/segment-archive-[0-9a-f]{24}\.gz$/),
+    ]);
     expect([...r.objects.values()]).toEqual([[a], [b]]);
-    expect(r.invalid.map((x) => [x.line, x.reason.replace(/:.*/, '')])).toEqual([[4, 'not JSON'], [5, 'not a JSON object'], [6, 'no messageId'], [7, 'no valid receivedAt']]);
+    expect(r.invalid.map((x) => [x.line, x.reason.replace(/:.*/, '')])).toEqual([
+      [4, 'not JSON'],
+      [5, 'not a JSON object'],
+      [6, 'no messageId'],
+      [7, 'no valid receivedAt'],
+    ]);
     // The same archive object gives the same keys: an import run twice overwrites, never adds.
     expect([...reshard('web', 'segment-logs/src/1759276800000/f.gz', text).objects.keys()]).toEqual(keys);
     expect([...reshard('web', 'segment-logs/src/1759276800000/g.gz', text).objects.keys()]).not.toEqual(keys);
@@ -40,13 +67,21 @@ describe('import dry run: what the loads would stage', () => {
 
   it('counts rows and value tags per table and discards by reason, per hour', () => {
     const hours: Record<string, HourPreview> = {};
-    previewObject(hourKey, [
-      line({ messageId: 'm1', type: 'track', event: 'Order Completed', userId: 'u1', properties: { total: 5 } }),
-      line({ messageId: 'm2', type: 'track', event: 'Order Completed', userId: 'u2', properties: { total: 'five' } }),
-      line({ messageId: 'm3', type: 'track', userId: 'u3' }),
-    ], hours);
+    previewObject(
+      hourKey,
+      [
+        line({ messageId: 'm1', type: 'track', event: 'Order Completed', userId: 'u1', properties: { total: 5 } }),
+        line({ messageId: 'm2', type: 'track', event: 'Order Completed', userId: 'u2', properties: { total: 'five' } }),
+        line({ messageId: 'm3', type: 'track', userId: 'u3' }),
+      ],
+      hours,
+    );
     const p = hours['2026-10-01T09:00:00.000Z'];
-    expect({ events: p.events, discardedEvents: p.discardedEvents, discards: p.discards }).toEqual({ events: 3, discardedEvents: 1, discards: { 'event: track event without an event name': 1 } });
+    expect({ events: p.events, discardedEvents: p.discardedEvents, discards: p.discards }).toEqual({
+      events: 3,
+      discardedEvents: 1,
+      discards: { 'event: track event without an event name': 1 },
+    });
     expect(Object.fromEntries(Object.entries(p.tables).map(([t, s]) => [t, s.rows]))).toEqual({ tracks: 2, order_completed: 2, _discards: 1 });
     expect(p.tables.order_completed.columns.total).toEqual({ i: 1, s: 1 });
     expect(() => previewObject('not-a-raw-key', [], hours)).toThrow(/is not a raw object key/);
@@ -54,19 +89,41 @@ describe('import dry run: what the loads would stage', () => {
 
   it('plans each window against the catalog: new tables, new columns, values that do not fit', () => {
     const hours: Record<string, HourPreview> = {};
-    previewObject(hourKey, [line({ messageId: 'm1', type: 'track', event: 'Order Completed', userId: 'u1', properties: { total: 'five', coupon: 'X' } })], hours);
+    previewObject(
+      hourKey,
+      [line({ messageId: 'm1', type: 'track', event: 'Order Completed', userId: 'u1', properties: { total: 'five', coupon: 'X' } })],
+      hours,
+    );
     const catalog = { tracks: { ...fixedColumnsOf('tracks') }, order_completed: { ...fixedColumnsOf('order_completed'), total: 'BIGINT' as const } };
     const [w] = windowPreviews('web', hours, catalog);
-    expect(w).toMatchObject({ source: 'web', from: '2026-10-01T09:00:00.000Z', to: '2026-10-01T10:00:00.000Z', events: 1, rows: { order_completed: 1, tracks: 1 }, valuesDiscarded: 1 });
+    expect(w).toMatchObject({
+      source: 'web',
+      from: '2026-10-01T09:00:00.000Z',
+      to: '2026-10-01T10:00:00.000Z',
+      events: 1,
+      rows: { order_completed: 1, tracks: 1 },
+      valuesDiscarded: 1,
+    });
     expect(w.schemaChanges).toEqual(['add column order_completed.coupon VARCHAR(65535)']);
-    expect(schemaChanges(hours['2026-10-01T09:00:00.000Z'].tables, {})).toEqual([expect.stringMatching(/^create table order_completed \(\d+ columns\)$/), expect.stringMatching(/^create table tracks /)]);
+    expect(schemaChanges(hours['2026-10-01T09:00:00.000Z'].tables, {})).toEqual([
+      expect.stringMatching(/^create table order_completed \(\d+ columns\)$/),
+      expect.stringMatching(/^create table tracks /),
+    ]);
   });
 
   it('merges batches hour by hour, and keeps at most 50 distinct discard reasons per hour', () => {
     const a: Record<string, HourPreview> = {};
     const b: Record<string, HourPreview> = {};
-    previewObject(hourKey, Array.from({ length: 40 }, (_, i) => line({ messageId: `a${i}`, type: `bogus-${i}` })), a);
-    previewObject(hourKey, Array.from({ length: 40 }, (_, i) => line({ messageId: `b${i}`, type: `other-${i}` })), b);
+    previewObject(
+      hourKey,
+      Array.from({ length: 40 }, (_, i) => line({ messageId: `a${i}`, type: `bogus-${i}` })),
+      a,
+    );
+    previewObject(
+      hourKey,
+      Array.from({ length: 40 }, (_, i) => line({ messageId: `b${i}`, type: `other-${i}` })),
+      b,
+    );
     const merged = mergePreviews(mergePreviews({}, a), b);
     const p = merged['2026-10-01T09:00:00.000Z'];
     expect(p.events).toBe(80);

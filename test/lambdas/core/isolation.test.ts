@@ -1,7 +1,13 @@
 import { afterFailure, afterSuccess, countsAgainstObjects, planWithIsolation, SET_ASIDE_AFTER } from '../../../lambdas/core/isolation';
 import type { PlannedObject } from '../../../lambdas/core/loadTypes';
 
-const objects = (n: number): PlannedObject[] => Array.from({ length: n }, (_, i) => ({ key: `web/2026/01/01/00/o${String(i).padStart(3, '0')}.gz`, size: 1, hour: '2026-01-01T00:00:00.000Z', lastModified: '2026-01-01T00:01:00.000Z' }));
+const objects = (n: number): PlannedObject[] =>
+  Array.from({ length: n }, (_, i) => ({
+    key: `web/2026/01/01/00/o${String(i).padStart(3, '0')}.gz`,
+    size: 1,
+    hour: '2026-01-01T00:00:00.000Z',
+    lastModified: '2026-01-01T00:01:00.000Z',
+  }));
 
 describe('core/isolation: closing in on an object that fails every load', () => {
   it('halves the window after a failed load and doubles it after a committed one, back to the full load', () => {

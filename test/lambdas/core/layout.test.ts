@@ -13,18 +13,33 @@ describe('bucket layout', () => {
 
   it('keeps every file of a load under its own folder, and every file of a backfill under its own', () => {
     const keys = [
-      layout.plan('web', 'L1'), layout.stats('web', 'L1', 3), layout.tableFile('web', 'L1', 'tracks', 3, 0), layout.manifest('web', 'L1', 'tracks'),
-      layout.tables('web', 'L1'), layout.ledgerFile('web', 'L1'), layout.ledgerManifest('web', 'L1'), layout.summary('web', 'L1'),
+      layout.plan('web', 'L1'),
+      layout.stats('web', 'L1', 3),
+      layout.tableFile('web', 'L1', 'tracks', 3, 0),
+      layout.manifest('web', 'L1', 'tracks'),
+      layout.tables('web', 'L1'),
+      layout.ledgerFile('web', 'L1'),
+      layout.ledgerManifest('web', 'L1'),
+      layout.summary('web', 'L1'),
     ];
     for (const k of keys) expect(k.startsWith(layout.loadPrefix('web', 'L1'))).toBe(true);
     expect(layout.loadPrefix('web', 'L1').startsWith(layout.loadsPrefix('web'))).toBe(true);
     expect(layout.stats('web', 'L1', 3)).toBe('loads/web/L1/stats/chunk-00003.json');
     expect(layout.stats('web', 'L1', 3).startsWith(layout.statsPrefix('web', 'L1'))).toBe(true);
-    const backfill = [backfillLayout.windows('B'), backfillLayout.result('B', 'x'), backfillLayout.summary('B'), backfillLayout.archiveObjects('B'), backfillLayout.importBatch('B', 'y'), backfillLayout.importReport('B')];
+    const backfill = [
+      backfillLayout.windows('B'),
+      backfillLayout.result('B', 'x'),
+      backfillLayout.summary('B'),
+      backfillLayout.archiveObjects('B'),
+      backfillLayout.importBatch('B', 'y'),
+      backfillLayout.importReport('B'),
+    ];
     for (const k of backfill) expect(k.startsWith(backfillLayout.prefix('B'))).toBe(true);
     expect(backfillLayout.result('B', 'x').startsWith(backfillLayout.results('B'))).toBe(true);
     expect(backfillLayout.importBatch('B', 'y').startsWith(backfillLayout.imports('B'))).toBe(true);
-    expect(layout.verification('web', '2026-11-20T00:00:00.000Z', '2026-11-21T00:00:00.000Z', 'exec:1/2')).toBe('verifications/web/2026-11-20T00_2026-11-21T00_exec-1-2.json');
+    expect(layout.verification('web', '2026-11-20T00:00:00.000Z', '2026-11-21T00:00:00.000Z', 'exec:1/2')).toBe(
+      'verifications/web/2026-11-20T00_2026-11-21T00_exec-1-2.json',
+    );
   });
 
   it('names table folders safely: plain names as they are, any other name by a stable hash', () => {

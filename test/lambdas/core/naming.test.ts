@@ -3,7 +3,7 @@ import { eventTableName, identifier, MAX_IDENTIFIER_BYTES, quoteIdent, RESERVED_
 import { GO_SNAKECASE_VECTORS } from '../../support/goSnakecaseVectors';
 
 describe('naming', () => {
-  it.each(GO_SNAKECASE_VECTORS)('snake_cases %j as Segment does: %j (go-snakecase\'s own vectors)', (input, expected) => {
+  it.each(GO_SNAKECASE_VECTORS)("snake_cases %j as Segment does: %j (go-snakecase's own vectors)", (input, expected) => {
     expect(snakeCase(input)).toBe(expected);
   });
 

@@ -82,8 +82,14 @@ describe('enrichMessage', () => {
       { receivedAt, ip: '203.0.113.9' },
     );
     expect(out).toEqual({
-      type: 'track', event: 'E', userId: 'u', receivedAt: '2026-11-21T10:00:00.000Z', messageId: expect.any(String),
-      sentAt: '2026-11-21T10:00:30.000Z', originalTimestamp: '2026-11-21T09:59:00.000Z', timestamp: '2026-11-21T09:58:30.000Z',
+      type: 'track',
+      event: 'E',
+      userId: 'u',
+      receivedAt: '2026-11-21T10:00:00.000Z',
+      messageId: expect.any(String),
+      sentAt: '2026-11-21T10:00:30.000Z',
+      originalTimestamp: '2026-11-21T09:59:00.000Z',
+      timestamp: '2026-11-21T09:58:30.000Z',
       context: { ip: '203.0.113.9' },
     });
   });
@@ -96,10 +102,12 @@ describe('enrichMessage', () => {
 
 describe('validateMessage / parseIsoDate', () => {
   it('never throws on any JSON value', () => {
-    fc.assert(fc.property(fc.jsonValue(), (v) => {
-      const r = validateMessage(v);
-      expect(r === undefined || typeof r === 'string').toBe(true);
-    }));
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => {
+        const r = validateMessage(v);
+        expect(r === undefined || typeof r === 'string').toBe(true);
+      }),
+    );
   });
   it('accepts only zoned ISO-8601 date-times within years 1–9999', () => {
     expect(parseIsoDate('2026-11-21T10:00:00Z')?.toISOString()).toBe('2026-11-21T10:00:00.000Z');

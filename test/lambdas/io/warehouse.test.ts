@@ -12,7 +12,7 @@ describe('statementError (what CheckStatement throws for a FAILED statement)', (
   });
 
   it("carries Redshift's message for any other failure", () => {
-    const e = statementError({ Id: 's2', Status: 'FAILED', Error: 'ERROR: Load into table \'x\' failed. Check stl_load_errors' }, 'loading x');
+    const e = statementError({ Id: 's2', Status: 'FAILED', Error: "ERROR: Load into table 'x' failed. Check stl_load_errors" }, 'loading x');
     expect(e.name).toBe(ERROR_NAMES.statementFailed);
     expect(e.message).toBe("loading x: ERROR: Load into table 'x' failed. Check stl_load_errors");
   });

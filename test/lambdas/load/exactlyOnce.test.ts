@@ -8,7 +8,14 @@ describe('Loader: exactly once, idempotent, out-of-order safe', () => {
   });
   afterAll(() => t.stop());
 
-  const track = (messageId: string, extra: Record<string, unknown> = {}) => ({ type: 'track', event: 'Dup Test', userId: 'u', messageId, properties: { n: 1 }, ...extra });
+  const track = (messageId: string, extra: Record<string, unknown> = {}) => ({
+    type: 'track',
+    event: 'Dup Test',
+    userId: 'u',
+    messageId,
+    properties: { n: 1 },
+    ...extra,
+  });
 
   it('keeps one row for a messageId sent 5 times: in one batch, across loads and across a reload', async () => {
     await sendBatch(t, [track('dup-1'), track('dup-1'), track('dup-2')]); // twice in one batch
@@ -19,8 +26,14 @@ describe('Loader: exactly once, idempotent, out-of-order safe', () => {
     await runLoad(t);
     const window = { from: new Date(Date.now() - 3 * 3_600_000).toISOString(), to: new Date(Date.now() + 3_600_000).toISOString() };
     await runLoad(t, { source: 'web', window, mode: 'reload' }); // the fifth: a reload of everything
-    expect(await sql(t, "SELECT id, COUNT(*) FROM web.dup_test GROUP BY id ORDER BY id")).toEqual([['dup-1', 1], ['dup-2', 1]]);
-    expect(await sql(t, "SELECT id, COUNT(*) FROM web.tracks WHERE id LIKE 'dup-%' GROUP BY id ORDER BY id")).toEqual([['dup-1', 1], ['dup-2', 1]]);
+    expect(await sql(t, 'SELECT id, COUNT(*) FROM web.dup_test GROUP BY id ORDER BY id')).toEqual([
+      ['dup-1', 1],
+      ['dup-2', 1],
+    ]);
+    expect(await sql(t, "SELECT id, COUNT(*) FROM web.tracks WHERE id LIKE 'dup-%' GROUP BY id ORDER BY id")).toEqual([
+      ['dup-1', 1],
+      ['dup-2', 1],
+    ]);
   });
 
   it('keeps the latest received version of a duplicated messageId, whatever the load order', async () => {
@@ -43,13 +56,21 @@ describe('Loader: exactly once, idempotent, out-of-order safe', () => {
     await runLoad(t);
     await putRawEvents(t, 'web', hour, 'order-b-old', [version('ver-3', 'old', older)]);
     await runLoad(t);
-    expect(await sql(t, "SELECT id, v FROM web.dup_test WHERE id IN ('ver-2', 'ver-3') ORDER BY id")).toEqual([['ver-2', 'new'], ['ver-3', 'new']]);
+    expect(await sql(t, "SELECT id, v FROM web.dup_test WHERE id IN ('ver-2', 'ver-3') ORDER BY id")).toEqual([
+      ['ver-2', 'new'],
+      ['ver-3', 'new'],
+    ]);
   });
 
   it('gives identical tables when the same window is loaded 3 times', async () => {
     const batch = Array.from({ length: 60 }, (_, i) => ({
-      type: ['track', 'page', 'identify'][i % 3], event: 'Idem', userId: `u${i % 7}`, anonymousId: `a${i}`, messageId: `idem-${i}`,
-      properties: { i, even: i % 2 === 0 }, traits: { score: i, tier: i % 2 ? 'gold' : null },
+      type: ['track', 'page', 'identify'][i % 3],
+      event: 'Idem',
+      userId: `u${i % 7}`,
+      anonymousId: `a${i}`,
+      messageId: `idem-${i}`,
+      properties: { i, even: i % 2 === 0 },
+      traits: { score: i, tier: i % 2 ? 'gold' : null },
     }));
     await sendBatch(t, batch);
     await runLoad(t);
@@ -75,7 +96,9 @@ describe('Loader: exactly once, idempotent, out-of-order safe', () => {
     await runLoad(t);
     await sendBatch(t, [{ type: 'identify', userId: 'ooo', messageId: 'ooo-2', timestamp: at(20), traits: { plan: 'pro', city: 'Berlin' } }]);
     await runLoad(t);
-    await sendBatch(t, [{ type: 'identify', userId: 'ooo', messageId: 'ooo-1', timestamp: at(10), traits: { plan: 'free', city: 'Paris', email: 'o@example.com' } }]);
+    await sendBatch(t, [
+      { type: 'identify', userId: 'ooo', messageId: 'ooo-1', timestamp: at(10), traits: { plan: 'free', city: 'Paris', email: 'o@example.com' } },
+    ]);
     await runLoad(t);
     expect(await sql(t, "SELECT plan, city, email FROM web.users WHERE id = 'ooo'")).toEqual([['enterprise', 'Berlin', 'o@example.com']]);
 
@@ -89,7 +112,10 @@ describe('Loader: exactly once, idempotent, out-of-order safe', () => {
 
   it('drains a backlog in bounded loads of at most maxObjectsPerLoad objects, oldest first', async () => {
     // The function's own configuration, changed as UpdateFunctionConfiguration would.
-    const planLoad = t.cloud.lambdas.functionList.find((f) => f.module.includes('/lambdas/plan-load/')) as { name: string; environment: Record<string, string> };
+    const planLoad = t.cloud.lambdas.functionList.find((f) => f.module.includes('/lambdas/plan-load/')) as {
+      name: string;
+      environment: Record<string, string>;
+    };
     const configured = planLoad.environment.MAX_OBJECTS_PER_LOAD;
     t.cloud.lambdas.setEnvironment(planLoad.name, 'MAX_OBJECTS_PER_LOAD', '2');
     try {
@@ -105,14 +131,15 @@ describe('Loader: exactly once, idempotent, out-of-order safe', () => {
     }
   });
 
-  it('merges with copies received up to the merge window (7 days) before a load\'s oldest event, and keeps an older copy as a second row', async () => {
+  it("merges with copies received up to the merge window (7 days) before a load's oldest event, and keeps an older copy as a second row", async () => {
     const day = 86_400_000;
     const hourOf = (ms: number) => new Date(Math.floor(ms / 3_600_000) * 3_600_000).toISOString();
     const at = (ms: number) => new Date(ms).toISOString();
     const copy = (id: string, receivedMs: number) => ({ ...track(id), receivedAt: at(receivedMs), timestamp: at(receivedMs) });
     const start = Date.now() - 20 * day;
     // Objects of past hours, loaded as a backfill loads them: a pending load of their hour's window.
-    const loadHour = (ms: number) => runLoad(t, { source: 'web', window: { from: hourOf(ms), to: new Date(Date.parse(hourOf(ms)) + 3_600_000).toISOString() }, mode: 'pending' });
+    const loadHour = (ms: number) =>
+      runLoad(t, { source: 'web', window: { from: hourOf(ms), to: new Date(Date.parse(hourOf(ms)) + 3_600_000).toISOString() }, mode: 'pending' });
     await putRawEvents(t, 'web', hourOf(start), 'window-first', [copy('win-in', start), copy('win-out', start), copy('win-all', start)]);
     await loadHour(start);
     // 6 days later: inside the window of its load; 10 days later: outside (the load compares with 7 days back only).
@@ -120,9 +147,16 @@ describe('Loader: exactly once, idempotent, out-of-order safe', () => {
     await loadHour(start + 6 * day);
     await putRawEvents(t, 'web', hourOf(start + 10 * day), 'window-out', [copy('win-out', start + 10 * day)]);
     await loadHour(start + 10 * day);
-    expect(await sql(t, "SELECT id, COUNT(*) FROM web.tracks WHERE id LIKE 'win-%' GROUP BY id ORDER BY id")).toEqual([['win-all', 1], ['win-in', 1], ['win-out', 2]]);
+    expect(await sql(t, "SELECT id, COUNT(*) FROM web.tracks WHERE id LIKE 'win-%' GROUP BY id ORDER BY id")).toEqual([
+      ['win-all', 1],
+      ['win-in', 1],
+      ['win-out', 2],
+    ]);
     // A window of 0 compares with the whole table.
-    const prepare = t.cloud.lambdas.functionList.find((f) => f.module.includes('/lambdas/prepare-schema/')) as { name: string; environment: Record<string, string> };
+    const prepare = t.cloud.lambdas.functionList.find((f) => f.module.includes('/lambdas/prepare-schema/')) as {
+      name: string;
+      environment: Record<string, string>;
+    };
     const configured = prepare.environment.MERGE_WINDOW_DAYS;
     expect(configured).toBe('7');
     t.cloud.lambdas.setEnvironment(prepare.name, 'MERGE_WINDOW_DAYS', '0');
@@ -132,6 +166,8 @@ describe('Loader: exactly once, idempotent, out-of-order safe', () => {
     } finally {
       t.cloud.lambdas.setEnvironment(prepare.name, 'MERGE_WINDOW_DAYS', configured);
     }
-    expect(await sql(t, "SELECT id, COUNT(*), MAX(received_at) FROM web.tracks WHERE id = 'win-all' GROUP BY id")).toEqual([['win-all', 1, expect.stringMatching(new RegExp(`^${at(start + 12 * day).slice(0, 10)}`))]]);
+    expect(await sql(t, "SELECT id, COUNT(*), MAX(received_at) FROM web.tracks WHERE id = 'win-all' GROUP BY id")).toEqual([
+      ['win-all', 1, expect.stringMatching(new RegExp(`^${at(start + 12 * day).slice(0, 10)}`))],
+    ]);
   });
 });

@@ -26,14 +26,18 @@ describe('one load per source at a time', () => {
     await sendBatch(t, [{ type: 'track', event: 'Alone', userId: 'u', messageId: 'alone-1' }]);
     const first = runExecution(t, t.cloud.endpoints.stateMachines.load, { source: 'web' }, 120_000);
     // The first load holds the source (its PlanLoad took the lock before the failed call).
-    const holder = await eventually(() => {
-      try {
-        const held = JSON.parse(lock().body.toString('utf8')) as LoadLock;
-        return held.released ? undefined : held.executionArn;
-      } catch {
-        return undefined;
-      }
-    }, 10_000, 'the first load to take the lock');
+    const holder = await eventually(
+      () => {
+        try {
+          const held = JSON.parse(lock().body.toString('utf8')) as LoadLock;
+          return held.released ? undefined : held.executionArn;
+        } catch {
+          return undefined;
+        }
+      },
+      10_000,
+      'the first load to take the lock',
+    );
     const tick = await runLoad(t);
     expect(tick).toMatchObject({ status: 'SKIPPED', runningLoad: holder, objects: 0 });
     const done = await first;

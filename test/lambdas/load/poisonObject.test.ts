@@ -36,12 +36,20 @@ describe('a poison object is set aside while the others load', () => {
     expect(statuses.at(-1)).toBe('EMPTY');
     expect(statuses.filter((s) => s === 'FAILED').length).toBeGreaterThanOrEqual(SET_ASIDE_AFTER);
     const setAside = JSON.parse(t.cloud.store.get(t.cloud.endpoints.buckets.staged, layout.setAside('web')).body.toString('utf8')) as SetAsideObject[];
-    expect(setAside).toEqual([{ key: poisonKey, hour: expect.any(String), error: expect.stringMatching(/incorrect header check|not in gzip format/), failures: SET_ASIDE_AFTER, at: expect.any(String) }]);
+    expect(setAside).toEqual([
+      {
+        key: poisonKey,
+        hour: expect.any(String),
+        error: expect.stringMatching(/incorrect header check|not in gzip format/),
+        failures: SET_ASIDE_AFTER,
+        at: expect.any(String),
+      },
+    ]);
     expect(await sql(t, "SELECT id FROM web.tracks WHERE id LIKE 'pn-%' ORDER BY id")).toEqual([['pn-a'], ['pn-c'], ['pn-d']]);
     // `status` names it, with its error and the command that reloads its hour; it is not counted as waiting.
     const status = await cli(['status', '--data-dir', t.dataDir, '--source', 'web']);
     expect(status.stdout).toContain(`web: ${poisonKey} set aside`);
-    expect(status.stdout).toContain("npx clickstream backfill --windows '[{\"source\":\"web\"");
+    expect(status.stdout).toContain('npx clickstream backfill --windows \'[{"source":"web"');
     const json = JSON.parse((await cli(['status', '--data-dir', t.dataDir, '--source', 'web', '--json'])).stdout);
     expect(json.sources[0]).toMatchObject({ pendingObjects: 0, setAside: [{ key: poisonKey }] });
     // Not in the ledger: a reload of its hour still takes it (after the cause is fixed).

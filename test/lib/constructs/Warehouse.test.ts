@@ -25,9 +25,12 @@ describe.each(['dev', 'prod'])('Warehouse in the %s template', (envName) => {
       .filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles).includes(`"${roleId}"`))
       .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
   const mayDescribeOwnStatements = (roleId: string) =>
-    statementsOfRole(roleId).some((s) =>
-      asArray(s.Action).includes('redshift-data:DescribeStatement') &&
-      JSON.stringify(s.Condition) === JSON.stringify({ StringLike: { 'redshift-data:statement-owner-iam-userid': { 'Fn::Join': ['', [{ 'Fn::GetAtt': [roleId, 'RoleId'] }, ':*']] } } }));
+    statementsOfRole(roleId).some(
+      (s) =>
+        asArray(s.Action).includes('redshift-data:DescribeStatement') &&
+        JSON.stringify(s.Condition) ===
+          JSON.stringify({ StringLike: { 'redshift-data:statement-owner-iam-userid': { 'Fn::Join': ['', [{ 'Fn::GetAtt': [roleId, 'RoleId'] }, ':*']] } } }),
+    );
 
   it('lets CheckStatement describe the statements SubmitLoad submitted: one role, its own statements', () => {
     const [[, machine]] = Object.entries(template.findResources('AWS::StepFunctions::StateMachine')).filter(([id]) => id.startsWith('LoadWorkflow'));
@@ -70,9 +73,13 @@ describe.each(['dev', 'prod'])('Warehouse in the %s template', (envName) => {
     expect(statementsOfRole(role).some((s) => asArray(s.Action).includes('tag:GetResources') && asArray(s.Action).includes('tag:GetTagKeys'))).toBe(true);
   });
 
-  it('bootstraps the loaders\' database role as the namespace admin, whose password only Secrets Manager holds', () => {
+  it("bootstraps the loaders' database role as the namespace admin, whose password only Secrets Manager holds", () => {
     const [bootstrap] = Object.values(template.findResources('Custom::WarehouseBootstrap'));
-    expect(bootstrap.Properties).toMatchObject({ Role: 'clickstream_loader', Database: 'clickstream', SecretArn: { Ref: expect.stringMatching(/^WarehouseAdminSecret/) } });
+    expect(bootstrap.Properties).toMatchObject({
+      Role: 'clickstream_loader',
+      Database: 'clickstream',
+      SecretArn: { Ref: expect.stringMatching(/^WarehouseAdminSecret/) },
+    });
     expect(bootstrap.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^WarehouseWorkgroup/)]));
   });
 });

@@ -81,7 +81,9 @@ describe('LoadWorkflow', () => {
   });
 
   it('retries every Lambda task on service errors and TransientError, with jitter', () => {
-    const taskNames = Object.entries(states).filter(([, s]) => s.Type === 'Task').map(([n]) => n);
+    const taskNames = Object.entries(states)
+      .filter(([, s]) => s.Type === 'Task')
+      .map(([n]) => n);
     expect(taskNames.sort()).toEqual(['CheckStatement', 'PlanLoad', 'PrepareSchema', 'RecordFailure', 'SubmitLoad', 'Transform', 'VerifyAndCommit']);
     for (const name of taskNames) {
       const errors = (states[name].Retry as Array<{ ErrorEquals: string[]; JitterStrategy: string }>).flatMap((r) => r.ErrorEquals);
@@ -108,7 +110,11 @@ describe('BackfillWorkflow', () => {
       Type: 'Map',
       MaxConcurrencyPath: '$.plan.maxConcurrency',
       ToleratedFailurePercentagePath: '$.plan.toleratedFailurePercentage',
-      ItemReader: { Resource: expect.stringContaining(':states:::s3:getObject'), ReaderConfig: { InputType: 'JSON' }, Parameters: { Bucket: expect.any(String), 'Key.$': '$.plan.itemsKey' } },
+      ItemReader: {
+        Resource: expect.stringContaining(':states:::s3:getObject'),
+        ReaderConfig: { InputType: 'JSON' },
+        Parameters: { Bucket: expect.any(String), 'Key.$': '$.plan.itemsKey' },
+      },
       ItemBatcher: { MaxItemsPerBatchPath: '$.plan.windowsPerBatch', BatchInput: { 'backfillId.$': '$.plan.backfillId', 'dryRun.$': '$.plan.dryRun' } },
       ItemProcessor: expect.objectContaining({ ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' } }),
       Next: 'Summarize',
@@ -116,22 +122,33 @@ describe('BackfillWorkflow', () => {
     expect(states.Summarize.Next).toBe('WithinTolerance?');
   });
 
-  it('runs each window through the load workflow with startExecution.sync:2, in the plan\'s load mode', () => {
+  it("runs each window through the load workflow with startExecution.sync:2, in the plan's load mode", () => {
     expect(states.LoadWindow.Resource).toBe('arn:${AWS::Partition}:states:::states:startExecution.sync:2');
     expect(states.LoadWindow.Parameters).toMatchObject({
       StateMachineArn: expect.stringMatching(/^\$\{LoadWorkflowStateMachine/),
       Input: { 'source.$': '$.window.source', window: { 'from.$': '$.window.from', 'to.$': '$.window.to' }, 'mode.$': '$.loadMode', 'dryRun.$': '$.dryRun' },
     });
-    expect(states.LoadBatch.ItemSelector).toEqual({ 'window.$': '$$.Map.Item.Value', 'dryRun.$': '$.BatchInput.dryRun', 'loadMode.$': '$.BatchInput.loadMode' });
+    expect(states.LoadBatch.ItemSelector).toEqual({
+      'window.$': '$$.Map.Item.Value',
+      'dryRun.$': '$.BatchInput.dryRun',
+      'loadMode.$': '$.BatchInput.loadMode',
+    });
   });
 
   it('imports an archive first (mode "import"): a Distributed Map of object batches, then the hours planned as windows', () => {
-    expect(states['Import?']).toMatchObject({ Type: 'Choice', Choices: [{ Variable: '$.plan.mode', StringEquals: 'import', Next: 'ImportArchive' }], Default: 'AnyWindows?' });
+    expect(states['Import?']).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.plan.mode', StringEquals: 'import', Next: 'ImportArchive' }],
+      Default: 'AnyWindows?',
+    });
     expect(states.ImportArchive).toMatchObject({
       Type: 'Map',
       MaxConcurrencyPath: '$.plan.maxConcurrency',
       ItemReader: { Parameters: { Bucket: expect.any(String), 'Key.$': '$.plan.import.itemsKey' } },
-      ItemBatcher: { MaxItemsPerBatchPath: '$.plan.import.objectsPerBatch', BatchInput: expect.objectContaining({ 'source.$': '$.plan.sources[0]', 'bucket.$': '$.plan.import.bucket' }) },
+      ItemBatcher: {
+        MaxItemsPerBatchPath: '$.plan.import.objectsPerBatch',
+        BatchInput: expect.objectContaining({ 'source.$': '$.plan.sources[0]', 'bucket.$': '$.plan.import.bucket' }),
+      },
       ItemProcessor: expect.objectContaining({ ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' }, StartAt: 'ImportBatch' }),
       ResultPath: null,
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.ImportArchiveError', Next: 'ImportFailed' }],
@@ -158,10 +175,17 @@ describe('VerifyWorkflow', () => {
 
   it('matches the golden ASL (change detector)', () => expectGolden('verify.asl.json', def));
 
-  it('verifies, then fails with the report\'s message when an hour does not add up (the alarm counts failed executions)', () => {
+  it("verifies, then fails with the report's message when an hour does not add up (the alarm counts failed executions)", () => {
     expect(def.StartAt).toBe('VerifyHours');
-    expect(def.States.VerifyHours).toMatchObject({ Parameters: { 'request.$': '$', 'executionName.$': '$$.Execution.Name' }, ResultPath: '$.report', Next: 'AllHoursAddUp?' });
-    expect(def.States['AllHoursAddUp?']).toMatchObject({ Choices: [{ Variable: '$.report.ok', BooleanEquals: true, Next: 'Verified' }], Default: 'HoursDoNotAddUp' });
+    expect(def.States.VerifyHours).toMatchObject({
+      Parameters: { 'request.$': '$', 'executionName.$': '$$.Execution.Name' },
+      ResultPath: '$.report',
+      Next: 'AllHoursAddUp?',
+    });
+    expect(def.States['AllHoursAddUp?']).toMatchObject({
+      Choices: [{ Variable: '$.report.ok', BooleanEquals: true, Next: 'Verified' }],
+      Default: 'HoursDoNotAddUp',
+    });
     expect(def.States.HoursDoNotAddUp).toEqual({ Type: 'Fail', Error: 'VerificationFailed', CausePath: '$.report.message' });
   });
 });
@@ -174,9 +198,18 @@ describe('ForgetWorkflow', () => {
 
   it('plans, waits in real time for the suppression to reach every collector, rewrites objects in a Distributed Map, then erases rows per source', () => {
     expect(def.StartAt).toBe('PlanForget');
-    expect(states.PlanForget).toMatchObject({ Parameters: { 'request.$': '$', 'executionName.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime' }, ResultPath: '$.plan', Next: 'Settle' });
+    expect(states.PlanForget).toMatchObject({
+      Parameters: { 'request.$': '$', 'executionName.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime' },
+      ResultPath: '$.plan',
+      Next: 'Settle',
+    });
     expect(states.PlanForget.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.PlanForgetError', Next: 'ForgetRejected' }]);
-    expect(states.Settle).toMatchObject({ Type: 'Wait', SecondsPath: '$.plan.settleSeconds', Comment: expect.stringMatching(/^Real time:/), Next: 'AnyObjects?' });
+    expect(states.Settle).toMatchObject({
+      Type: 'Wait',
+      SecondsPath: '$.plan.settleSeconds',
+      Comment: expect.stringMatching(/^Real time:/),
+      Next: 'AnyObjects?',
+    });
     expect(states.RewriteObjects).toMatchObject({
       ItemReader: { Parameters: { 'Key.$': '$.plan.itemsKey' } },
       ItemBatcher: { MaxItemsPerBatchPath: '$.plan.itemsPerBatch', BatchInput: { 'requestId.$': '$.plan.requestId', 'dryRun.$': '$.plan.dryRun' } },

@@ -38,10 +38,14 @@ describe('local edge: Firehose with the real @aws-sdk/client-firehose', () => {
     );
     expect(batch.FailedPutCount).toBe(0);
     expect(batch.RequestResponses).toHaveLength(3);
-    const objects = await eventually(async () => {
-      const list = await rawObjects(`web/${hour}/`);
-      return list.length > 0 ? list : undefined;
-    }, 10_000, 'a delivered object');
+    const objects = await eventually(
+      async () => {
+        const list = await rawObjects(`web/${hour}/`);
+        return list.length > 0 ? list : undefined;
+      },
+      10_000,
+      'a delivered object',
+    );
     expect(objects).toHaveLength(1);
     expect(objects[0].Key).toMatch(/^web\/\d{4}\/\d{2}\/\d{2}\/\d{2}\/clickstream-local-web-1-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-[0-9a-f-]{36}\.gz$/);
     expect(await readGz(objects[0].Key as string)).toBe('{"n":1}\n{"n":2}\n{"n":3}\n{"n":4}\n');
@@ -50,7 +54,9 @@ describe('local edge: Firehose with the real @aws-sdk/client-firehose', () => {
   it('rejects a batch over 500 records and stores nothing of it', async () => {
     const before = t.cloud.firehose.counters.records;
     await expect(
-      t.clients.firehose.send(new PutRecordBatchCommand({ DeliveryStreamName: 'clickstream-local-app', Records: Array.from({ length: 501 }, () => ({ Data: Buffer.from('x') })) })),
+      t.clients.firehose.send(
+        new PutRecordBatchCommand({ DeliveryStreamName: 'clickstream-local-app', Records: Array.from({ length: 501 }, () => ({ Data: Buffer.from('x') })) }),
+      ),
     ).rejects.toMatchObject({ name: 'ValidationException' });
     expect(t.cloud.firehose.counters.records).toBe(before);
   });
@@ -79,12 +85,14 @@ describe('local edge: Firehose buffering by size', () => {
   });
   afterAll(() => t.stop());
 
-  it('delivers as soon as the buffer reaches the stream\'s size hint (8 MiB in the local environment)', async () => {
+  it("delivers as soon as the buffer reaches the stream's size hint (8 MiB in the local environment)", async () => {
     const before = t.cloud.firehose.counters.objects;
     const record = Buffer.alloc(900 * 1024, 'a');
     for (let i = 0; i < 3; i++) {
       // 3 × 3 records × 900 KiB ≈ 7.9 MiB; the next call passes 8 MiB.
-      await t.clients.firehose.send(new PutRecordBatchCommand({ DeliveryStreamName: 'clickstream-local-app', Records: [record, record, record].map((Data) => ({ Data })) }));
+      await t.clients.firehose.send(
+        new PutRecordBatchCommand({ DeliveryStreamName: 'clickstream-local-app', Records: [record, record, record].map((Data) => ({ Data })) }),
+      );
     }
     expect(t.cloud.firehose.counters.objects).toBe(before);
     await t.clients.firehose.send(new PutRecordBatchCommand({ DeliveryStreamName: 'clickstream-local-app', Records: [{ Data: record }] }));

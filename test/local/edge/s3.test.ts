@@ -47,10 +47,19 @@ describe('local edge: S3 with the real @aws-sdk/client-s3', () => {
   it('writes conditionally: If-None-Match only a new key, If-Match only over that ETag (412 otherwise, 404 without an object)', async () => {
     const Key = 'conditional/lock.json';
     const first = await t.clients.s3.send(new PutObjectCommand({ Bucket, Key, Body: 'one', IfNoneMatch: '*' }));
-    await expect(t.clients.s3.send(new PutObjectCommand({ Bucket, Key, Body: 'two', IfNoneMatch: '*' }))).rejects.toMatchObject({ name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
-    await expect(t.clients.s3.send(new PutObjectCommand({ Bucket, Key, Body: 'two', IfMatch: '"0123456789abcdef0123456789abcdef"' }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 412 } });
-    await expect(t.clients.s3.send(new PutObjectCommand({ Bucket, Key: 'conditional/none.json', Body: 'x', IfMatch: first.ETag }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
-    await expect(t.clients.s3.send(new PutObjectCommand({ Bucket, Key, Body: 'two', IfNoneMatch: first.ETag }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 501 } });
+    await expect(t.clients.s3.send(new PutObjectCommand({ Bucket, Key, Body: 'two', IfNoneMatch: '*' }))).rejects.toMatchObject({
+      name: 'PreconditionFailed',
+      $metadata: { httpStatusCode: 412 },
+    });
+    await expect(t.clients.s3.send(new PutObjectCommand({ Bucket, Key, Body: 'two', IfMatch: '"0123456789abcdef0123456789abcdef"' }))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 412 },
+    });
+    await expect(t.clients.s3.send(new PutObjectCommand({ Bucket, Key: 'conditional/none.json', Body: 'x', IfMatch: first.ETag }))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 404 },
+    });
+    await expect(t.clients.s3.send(new PutObjectCommand({ Bucket, Key, Body: 'two', IfNoneMatch: first.ETag }))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 501 },
+    });
     await t.clients.s3.send(new PutObjectCommand({ Bucket, Key, Body: 'two', IfMatch: first.ETag }));
     expect(await (await t.clients.s3.send(new GetObjectCommand({ Bucket, Key }))).Body?.transformToString()).toBe('two');
   });
@@ -59,7 +68,12 @@ describe('local edge: S3 with the real @aws-sdk/client-s3', () => {
     const bytes = Buffer.alloc(300_000);
     for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + 7) % 256;
     const seen: Array<Record<string, string>> = [];
-    const command = new PutObjectCommand({ Bucket, Key: 'streamed.bin', Body: Readable.from([bytes.subarray(0, 100_000), bytes.subarray(100_000)]), ContentLength: bytes.length });
+    const command = new PutObjectCommand({
+      Bucket,
+      Key: 'streamed.bin',
+      Body: Readable.from([bytes.subarray(0, 100_000), bytes.subarray(100_000)]),
+      ContentLength: bytes.length,
+    });
     command.middlewareStack.add(
       (next) => async (args) => {
         seen.push({ ...(args.request as { headers: Record<string, string> }).headers });
@@ -77,9 +91,9 @@ describe('local edge: S3 with the real @aws-sdk/client-s3', () => {
   });
 
   it('rejects a body whose checksum does not match (BadDigest) and stores nothing', async () => {
-    await expect(
-      t.clients.s3.send(new PutObjectCommand({ Bucket, Key: 'bad.txt', Body: 'abc', ChecksumCRC32: 'AAAAAA==' })),
-    ).rejects.toMatchObject({ name: 'BadDigest' });
+    await expect(t.clients.s3.send(new PutObjectCommand({ Bucket, Key: 'bad.txt', Body: 'abc', ChecksumCRC32: 'AAAAAA==' }))).rejects.toMatchObject({
+      name: 'BadDigest',
+    });
     await expect(t.clients.s3.send(new HeadObjectCommand({ Bucket, Key: 'bad.txt' }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
   });
 
@@ -125,7 +139,9 @@ describe('local edge: S3 with the real @aws-sdk/client-s3', () => {
     const small = await t.clients.s3.send(new ListObjectsV2Command({ Bucket, Prefix: 'web/2026/11/21/', Delimiter: '/', MaxKeys: 2 }));
     expect(small.CommonPrefixes?.map((p) => p.Prefix)).toEqual(['web/2026/11/21/00/', 'web/2026/11/21/01/']);
     expect(small.IsTruncated).toBe(true);
-    const rest = await t.clients.s3.send(new ListObjectsV2Command({ Bucket, Prefix: 'web/2026/11/21/', Delimiter: '/', MaxKeys: 2, ContinuationToken: small.NextContinuationToken }));
+    const rest = await t.clients.s3.send(
+      new ListObjectsV2Command({ Bucket, Prefix: 'web/2026/11/21/', Delimiter: '/', MaxKeys: 2, ContinuationToken: small.NextContinuationToken }),
+    );
     expect(rest.CommonPrefixes?.map((p) => p.Prefix)).toEqual(['web/2026/11/21/02/']);
     expect(rest.IsTruncated).toBe(false);
   });

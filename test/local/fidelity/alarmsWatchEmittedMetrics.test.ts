@@ -28,13 +28,20 @@ describe('alarms watch metrics that are published', () => {
   beforeAll(async () => {
     since = Date.now();
     t = await startTestCloud({ bufferIntervalSeconds: 3600 });
-    await sendBatch(t, [{ type: 'track', event: 'Metric Check', userId: 'u', messageId: 'metric-1' }, { type: 'nope', messageId: 'metric-2' }]);
+    await sendBatch(t, [
+      { type: 'track', event: 'Metric Check', userId: 'u', messageId: 'metric-1' },
+      { type: 'nope', messageId: 'metric-2' },
+    ]);
     await runLoad(t);
     // An object that already failed its loads alone (test/lambdas/load/poisonObject.test.ts plays it
     // through): the next load sets it aside and publishes ObjectsSetAside.
     const poison = `web/${new Date().toISOString().slice(0, 13).replace(/-/g, '/').replace('T', '/')}/poison.gz`;
     t.cloud.store.put(t.cloud.endpoints.buckets.raw, poison, Buffer.from('not gzip'));
-    t.cloud.store.put(t.cloud.endpoints.buckets.staged, layout.isolationState('web'), Buffer.from(JSON.stringify({ size: 1, alone: { key: poison, failures: SET_ASIDE_AFTER }, lastError: 'Error: incorrect header check' })));
+    t.cloud.store.put(
+      t.cloud.endpoints.buckets.staged,
+      layout.isolationState('web'),
+      Buffer.from(JSON.stringify({ size: 1, alone: { key: poison, failures: SET_ASIDE_AFTER }, lastError: 'Error: incorrect header check' })),
+    );
     await runLoad(t);
   }, 60_000);
   afterAll(() => t.stop());
@@ -52,7 +59,9 @@ describe('alarms watch metrics that are published', () => {
 
   it('fails an alarm on a dimension set nobody publishes (the LoadLag alarm as it was: {Source} only)', () => {
     const planted: AlarmMetric[] = [{ alarm: 'planted', namespace: 'Clickstream', name: 'OldestPendingObjectAgeSeconds', dimensions: ['Source'] }];
-    expect(alarmsWithoutMetric(planted, emittedMetrics(since))).toEqual([expect.stringMatching(/^planted: Clickstream OldestPendingObjectAgeSeconds \{Source\} is published by nothing \(emitted: \{Source, service\}/)]);
+    expect(alarmsWithoutMetric(planted, emittedMetrics(since))).toEqual([
+      expect.stringMatching(/^planted: Clickstream OldestPendingObjectAgeSeconds \{Source\} is published by nothing \(emitted: \{Source, service\}/),
+    ]);
     const service: AlarmMetric[] = [{ alarm: 'planted-aws', namespace: 'AWS/States', name: 'ExecutionsFailed', dimensions: ['StateMachineName'] }];
     expect(alarmsWithoutMetric(service, [])).toHaveLength(1);
   });

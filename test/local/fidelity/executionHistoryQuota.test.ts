@@ -23,7 +23,13 @@ describe('Step Functions history quota (25,000 events)', () => {
       Done: { Type: 'Succeed' },
     },
   };
-  const sfn = new StepFunctionsService([{ arn: ARN, name: 'history', definition: definition as never, roleArn: 'arn:aws:iam::000000000000:role/x', type: 'STANDARD' }], new LambdaRuntime([], {}), new ObjectStore(path.join(dir, 's3')), path.join(dir, 'sfn'), { timeScale: 0.001, dynamicWaitMs: 1 });
+  const sfn = new StepFunctionsService(
+    [{ arn: ARN, name: 'history', definition: definition as never, roleArn: 'arn:aws:iam::000000000000:role/x', type: 'STANDARD' }],
+    new LambdaRuntime([], {}),
+    new ObjectStore(path.join(dir, 's3')),
+    path.join(dir, 'sfn'),
+    { timeScale: 0.001, dynamicWaitMs: 1 },
+  );
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
   // The most turns whose history (3 + 4 × turns) stays below the 24,999 events an execution may
   // write itself (strict: whether AWS lets ExecutionSucceeded be the 25,000th is not documented).
@@ -38,7 +44,9 @@ describe('Step Functions history quota (25,000 events)', () => {
   it('fails the execution with States.Runtime when its history reaches 25,000 events', async () => {
     const record = await sfn.startAndWait(ARN, JSON.stringify({ n: 0, turns: mostTurns + 1 }));
     expect({ status: record.status, error: record.error, cause: record.cause }).toEqual({
-      status: 'FAILED', error: 'States.Runtime', cause: 'The execution reached the maximum number of history events (25000).',
+      status: 'FAILED',
+      error: 'States.Runtime',
+      cause: 'The execution reached the maximum number of history events (25000).',
     });
     expect(record.awsHistoryEvents).toBe(MAX_HISTORY_EVENTS - 1);
   }, 120_000);

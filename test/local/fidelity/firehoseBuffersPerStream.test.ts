@@ -13,10 +13,14 @@ describe('Firehose buffers each stream for its own interval', () => {
   let cloud: LocalCloud;
   let firehose: FirehoseClient;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'firehose-hints-'));
-  const streamOf = (t: CfnTemplate, source: string) => Object.values(t.Resources).find((r) => r.Type === 'AWS::KinesisFirehose::DeliveryStream' && String(r.Properties?.DeliveryStreamName).endsWith(`-${source}`));
+  const streamOf = (t: CfnTemplate, source: string) =>
+    Object.values(t.Resources).find(
+      (r) => r.Type === 'AWS::KinesisFirehose::DeliveryStream' && String(r.Properties?.DeliveryStreamName).endsWith(`-${source}`),
+    );
   beforeAll(async () => {
     const template = JSON.parse(JSON.stringify(synthesizeTemplate('local'))) as CfnTemplate;
-    const hints = (source: string) => ((streamOf(template, source)?.Properties?.ExtendedS3DestinationConfiguration as Record<string, Record<string, number>>).BufferingHints);
+    const hints = (source: string) =>
+      (streamOf(template, source)?.Properties?.ExtendedS3DestinationConfiguration as Record<string, Record<string, number>>).BufferingHints;
     hints('web').IntervalInSeconds = 1;
     hints('app').IntervalInSeconds = 120;
     cloud = await startLocalCloud({ dataDir, edgePort: 0, collectorPort: 0, loadIntervalSeconds: 0, template });
@@ -28,8 +32,10 @@ describe('Firehose buffers each stream for its own interval', () => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('reports each stream\'s own hints and delivers the 1-second stream while the 120-second one still buffers', async () => {
-    const interval = async (name: string) => (await firehose.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: name }))).DeliveryStreamDescription?.Destinations?.[0]?.ExtendedS3DestinationDescription?.BufferingHints?.IntervalInSeconds;
+  it("reports each stream's own hints and delivers the 1-second stream while the 120-second one still buffers", async () => {
+    const interval = async (name: string) =>
+      (await firehose.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: name }))).DeliveryStreamDescription?.Destinations?.[0]
+        ?.ExtendedS3DestinationDescription?.BufferingHints?.IntervalInSeconds;
     expect(await interval('clickstream-local-web')).toBe(1);
     expect(await interval('clickstream-local-app')).toBe(120);
     for (const name of ['clickstream-local-web', 'clickstream-local-app']) {

@@ -2,7 +2,12 @@ import * as path from 'node:path';
 import { LambdaRuntime } from '../../../local/lambda/LambdaRuntime';
 
 const fn = (name: string, environment: Record<string, string>) => ({
-  arn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`, name, module: path.join(__dirname, 'fixtures', 'readEnv.ts'), timeoutMs: 5000, memoryMb: 128, environment,
+  arn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`,
+  name,
+  module: path.join(__dirname, 'fixtures', 'readEnv.ts'),
+  timeoutMs: 5000,
+  memoryMb: 128,
+  environment,
 });
 
 /**
@@ -14,7 +19,7 @@ describe('each function sees only its own environment variables', () => {
   const lambdas = new LambdaRuntime([fn('Writer', { SECRET_OF_WRITER: 'w', SHARED_NAME: 'writer' }), fn('Reader', { SHARED_NAME: 'reader' })], {});
   const names = ['SECRET_OF_WRITER', 'SHARED_NAME', 'PATH'];
 
-  it('gives each function its own values, hides the other\'s, and keeps the process\'s own variables', async () => {
+  it("gives each function its own values, hides the other's, and keeps the process's own variables", async () => {
     expect(await lambdas.invoke(fn('Writer', {}).arn, { names })).toEqual({ SECRET_OF_WRITER: 'w', SHARED_NAME: 'writer', PATH: process.env.PATH });
     expect(await lambdas.invoke(fn('Reader', {}).arn, { names })).toEqual({ SECRET_OF_WRITER: null, SHARED_NAME: 'reader', PATH: process.env.PATH });
   });
@@ -24,7 +29,7 @@ describe('each function sees only its own environment variables', () => {
     expect(await lambdas.invoke(fn('Reader', {}).arn, { names: ['SHARED_NAME'] })).toEqual({ SHARED_NAME: 'changed' });
   });
 
-  it('leaves the test process outside any invocation without the functions\' variables', () => {
+  it("leaves the test process outside any invocation without the functions' variables", () => {
     expect(process.env.SECRET_OF_WRITER).toBeUndefined();
   });
 });

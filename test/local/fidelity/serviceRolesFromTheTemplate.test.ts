@@ -5,7 +5,9 @@ import { sendBatch } from '../../support/pipeline';
 
 /** The local template without `action` on every role whose logical id contains `rolePart` (nested stacks prefix theirs). */
 function withoutAction(rolePart: string, action: string): { template: CfnTemplate; roles: ReadonlyArray<string> } {
-  return localTemplateWithout(action, (template) => Object.keys(template.Resources).filter((id) => template.Resources[id].Type === 'AWS::IAM::Role' && id.includes(rolePart)));
+  return localTemplateWithout(action, (template) =>
+    Object.keys(template.Resources).filter((id) => template.Resources[id].Type === 'AWS::IAM::Role' && id.includes(rolePart)),
+  );
 }
 
 /**
@@ -30,7 +32,15 @@ describe('service roles from the synthesized template', () => {
     const raw = t.cloud.endpoints.buckets.raw;
     expect([...t.cloud.store.keys(raw, 'web/')]).toEqual([]);
     expect(t.cloud.firehose.deliveryErrors).toEqual([
-      { stream: 'clickstream-local-web', code: 'S3.AccessDenied', message: expect.stringMatching(new RegExp(`^User: arn:aws:sts::000000000000:assumed-role/${roles[0]}/local is not authorized to perform: s3:PutObject on resource: arn:aws:s3:::${raw}/web/`)) },
+      {
+        stream: 'clickstream-local-web',
+        code: 'S3.AccessDenied',
+        message: expect.stringMatching(
+          new RegExp(
+            `^User: arn:aws:sts::000000000000:assumed-role/${roles[0]}/local is not authorized to perform: s3:PutObject on resource: arn:aws:s3:::${raw}/web/`,
+          ),
+        ),
+      },
     ]);
     // The grant restored (the same role, the template's policy): the kept records arrive, once.
     t.cloud.firehose.authorizeRole = () => undefined;
@@ -46,7 +56,9 @@ describe('service roles from the synthesized template', () => {
     t.cloud.scheduler.tick();
     expect(t.cloud.stepFunctions.allExecutions()).toEqual([]);
     expect(t.cloud.scheduler.errors.map((e) => e.schedule).sort()).toEqual(['clickstream-local-load-app', 'clickstream-local-load-web']);
-    expect(t.cloud.scheduler.errors[0].message).toMatch(/is not authorized to perform: states:StartExecution on resource: arn:aws:states:us-east-1:000000000000:stateMachine:clickstream-local-load because no identity-based policy allows/);
+    expect(t.cloud.scheduler.errors[0].message).toMatch(
+      /is not authorized to perform: states:StartExecution on resource: arn:aws:states:us-east-1:000000000000:stateMachine:clickstream-local-load because no identity-based policy allows/,
+    );
   });
 
   it('lets both through on the grants the constructs make', async () => {

@@ -14,16 +14,32 @@ const ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:quota';
  */
 describe('Step Functions payload quota (256 KiB)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sfn-quota-'));
-  const lambdas = new LambdaRuntime([{ arn: FN, name: 'Big', module: path.join(__dirname, 'fixtures', 'bigResult.ts'), timeoutMs: 10_000, memoryMb: 128, environment: {} }], {});
+  const lambdas = new LambdaRuntime(
+    [{ arn: FN, name: 'Big', module: path.join(__dirname, 'fixtures', 'bigResult.ts'), timeoutMs: 10_000, memoryMb: 128, environment: {} }],
+    {},
+  );
   const definition = {
     StartAt: 'Produce',
     States: {
-      Produce: { Type: 'Task', Resource: FN, Parameters: { 'bytes.$': '$.bytes' }, ResultPath: '$.produced', Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Caught', ResultPath: '$.error' }], Next: 'Done' },
+      Produce: {
+        Type: 'Task',
+        Resource: FN,
+        Parameters: { 'bytes.$': '$.bytes' },
+        ResultPath: '$.produced',
+        Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Caught', ResultPath: '$.error' }],
+        Next: 'Done',
+      },
       Caught: { Type: 'Pass', Result: 'caught', End: true },
       Done: { Type: 'Succeed' },
     },
   };
-  const sfn = new StepFunctionsService([{ arn: ARN, name: 'quota', definition: definition as never, roleArn: 'arn:aws:iam::000000000000:role/x', type: 'STANDARD' }], lambdas, new ObjectStore(path.join(dir, 's3')), path.join(dir, 'sfn'), { timeScale: 0.001, dynamicWaitMs: 1 });
+  const sfn = new StepFunctionsService(
+    [{ arn: ARN, name: 'quota', definition: definition as never, roleArn: 'arn:aws:iam::000000000000:role/x', type: 'STANDARD' }],
+    lambdas,
+    new ObjectStore(path.join(dir, 's3')),
+    path.join(dir, 'sfn'),
+    { timeScale: 0.001, dynamicWaitMs: 1 },
+  );
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('lets a result just under the quota through', async () => {

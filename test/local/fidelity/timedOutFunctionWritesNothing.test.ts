@@ -14,7 +14,10 @@ describe('a timed-out function', () => {
   let lambdas: LambdaRuntime;
   beforeAll(async () => {
     t = await startTestCloud();
-    lambdas = new LambdaRuntime([{ arn: ARN, name: 'LateWriter', module: path.join(__dirname, 'fixtures', 'lateWrite.ts'), timeoutMs: 300, memoryMb: 128, environment: {} }], {});
+    lambdas = new LambdaRuntime(
+      [{ arn: ARN, name: 'LateWriter', module: path.join(__dirname, 'fixtures', 'lateWrite.ts'), timeoutMs: 300, memoryMb: 128, environment: {} }],
+      {},
+    );
   });
   afterAll(() => t.stop());
 

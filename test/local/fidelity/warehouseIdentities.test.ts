@@ -17,7 +17,9 @@ function editedTemplate(edit: (template: CfnTemplate) => void): CfnTemplate {
 
 /** The warehouse's user role: the one role tagged with RedshiftDbRoles. */
 const userRoleId = (template: CfnTemplate) =>
-  Object.entries(template.Resources).find(([, r]) => r.Type === 'AWS::IAM::Role' && JSON.stringify(r.Properties?.Tags ?? []).includes('RedshiftDbRoles'))?.[0] as string;
+  Object.entries(template.Resources).find(
+    ([, r]) => r.Type === 'AWS::IAM::Role' && JSON.stringify(r.Properties?.Tags ?? []).includes('RedshiftDbRoles'),
+  )?.[0] as string;
 
 /**
  * Rule: the Data API runs a function's statements as the database user Redshift Serverless maps
@@ -33,13 +35,16 @@ describe('warehouse identities', () => {
     });
     afterAll(() => t.stop());
 
-    it('runs the bootstrap custom resource at start: the loaders\' role exists with CREATE on the database', async () => {
+    it("runs the bootstrap custom resource at start: the loaders' role exists with CREATE on the database", async () => {
       expect(await sql(t, "SELECT role_name FROM svv_roles WHERE role_name = 'clickstream_loader'")).toEqual([['clickstream_loader']]);
       expect(await sql(t, "SELECT has_database_privilege('clickstream_loader', current_database(), 'CREATE')")).toEqual([[true]]);
     });
 
-    it('loads as IAMR:<user role>, which owns every schema and table it created and holds the loaders\' role', async () => {
-      await sendBatch(t, [{ type: 'track', event: 'Identity Check', userId: 'u', messageId: 'id-1' }, { type: 'identify', userId: 'u', messageId: 'id-2', traits: { a: 1 } }]);
+    it("loads as IAMR:<user role>, which owns every schema and table it created and holds the loaders' role", async () => {
+      await sendBatch(t, [
+        { type: 'track', event: 'Identity Check', userId: 'u', messageId: 'id-1' },
+        { type: 'identify', userId: 'u', messageId: 'id-2', traits: { a: 1 } },
+      ]);
       await runLoad(t);
       const user = `IAMR:${userRoleId(synthesizeTemplate('local'))}`;
       expect(await sql(t, "SELECT DISTINCT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'web'")).toEqual([[`"${user}"`]]);
@@ -89,7 +94,7 @@ describe('warehouse identities', () => {
     });
     afterAll(() => t.stop());
 
-    it('has no loaders\' role, so the first load fails on CREATE SCHEMA', async () => {
+    it("has no loaders' role, so the first load fails on CREATE SCHEMA", async () => {
       expect(await sql(t, "SELECT count(*) FROM svv_roles WHERE role_name = 'clickstream_loader'")).toEqual([[0]]);
       await sendBatch(t, [{ type: 'track', event: 'Identity Check', userId: 'u', messageId: 'id-4' }]);
       const d = await runExecution(t, t.cloud.endpoints.stateMachines.load, { source: 'web' });
@@ -101,7 +106,9 @@ describe('warehouse identities', () => {
   it('refuses a data directory of the older format (tables owned by the admin) with what to do', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'old-format-'));
     fs.mkdirSync(path.join(dir, 'warehouse'));
-    await expect(startLocalCloud({ dataDir: dir, edgePort: 0, collectorPort: 0, loadIntervalSeconds: 0 })).rejects.toThrow(/made by an older local mode \(format 1, this one reads 2.*Start with a new --data-dir, or delete/);
+    await expect(startLocalCloud({ dataDir: dir, edgePort: 0, collectorPort: 0, loadIntervalSeconds: 0 })).rejects.toThrow(
+      /made by an older local mode \(format 1, this one reads 2.*Start with a new --data-dir, or delete/,
+    );
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -32,16 +32,24 @@ describe('the local warehouse counts VARCHAR in bytes and refuses COPY options i
     const euros = '€'.repeat(23_334); // 3 bytes each: 70,002 bytes
     const tooLong = await stage('fidelity/too-long.json.gz', [{ id: 'b', body: euros }]);
     const d = await run(`COPY fidelity.texts FROM '${tooLong}' ${ROLE} FORMAT AS JSON 'auto' GZIP`);
-    expect({ status: d.Status, error: d.Error }).toEqual({ status: 'FAILED', error: expect.stringMatching(/^ERROR: Load into table 'fidelity\.texts' failed\. .*String length exceeds DDL length: VARCHAR\(65535\) holds 65535 bytes/) });
+    expect({ status: d.Status, error: d.Error }).toEqual({
+      status: 'FAILED',
+      error: expect.stringMatching(/^ERROR: Load into table 'fidelity\.texts' failed\. .*String length exceeds DDL length: VARCHAR\(65535\) holds 65535 bytes/),
+    });
     const insert = await run(`INSERT INTO fidelity.texts VALUES ('c', '${euros}')`);
-    expect({ status: insert.Status, error: insert.Error }).toEqual({ status: 'FAILED', error: 'ERROR: value too long for type character varying(65535) (Redshift counts bytes)' });
+    expect({ status: insert.Status, error: insert.Error }).toEqual({
+      status: 'FAILED',
+      error: 'ERROR: value too long for type character varying(65535) (Redshift counts bytes)',
+    });
     expect((await run("SELECT COUNT(*) FROM fidelity.texts WHERE id IN ('b', 'c')")).Status).toBe('FINISHED');
   });
 
   it('counts bytes in columns added later too', async () => {
     expect((await run('ALTER TABLE fidelity.texts ADD COLUMN "note" VARCHAR(4)')).Status).toBe('FINISHED');
     expect((await run("INSERT INTO fidelity.texts (id, note) VALUES ('d', 'abcd')")).Status).toBe('FINISHED');
-    expect((await run("INSERT INTO fidelity.texts (id, note) VALUES ('e', 'ééé')")).Error).toBe('ERROR: value too long for type character varying(4) (Redshift counts bytes)');
+    expect((await run("INSERT INTO fidelity.texts (id, note) VALUES ('e', 'ééé')")).Error).toBe(
+      'ERROR: value too long for type character varying(4) (Redshift counts bytes)',
+    );
   });
 
   it.each([
