@@ -121,6 +121,10 @@ Proves accepted = loaded + discarded, hour by hour (hours of the raw objects, UT
   discarded    whole events the loads could not load (in _discards with their reason)
   duplicates   events sent more than once (client retries), loaded once
 Counts come from the load ledger and SQL; raw objects are read only where no load counted them.
+What the default proves: every loaded message is still in its call table, every raw object is loaded,
+and every event the transform read went into a call table or was discarded with a reason (by the
+transform's own count per object; an event it lost shows as "neither loaded nor discarded").
+What only --deep proves: the loads' counts themselves, against the raw objects re-read.
 
   --source NAME   the source to verify
   --from ISO      start (default: 24 hours before --to)

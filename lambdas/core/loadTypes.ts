@@ -65,6 +65,8 @@ export interface ObjectStats {
   readonly hour: string;
   events: number;
   discardedEvents: number;
+  /** Events that reached a call table (every other event is discarded as a whole: events = staged + discarded). */
+  stagedEvents: number;
 }
 
 export interface TableFileStats {

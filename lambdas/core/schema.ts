@@ -168,8 +168,13 @@ export function planSchema(
 }
 
 /** The DDL that makes the catalog ready for the plans: idempotent, additive only. */
+/** Columns the ledger tables gained later, in order: added to an existing ledger by the next load. */
+export const LEDGER_COLUMNS_ADDED: ReadonlyArray<readonly [string, string, ColumnType]> = [['_loads', 'staged_events', 'BIGINT']];
+
 export function ddlFor(schema: string, plans: TablePlan[], catalog: Catalog): string[] {
   const ddl = [createSchema(schema), ...ledgerTables(schema)];
+  // Ledger columns added after a source's ledger was created (CREATE TABLE IF NOT EXISTS keeps the old shape).
+  for (const [table, column, type] of LEDGER_COLUMNS_ADDED) if (catalog[table] && !catalog[table][column]) ddl.push(addColumn(schema, table, column, type));
   const all = [...plans];
   if (!all.some((p) => p.table === '_discards') && !catalog._discards) all.push(planTable('_discards', { rows: 0, columns: {} }, undefined));
   for (const p of all) {

@@ -99,7 +99,7 @@ export function addColumn(schema: string, table: string, column: string, type: C
  */
 export function ledgerTables(schema: string): string[] {
   return [
-    `CREATE TABLE IF NOT EXISTS ${tableRef(schema, '_loads')} (object_key VARCHAR(1024), load_id VARCHAR(128), hour TIMESTAMP, events BIGINT, discarded_events BIGINT, loaded_at TIMESTAMP) SORTKEY(hour)`,
+    `CREATE TABLE IF NOT EXISTS ${tableRef(schema, '_loads')} (object_key VARCHAR(1024), load_id VARCHAR(128), hour TIMESTAMP, events BIGINT, discarded_events BIGINT, loaded_at TIMESTAMP, staged_events BIGINT) SORTKEY(hour)`,
     `CREATE TABLE IF NOT EXISTS ${tableRef(schema, '_load_tables')} (load_id VARCHAR(128), table_name VARCHAR(256), rows_staged BIGINT, rows_applied BIGINT, values_discarded BIGINT, loaded_at TIMESTAMP) SORTKEY(loaded_at)`,
     `CREATE TABLE IF NOT EXISTS ${tableRef(schema, '_ids')} (id VARCHAR(65535), table_name VARCHAR(256), object_hour TIMESTAMP) DISTKEY(id) SORTKEY(object_hour)`,
     ...pendingTables(schema),
@@ -392,10 +392,10 @@ export function ledgerStatements(schema: string, manifestUri: string, copyRoleAr
   const loads = tableRef(schema, '_loads');
   const stage = q('__ledger');
   return check([
-    `CREATE TEMP TABLE ${stage} (object_key VARCHAR(1024), load_id VARCHAR(128), hour TIMESTAMP, events BIGINT, discarded_events BIGINT)`,
+    `CREATE TEMP TABLE ${stage} (object_key VARCHAR(1024), load_id VARCHAR(128), hour TIMESTAMP, events BIGINT, discarded_events BIGINT, staged_events BIGINT)`,
     `COPY ${stage} FROM ${literal(manifestUri, 's3Uri')} IAM_ROLE ${literal(copyRoleArn, 'roleArn')} MANIFEST FORMAT AS JSON 'auto' GZIP TIMEFORMAT 'auto'`,
     `DELETE FROM ${loads} USING ${stage} n WHERE ${loads}.object_key = n.object_key`,
-    `INSERT INTO ${loads} (object_key, load_id, hour, events, discarded_events, loaded_at) SELECT object_key, load_id, hour, events, discarded_events, GETDATE() FROM ${stage}`,
+    `INSERT INTO ${loads} (object_key, load_id, hour, events, discarded_events, loaded_at, staged_events) SELECT object_key, load_id, hour, events, discarded_events, GETDATE(), staged_events FROM ${stage}`,
     ...pendingMergeStatements(schema),
   ]);
 }
@@ -424,7 +424,7 @@ export function pendingMergeStatements(schema: string): string[] {
 
 /** Objects of the given hours already in the ledger, with their transform counts; bind `:from` and `:to` (hour timestamps). */
 export function ledgerKeysQuery(schema: string): string {
-  return `SELECT object_key, hour, events, discarded_events FROM ${tableRef(schema, '_loads')} WHERE hour >= CAST(:from AS TIMESTAMP) AND hour < CAST(:to AS TIMESTAMP)`;
+  return `SELECT object_key, hour, events, discarded_events, staged_events FROM ${tableRef(schema, '_loads')} WHERE hour >= CAST(:from AS TIMESTAMP) AND hour < CAST(:to AS TIMESTAMP)`;
 }
 
 /** What `status` shows of a source's ledger: the last load, events loaded since `:hourAgo` and `:dayAgo`. */
@@ -528,9 +528,9 @@ export function erasureRegistryStatements(input: ErasureRegistryInput): string[]
     const fix = q('__fix');
     const loads = tableRef(schema, '_loads');
     stmts.push(
-      `CREATE TEMP TABLE ${fix} (object_key VARCHAR(1024), events BIGINT, discarded_events BIGINT)`,
+      `CREATE TEMP TABLE ${fix} (object_key VARCHAR(1024), events BIGINT, discarded_events BIGINT, staged_events BIGINT)`,
       `COPY ${fix} FROM ${literal(input.objectsManifest, 's3Uri')} IAM_ROLE ${role} MANIFEST ${COPY_JSON}`,
-      `UPDATE ${loads} SET events = f.events, discarded_events = f.discarded_events FROM ${fix} f WHERE ${loads}.object_key = f.object_key`,
+      `UPDATE ${loads} SET events = f.events, discarded_events = f.discarded_events, staged_events = f.staged_events FROM ${fix} f WHERE ${loads}.object_key = f.object_key`,
     );
   }
   return check(stmts);

@@ -160,6 +160,13 @@ export interface MappedEvent {
   readonly discarded: boolean;
 }
 
+/**
+ * Whether a mapped event reaches a call table (tracks, pages, identifies, …): the rows whose ids the
+ * load registers. Every event the transform reads is either that or discarded as a whole; one that
+ * is neither was lost by the transform, and verification reports it (the ledger's `staged_events`).
+ */
+export const reachesCallTable = (mapped: MappedEvent): boolean => mapped.rows.some((r) => Object.prototype.hasOwnProperty.call(CALL_COLUMNS, r.table));
+
 /** A discarded value is kept up to this many bytes (the `_discards.value` column is VARCHAR(65535), staged with a 2-byte tag). */
 export const MAX_DISCARD_VALUE_BYTES = 60_000;
 

@@ -17,6 +17,12 @@ export interface HourCounts {
   readonly events: number;
   /** Whole events the loads discarded (in `_discards` with their reason). */
   readonly discarded: number;
+  /**
+   * Events the transform put in a call table, per its own count of each loaded object (undefined when
+   * an object of the hour was loaded before this was counted). Every event is staged or discarded:
+   * events − staged − discarded are events the transform lost.
+   */
+  readonly staged?: number;
   /** Messages the loads registered, per call table. */
   readonly registered: Readonly<Record<string, number>>;
   /** Registered messages the call table no longer has, per call table. */
@@ -75,6 +81,11 @@ export function checkHour(c: HourCounts): HourCheck {
       `${fmt(c.unloadedObjects)} raw object${c.unloadedObjects === 1 ? '' : 's'} (${fmt(c.unloadedEvents)} event${c.unloadedEvents === 1 ? '' : 's'}) not loaded`,
     );
   for (const [table, n] of Object.entries(c.missing).sort()) if (n > 0) problems.push(`${fmt(n)} loaded message${n === 1 ? '' : 's'} missing from ${table}`);
+  const lost = c.staged === undefined ? 0 : c.events - c.staged - c.discarded;
+  if (lost > 0)
+    problems.push(
+      `the transform neither loaded nor discarded ${fmt(lost)} of the ${fmt(c.events)} events of the loaded objects (reload the hour; if it repeats, it is a bug: report it)`,
+    );
   if (registered + c.discarded > c.events)
     problems.push(`the ledger counts ${fmt(registered + c.discarded)} messages but its raw objects hold ${fmt(c.events)} events`);
   if (c.loadedObjectsDistinct !== undefined && c.loadedObjectsDistinct > registered + c.discarded) {

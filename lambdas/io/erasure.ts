@@ -1,6 +1,6 @@
 import { hourOfKey, sqlTime } from '../core/layout';
 import { erasureLayout, type IdentityMatcher, lineId, parseLine } from '../core/privacy';
-import { mapEvent } from '../core/transform';
+import { mapEvent, reachesCallTable } from '../core/transform';
 import type { ObjectStore } from './objects';
 
 /** One thing a forget request reads and may rewrite: a raw object, a quarantine object, or a load's staged folder. */
@@ -60,8 +60,11 @@ export async function rewriteItem(deps: RewriteDeps, item: ErasureItem, matcher:
     const hour = hourOfKey(item.key);
     // The ledger's counts of the object as the transform would count it now.
     let discarded = 0;
+    let staged = 0;
     kept.forEach((line, i) => {
-      if (mapEvent(parseLine(line), { object: item.key, line: i }).discarded) discarded++;
+      const mapped = mapEvent(parseLine(line), { object: item.key, line: i });
+      if (mapped.discarded) discarded++;
+      if (reachesCallTable(mapped)) staged++;
     });
     if (hour)
       await deps.objects.putGzip(
@@ -72,7 +75,7 @@ export async function rewriteItem(deps: RewriteDeps, item: ErasureItem, matcher:
     await deps.objects.putGzip(
       deps.stagedBucket,
       erasureLayout.object(deps.requestId, item.source, item.key),
-      ndjson([{ object_key: item.key, events: kept.length, discarded_events: discarded }]),
+      ndjson([{ object_key: item.key, events: kept.length, discarded_events: discarded, staged_events: staged }]),
     );
   }
   await deps.objects.putGzip(deps.rawBucket, item.key, kept.length > 0 ? `${kept.join('\n')}\n` : '');

@@ -17,6 +17,8 @@ export interface LedgerObject {
   readonly hour: string;
   readonly events: number;
   readonly discarded: number;
+  /** Events the transform put in a call table; undefined for objects loaded before it was counted. */
+  readonly staged?: number;
 }
 
 export interface RegisteredIds {
@@ -43,6 +45,7 @@ export async function warehouseSide(
     hour: hourOfSqlTime(r.hour),
     events: Number(r.events ?? 0),
     discarded: Number(r.discarded_events ?? 0),
+    staged: r.staged_events === null || r.staged_events === undefined ? undefined : Number(r.staged_events),
   }));
   const callTables = CALL_TABLES.filter((t) => tables.includes(t));
   const registered =
@@ -152,6 +155,8 @@ export async function verifySource(deps: VerificationDeps, source: string, from:
     c.objectsLoaded++;
     c.events += l.events;
     c.discarded += l.discarded;
+    // Known for the hour only if known for every loaded object of it.
+    c.staged = l.staged === undefined || (c.objectsLoaded > 1 && c.staged === undefined) ? undefined : (c.staged ?? 0) + l.staged;
   }
   for (const r of side.registered) {
     const c = hour(r.hour);

@@ -3,7 +3,7 @@ import { InvalidInputError } from '../core/errors';
 import { layout } from '../core/layout';
 import type { ChunkStats, LoadPlan, ObjectStats, TableFileStats } from '../core/loadTypes';
 import { stagedOrder, stagedTimeOf, tagOf } from '../core/staged';
-import { mapEvent, stageDiscard } from '../core/transform';
+import { mapEvent, reachesCallTable, stageDiscard } from '../core/transform';
 import { loaderContext } from '../io/context';
 import { SuppressionStore } from '../io/suppression';
 
@@ -94,7 +94,7 @@ export async function handler(event: TransformEvent): Promise<{ chunk: number; e
   let discardedEvents = 0;
   for (const index of indexes) {
     const object = plan.objects[index];
-    const stats: ObjectStats = { key: object.key, hour: object.hour, events: 0, discardedEvents: 0 };
+    const stats: ObjectStats = { key: object.key, hour: object.hour, events: 0, discardedEvents: 0, stagedEvents: 0 };
     objectStats.push(stats);
     const text = (await objects.getGunzipped(config.RAW_BUCKET, object.key)).toString('utf8');
     const lines = text.split('\n');
@@ -114,6 +114,7 @@ export async function handler(event: TransformEvent): Promise<{ chunk: number; e
       }
       stats.events++;
       if (mapped.discarded) stats.discardedEvents++;
+      if (reachesCallTable(mapped)) stats.stagedEvents++;
       const order = stagedOrder(mapped.rows[0]?.receivedAt ?? '', object.key, line);
       for (const row of mapped.rows) {
         const w = writer(row.table);

@@ -82,7 +82,16 @@ export async function handler(event: VerifyEvent): Promise<CompactLoadSummary> {
 
     const ledgerRows = chunks
       .flatMap((c) => c.objects)
-      .map((o) => JSON.stringify({ object_key: o.key, load_id: event.loadId, hour: sqlTime(o.hour), events: o.events, discarded_events: o.discardedEvents }));
+      .map((o) =>
+        JSON.stringify({
+          object_key: o.key,
+          load_id: event.loadId,
+          hour: sqlTime(o.hour),
+          events: o.events,
+          discarded_events: o.discardedEvents,
+          staged_events: o.stagedEvents,
+        }),
+      );
     const fileKey = layout.ledgerFile(event.source, event.loadId);
     const bytes = await objects.putGzip(config.STAGED_BUCKET, fileKey, `${ledgerRows.join('\n')}\n`);
     const manifestKey = layout.ledgerManifest(event.source, event.loadId);

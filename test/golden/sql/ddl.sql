@@ -5,7 +5,7 @@
 CREATE SCHEMA IF NOT EXISTS "web";
 CREATE TABLE IF NOT EXISTS "web"."order_completed" ("id" VARCHAR(65535), "received_at" TIMESTAMP, "total" DOUBLE PRECISION, "items" BIGINT, "gift" BOOLEAN) DISTKEY(id) SORTKEY(received_at);
 ALTER TABLE "web"."order_completed" ADD COLUMN "coupon" VARCHAR(65535);
-CREATE TABLE IF NOT EXISTS "web"."_loads" (object_key VARCHAR(1024), load_id VARCHAR(128), hour TIMESTAMP, events BIGINT, discarded_events BIGINT, loaded_at TIMESTAMP) SORTKEY(hour);
+CREATE TABLE IF NOT EXISTS "web"."_loads" (object_key VARCHAR(1024), load_id VARCHAR(128), hour TIMESTAMP, events BIGINT, discarded_events BIGINT, loaded_at TIMESTAMP, staged_events BIGINT) SORTKEY(hour);
 CREATE TABLE IF NOT EXISTS "web"."_load_tables" (load_id VARCHAR(128), table_name VARCHAR(256), rows_staged BIGINT, rows_applied BIGINT, values_discarded BIGINT, loaded_at TIMESTAMP) SORTKEY(loaded_at);
 CREATE TABLE IF NOT EXISTS "web"."_ids" (id VARCHAR(65535), table_name VARCHAR(256), object_hour TIMESTAMP) DISTKEY(id) SORTKEY(object_hour);
 CREATE TABLE IF NOT EXISTS "web"."_pending_ids" (load_id VARCHAR(128), id VARCHAR(65535), table_name VARCHAR(256), object_hour TIMESTAMP) DISTKEY(id);

@@ -1,5 +1,6 @@
 import {
   columnTypeOf,
+  type Catalog,
   ddlFor,
   fixedColumnsOf,
   kindOf,
@@ -98,5 +99,17 @@ describe('mergeSince', () => {
     expect(mergeSince([{ rows: 2, minReceivedAt: '2026-12-05 10:00:00.000' }], 0)).toBeUndefined();
     expect(mergeSince([{ rows: 2, minReceivedAt: '2026-12-05 10:00:00.000' }, { rows: 1 }], 7)).toBeUndefined();
     expect(mergeSince([{ rows: 0 }, undefined], 7)).toBeUndefined();
+  });
+});
+
+describe('ledger columns added later', () => {
+  it('adds _loads.staged_events to a ledger created before it, once', () => {
+    const old = {
+      _loads: { object_key: 'VARCHAR(65535)', hour: 'TIMESTAMP', events: 'BIGINT', discarded_events: 'BIGINT', loaded_at: 'TIMESTAMP' },
+    } satisfies Catalog;
+    const alter = (catalog: Parameters<typeof ddlFor>[2]) => ddlFor('web', [], catalog).filter((s) => s.startsWith('ALTER TABLE "web"."_loads"'));
+    expect(alter(old)).toEqual(['ALTER TABLE "web"."_loads" ADD COLUMN "staged_events" BIGINT']);
+    expect(alter({ _loads: { ...old._loads, staged_events: 'BIGINT' } })).toEqual([]);
+    expect(alter({})).toEqual([]); // a new ledger is created with it
   });
 });

@@ -43,6 +43,17 @@ describe('checkHour', () => {
     ]);
   });
 
+  it('flags events the transform neither staged nor discarded (its own counts in the ledger), and trusts ledgers from before that count', () => {
+    expect(checkHour({ ...base, staged: 103 }).problems).toEqual([]);
+    expect(checkHour({ ...base, staged: 102 })).toMatchObject({
+      ok: false,
+      problems: [
+        'the transform neither loaded nor discarded 1 of the 105 events of the loaded objects (reload the hour; if it repeats, it is a bug: report it)',
+      ],
+    });
+    expect(checkHour({ ...base, staged: undefined }).ok).toBe(true);
+  });
+
   it('deep: flags an hour whose re-read raw objects hold more messages than the loads account for', () => {
     expect(checkHour({ ...base, loadedObjectsDistinct: 102 }).ok).toBe(true);
     // Erased messages (forget) count as accepted: accepted = loaded + discarded + erased.
