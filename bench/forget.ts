@@ -7,8 +7,6 @@
  * reported on its own.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import * as zlib from 'node:zlib';
@@ -18,7 +16,7 @@ import { nullStream } from '../cli/format';
 import { localTarget } from '../cli/target';
 import { enrichedForRaw, generateEvents } from '../cli/traffic';
 import { hourPrefix } from '../lambdas/core/layout';
-import { startLocalCloud } from '../local/LocalCloud';
+import { startBenchCloud } from './cloud';
 import { synthesizeTemplate } from '../local/template';
 
 const EVENTS = Number(process.env.BENCH_FORGET_EVENTS ?? 1_000_000);
@@ -28,16 +26,7 @@ const HOURS = 48;
 
 export async function benchForget(): Promise<Record<string, number | string>> {
   const template = synthesizeTemplate('local');
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-forget-'));
-  const cloud = await startLocalCloud({
-    dataDir,
-    edgePort: 0,
-    collectorPort: 0,
-    loadIntervalSeconds: 0,
-    bufferIntervalSeconds: 3600,
-    timeScale: 0.001,
-    template,
-  });
+  const { cloud, dataDir } = await startBenchCloud('forget', { template });
   try {
     const files = new Map<string, string[]>();
     const users = new Map<string, number>();

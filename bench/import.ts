@@ -9,8 +9,6 @@
  * step costs on top of a load.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as zlib from 'node:zlib';
 import { runBackfill } from '../cli/backfill';
@@ -21,7 +19,7 @@ import { clientConfig, localTarget } from '../cli/target';
 import { failureMessage, runExecution } from '../lambdas/io/executions';
 import { enrichedForRaw, generateEvents } from '../cli/traffic';
 import { hourPrefix } from '../lambdas/core/layout';
-import { startLocalCloud } from '../local/LocalCloud';
+import { startBenchCloud } from './cloud';
 import { synthesizeTemplate } from '../local/template';
 
 const EVENTS = Number(process.env.BENCH_IMPORT_EVENTS ?? 1_000_000);
@@ -39,16 +37,7 @@ function* archived(): Generator<{ hour: number; line: string }> {
 }
 
 async function once(kind: 'import' | 'console' | 'raw', template: ReturnType<typeof synthesizeTemplate>): Promise<{ seconds: number; rows: number }> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `bench-import-${kind}-`));
-  const cloud = await startLocalCloud({
-    dataDir,
-    edgePort: 0,
-    collectorPort: 0,
-    loadIntervalSeconds: 0,
-    bufferIntervalSeconds: 3600,
-    timeScale: 0.001,
-    template,
-  });
+  const { cloud, dataDir } = await startBenchCloud(`import-${kind}`, { template });
   try {
     // Files as each side has them before the clock starts: the archive's day folders, or raw hours.
     const files = new Map<string, string[]>();

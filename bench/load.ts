@@ -11,11 +11,10 @@
  *   BENCH_EVENTS=1000000 npx tsx bench/load.ts
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as zlib from 'node:zlib';
-import { startLocalCloud } from '../local/LocalCloud';
+import type { LocalCloud } from '../local/LocalCloud';
+import { startBenchCloud } from './cloud';
 import { BLOB_SOURCE } from '../local/warehouse/EmbeddedWarehouse';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { runExecution } from '../lambdas/io/executions';
@@ -49,8 +48,7 @@ function untag(text: string): unknown {
 }
 
 export async function benchLoad(): Promise<Record<string, number | string>> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-load-'));
-  const cloud = await startLocalCloud({ dataDir, edgePort: 0, collectorPort: 0, loadIntervalSeconds: 0, bufferIntervalSeconds: 3600, timeScale: 0.001 });
+  const { cloud, dataDir } = await startBenchCloud('load');
   const config = { endpoint: cloud.endpoints.edge, region: 'us-east-1', credentials: { accessKeyId: 'b', secretAccessKey: 'b' } };
   const sfn = new SFNClient(config);
   const s3 = new S3Client({ ...config, forcePathStyle: true });
@@ -232,7 +230,7 @@ function csvField(v: unknown): string {
   return `"${text.replace(/"/g, '""')}"`;
 }
 
-async function runSql(cloud: Awaited<ReturnType<typeof startLocalCloud>>, statements: string[]): Promise<void> {
+async function runSql(cloud: LocalCloud, statements: string[]): Promise<void> {
   const { RedshiftDataClient } = await import('@aws-sdk/client-redshift-data');
   const client = new RedshiftDataClient({ endpoint: cloud.endpoints.edge, region: 'us-east-1', credentials: { accessKeyId: 'b', secretAccessKey: 'b' } });
   try {

@@ -13,20 +13,19 @@
  *   BENCH_MERGE_ROWS=100000 npx tsx bench/merge.ts
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { DescribeStatementCommand, ListStatementsCommand, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { runExecution } from '../lambdas/io/executions';
 import { Warehouse } from '../lambdas/io/warehouse';
-import { startLocalCloud } from '../local/LocalCloud';
+import type { LocalCloud } from '../local/LocalCloud';
+import { startBenchCloud } from './cloud';
 
 const ROWS = Number(process.env.BENCH_MERGE_ROWS ?? 100_000);
 const EVENTS = Number(process.env.BENCH_MERGE_EVENTS ?? 2_000);
 const DAY = 86_400_000;
 
-type Cloud = Awaited<ReturnType<typeof startLocalCloud>>;
+type Cloud = LocalCloud;
 
 /** Milliseconds the table loads of one load took, each load of EVENTS new events and 5 % copies of recent rows. */
 async function loadOnce(cloud: Cloud, clients: { sfn: SFNClient; data: RedshiftDataClient }, round: string, windowDays: number): Promise<number> {
@@ -69,8 +68,7 @@ async function loadOnce(cloud: Cloud, clients: { sfn: SFNClient; data: RedshiftD
 }
 
 async function measure(rows: number): Promise<{ windowed: number; unbounded: number }> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-merge-'));
-  const cloud = await startLocalCloud({ dataDir, edgePort: 0, collectorPort: 0, loadIntervalSeconds: 0, bufferIntervalSeconds: 3600, timeScale: 0.001 });
+  const { cloud, dataDir } = await startBenchCloud('merge');
   const config = { endpoint: cloud.endpoints.edge, region: 'us-east-1', credentials: { accessKeyId: 'b', secretAccessKey: 'b' } };
   const clients = { sfn: new SFNClient(config), data: new RedshiftDataClient(config) };
   const warehouse = new Warehouse(clients.data, { workgroup: cloud.endpoints.warehouse.workgroupName, database: cloud.endpoints.warehouse.database });

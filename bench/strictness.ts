@@ -5,32 +5,20 @@
  * off, side by side in one run, each twice in alternating order.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as zlib from 'node:zlib';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { enrichedForRaw, generateEvents } from '../cli/traffic';
 import { runExecution } from '../lambdas/io/executions';
-import { startLocalCloud } from '../local/LocalCloud';
+import { startBenchCloud } from './cloud';
 import { synthesizeTemplate } from '../local/template';
 
 const EVENTS = Number(process.env.BENCH_STRICT_EVENTS ?? 50_000);
 const PER_OBJECT = 5000;
 
 async function once(strict: boolean, template: ReturnType<typeof synthesizeTemplate>): Promise<{ startMs: number; loadMs: number; allowed: number }> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-strict-'));
   const t0 = performance.now();
-  const cloud = await startLocalCloud({
-    dataDir,
-    edgePort: 0,
-    collectorPort: 0,
-    loadIntervalSeconds: 0,
-    bufferIntervalSeconds: 3600,
-    timeScale: 0.001,
-    template,
-    strict,
-  });
+  const { cloud, dataDir } = await startBenchCloud('strict', { template, strict });
   const startMs = performance.now() - t0;
   const sfn = new SFNClient({ endpoint: cloud.endpoints.edge, region: 'us-east-1', credentials: { accessKeyId: 'b', secretAccessKey: 'b' } });
   try {
