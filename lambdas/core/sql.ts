@@ -309,11 +309,12 @@ export function tableLoadStatements(input: TableLoadInput): string[] {
   } else {
     // A row already loaded in the same or a newer version stays as it is: reloads change nothing.
     // Within the merge window only, when there is one: the cost of a merge does not grow with history.
-    const since = input.mergeSince === undefined ? '' : ` AND %T.${q('received_at')} >= CAST(${literal(input.mergeSince, 'timestamp')} AS TIMESTAMP)`;
+    const bound = input.mergeSince === undefined ? undefined : `CAST(${literal(input.mergeSince, 'timestamp')} AS TIMESTAMP)`;
+    const since = (ref: string) => (bound === undefined ? '' : ` AND ${ref}.${q('received_at')} >= ${bound}`);
     stmts.push(
-      `DELETE FROM ${TYPED} USING ${target} t WHERE ${TYPED}.${q('id')} = t.${q('id')} AND t.${q('received_at')} >= ${TYPED}.${q('received_at')}${since.replace('%T', 't')}`,
+      `DELETE FROM ${TYPED} USING ${target} t WHERE ${TYPED}.${q('id')} = t.${q('id')} AND t.${q('received_at')} >= ${TYPED}.${q('received_at')}${since('t')}`,
     );
-    stmts.push(`DELETE FROM ${target} USING ${TYPED} WHERE ${target}.${q('id')} = ${TYPED}.${q('id')}${since.replace('%T', target)}`);
+    stmts.push(`DELETE FROM ${target} USING ${TYPED} WHERE ${target}.${q('id')} = ${TYPED}.${q('id')}${since(target)}`);
     stmts.push(`INSERT INTO ${target} (${first.list}, ${q('uuid_ts')}) SELECT ${first.list}, GETDATE() FROM ${TYPED}`);
     groups.slice(1).forEach((g, i) => {
       const sets = g.columns.map((c) => `${q(c)} = g.${q(c)}`).join(', ');

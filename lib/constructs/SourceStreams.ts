@@ -125,13 +125,4 @@ export class SourceStreams extends Construct {
       period: Duration.minutes(5),
     });
   }
-
-  /** Grants PutRecord/PutRecordBatch on every source stream. */
-  public grantPutRecords(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['firehose:PutRecord', 'firehose:PutRecordBatch'],
-      resourceArns: [...this.streams.values()].map((s) => s.attrArn),
-    });
-  }
 }
